@@ -1,0 +1,3 @@
+from cogapi.cli import main
+
+main()

@@ -1,0 +1,212 @@
+"""What each command does, as plain functions of (options, UI) returning an exit status.
+
+`cli.py` only parses flags and calls these; `main()` there turns `CogapiError`s into messages.
+`up --dry-run`, `status` and `up` share one discovery and one plan (`plan_stack`).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import string
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cogapi.errors import ExitStatus, PlanBlocked, UsageError
+from cogapi.ui import UI
+
+
+@dataclass(frozen=True)
+class Options:
+    config_path: str | None = None
+    profile: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+    output: str = "text"
+    debug: bool = False
+
+
+@dataclass
+class StackContext:
+    cfg: Any  # Config
+    aws: Any  # Aws
+    endpoint_url: str | None
+    local_endpoint: str | None
+
+
+def open_stack(opts: Options, ui: UI) -> StackContext:
+    from cogapi.config import load_config, resolve_path
+
+    path = resolve_path(opts.config_path)
+    cfg = load_config(path)
+    if opts.region:
+        cfg = cfg.model_copy(update={"region": opts.region})
+    endpoint = opts.endpoint_url or cfg.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+
+    from cogapi.aws import Aws, make_session
+    from cogapi.outputs import is_local_endpoint
+
+    session = make_session(opts.profile, cfg.region)
+    aws = Aws(session, cfg.region, endpoint_url=opts.endpoint_url or cfg.endpoint_url, on_wait=ui.info)
+    local = endpoint if is_local_endpoint(endpoint) else None
+    return StackContext(cfg, aws, endpoint, local)
+
+
+def plan_stack(ctx: StackContext) -> tuple[Any, Any, Any]:
+    """Discover, build the desired stack, plan. Read-only."""
+    from cogapi.discover import discover_stack
+    from cogapi.lambda_code import package
+    from cogapi.models import desired_stack
+    from cogapi.planner import plan_up
+
+    cfg = ctx.cfg
+    code = package(Path(cfg.function.source) if cfg.function.source else None, cfg.function.handler)
+    observed = discover_stack(ctx.aws, cfg)
+    assert observed.account_id
+    desired = desired_stack(cfg, observed.account_id, code)
+    return desired, observed, plan_up(desired, observed)
+
+
+def _ids_with_authorizer(observed: Any, cfg: Any) -> dict[str, str]:
+    from cogapi.executor import initial_ids
+
+    ids = initial_ids(observed)
+    for a in observed.authorizers:
+        if a.get("name") == cfg.authorizer_name:
+            ids["authorizer_id"] = a["id"]
+    return ids
+
+
+def run_up(opts: Options, ui: UI, dry_run: bool, yes: bool) -> ExitStatus:
+    from cogapi.executor import Executor, check_environment
+    from cogapi.outputs import stack_outputs
+
+    ctx = open_stack(opts, ui)
+    desired, observed, plan = plan_stack(ctx)
+    check_environment(desired, os.environ)
+    ui.plan(plan, f"Plan for stack {ctx.cfg.name!r} in {ctx.cfg.region}:")
+    if plan.blocked:
+        if ui.json:
+            ui.emit_json({"plan": plan.to_json(), "outputs": None, "blocked": [c.reason for c in plan.blocked]})
+        first = plan.blocked[0]
+        raise PlanBlocked(f"{first.kind} {first.name}: {first.reason}; nothing was changed", first.hint or None)
+    ids = _ids_with_authorizer(observed, ctx.cfg)
+    if plan.mutating and not dry_run:
+        if ui.interactive and not yes and not ui.confirm("Apply these changes?"):
+            ui.info("Nothing changed.")
+            return ExitStatus.USAGE
+        ui.info(f"Applying {len(plan.mutating)} change(s)...")
+        ids = Executor(ctx.aws, desired, observed, on_event=ui.progress).apply(plan)
+        ui.info("Done.")
+    outputs = stack_outputs(ctx.cfg, ids, ctx.local_endpoint)
+    if ui.json:
+        ui.emit_json({"plan": plan.to_json(), "outputs": outputs, "dry_run": dry_run})
+    else:
+        if dry_run and plan.mutating:
+            ui.result("Dry run: nothing was changed.")
+        ui.outputs(outputs)
+    return ExitStatus.OK
+
+
+STATES = {"ok": "ok", "create": "missing", "update": "drifted", "replace": "drifted", "delete": "drifted"}
+
+
+def status_rows(plan: Any) -> list[dict[str, Any]]:
+    rows = []
+    for c in plan.changes:
+        if c.action == "blocked":
+            state = "foreign" if c.foreign else "drifted"
+        else:
+            state = STATES.get(c.action, c.action)
+        drift = [f"{f.field}: {f.old!r} -> {f.new!r}" for f in c.fields]
+        if c.action in ("delete", "blocked") and c.reason:
+            drift.append(c.reason)
+        rows.append({"kind": c.kind, "name": c.name, "id": c.id, "state": state, "drift": drift})
+    return rows
+
+
+def run_status(opts: Options, ui: UI) -> ExitStatus:
+    from cogapi.outputs import stack_outputs
+
+    ctx = open_stack(opts, ui)
+    _, observed, plan = plan_stack(ctx)
+    rows = status_rows(plan)
+    outputs = stack_outputs(ctx.cfg, _ids_with_authorizer(observed, ctx.cfg), ctx.local_endpoint)
+    in_sync = all(r["state"] == "ok" for r in rows)
+    if ui.json:
+        ui.emit_json({"resources": rows, "outputs": outputs, "in_sync": in_sync})
+    else:
+        ui.status(rows)
+        ui.outputs(outputs)
+        bad = sum(1 for r in rows if r["state"] != "ok")
+        ui.info("Stack is in sync." if in_sync else f"{bad} resource(s) out of sync; `cogapi up` converges them.")
+    return ExitStatus.OK if in_sync else ExitStatus.OUT_OF_SYNC
+
+
+def run_down(opts: Options, ui: UI, yes: bool, keep_user_pool: bool) -> ExitStatus:
+    from cogapi.discover import discover_stack
+    from cogapi.executor import apply_down
+    from cogapi.planner import plan_down
+
+    ctx = open_stack(opts, ui)
+    observed = discover_stack(ctx.aws, ctx.cfg)
+    plan = plan_down(ctx.cfg, observed, keep_user_pool)
+    if not ui.json:
+        if plan.changes:
+            ui.plan(plan, f"Teardown of stack {ctx.cfg.name!r} in {ctx.cfg.region}:")
+        else:
+            ui.result(f"Nothing to delete: stack {ctx.cfg.name!r} has no resources in {ctx.cfg.region}.")
+    if plan.blocked:
+        if ui.json:
+            ui.emit_json({"plan": plan.to_json(), "deleted": []})
+        first = plan.blocked[0]
+        raise PlanBlocked(f"{first.kind} {first.name}: {first.reason}; nothing was deleted", first.hint or None)
+    if plan.mutating and not yes:
+        if not ui.interactive:
+            raise UsageError("refusing to delete without confirmation; nothing was deleted", hint="pass --yes to confirm off a terminal")
+        if not ui.confirm(f"Delete {len(plan.mutating)} resource(s) of stack {ctx.cfg.name!r}?"):
+            ui.info("Nothing deleted.")
+            return ExitStatus.USAGE
+    if plan.mutating:
+        apply_down(ctx.aws, plan, observed, on_event=ui.progress)
+        ui.info("Teardown complete.")
+    if ui.json:
+        ui.emit_json({"plan": plan.to_json(), "deleted": [c.to_json() for c in plan.mutating]})
+    return ExitStatus.OK
+
+
+def example_config_text() -> str:
+    return (Path(__file__).parent / "config.example.yaml").read_text(encoding="utf-8")
+
+
+def random_prefix(name: str) -> str:
+    alphabet = string.ascii_lowercase + string.digits
+    base = "".join(ch for ch in name.lower() if ch.isalnum() or ch == "-").strip("-")[:40] or "cogapi"
+    for word in ("aws", "amazon", "cognito"):
+        base = base.replace(word, "x")
+    return f"{base}-{''.join(secrets.choice(alphabet) for _ in range(6))}"
+
+
+def run_init(path: str, ui: UI, name: str = "test") -> ExitStatus:
+    from cogapi.config import parse_config
+
+    target = Path(path)
+    if target.exists():
+        raise UsageError(f"{path} already exists; not overwriting it", hint="remove it first, or pass -c OTHER_PATH")
+    text = example_config_text()
+    prefix = random_prefix(name)
+    text = text.replace("prefix: test-api-7f3k", f"prefix: {prefix}", 1)
+    parse_config(text, path, target.resolve().parent)  # never write a file we would reject
+    target.write_text(text, encoding="utf-8")
+    ui.info(f"Wrote {path} (domain prefix {prefix}). Next: cogapi up --dry-run")
+    if ui.json:
+        ui.emit_json({"path": str(target), "domain_prefix": prefix})
+    return ExitStatus.OK
+
+
+def run_schema(ui: UI) -> ExitStatus:
+    from cogapi.config import json_schema
+
+    ui.emit_json(json_schema())
+    return ExitStatus.OK

@@ -1,0 +1,145 @@
+"""Read-only discovery: what of the stack exists in AWS right now.
+
+AWS is the source of truth (no local state file): a fresh clone on another machine finds the
+stack. Pools and REST APIs are found by name *and* the ownership tag (their names are not unique);
+the role and function by name, then checked for the tag; children (client, domain, identity
+providers, authorizer, resources, methods, stage) inside their parent.
+
+The number of calls matters (a no-op `up` should stay at about a dozen): the account id comes from
+an ARN we already read when there is one, MFA and identity-provider reads are skipped when neither
+the config nor the pool uses them, and methods come embedded in `get_resources`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from cogapi.aws import Aws
+from cogapi.config import Config
+from cogapi.models import OWNER_TAG
+
+
+@dataclass
+class Observed:
+    """What discovery found. `None` means missing; `*_foreign` means same name, not ours."""
+
+    account_id: str | None = None
+    pool: dict[str, Any] | None = None
+    pool_duplicates: list[str] = field(default_factory=list)
+    mfa: dict[str, Any] | None = None
+    domain_owner: dict[str, Any] | None = None  # who holds the configured domain, if anyone
+    client: dict[str, Any] | None = None
+    client_duplicates: list[str] = field(default_factory=list)
+    idps: dict[str, dict[str, Any]] = field(default_factory=dict)
+    role: dict[str, Any] | None = None
+    role_foreign: bool = False
+    sms_role: dict[str, Any] | None = None
+    sms_role_foreign: bool = False
+    function: dict[str, Any] | None = None
+    function_foreign: bool = False
+    policy: list[dict[str, Any]] = field(default_factory=list)
+    api: dict[str, Any] | None = None
+    api_duplicates: list[str] = field(default_factory=list)
+    resources: dict[str, dict[str, Any]] = field(default_factory=dict)  # path -> resource
+    authorizers: list[dict[str, Any]] = field(default_factory=list)
+    stage: dict[str, Any] | None = None
+
+    @property
+    def pool_id(self) -> str | None:
+        return self.pool["Id"] if self.pool else None
+
+    @property
+    def api_id(self) -> str | None:
+        return self.api["id"] if self.api else None
+
+    @property
+    def pool_domain(self) -> str | None:
+        if not self.pool:
+            return None
+        return self.pool.get("CustomDomain") or self.pool.get("Domain")
+
+
+def _owned(tags: dict[str, str] | None, stack: str) -> bool:
+    return (tags or {}).get(OWNER_TAG) == stack
+
+
+def _account_from_arn(arn: str | None) -> str | None:
+    parts = (arn or "").split(":")
+    return parts[4] if len(parts) > 4 and parts[4].isdigit() else None
+
+
+def discover_stack(aws: Aws, cfg: Config) -> Observed:
+    obs = Observed()
+    _discover_cognito(aws, cfg, obs)
+    _discover_lambda(aws, cfg, obs)
+    _discover_api(aws, cfg, obs)
+    obs.account_id = (
+        _account_from_arn((obs.function or {}).get("FunctionArn"))
+        or _account_from_arn((obs.role or {}).get("Arn"))
+        or _account_from_arn((obs.pool or {}).get("Arn"))
+        or aws.account_id()
+    )
+    return obs
+
+
+def _discover_cognito(aws: Aws, cfg: Config, obs: Observed) -> None:
+    pools = [p for p in aws.find_user_pools(cfg.pool_name) if _owned(p.get("UserPoolTags"), cfg.name)]
+    pools.sort(key=lambda p: str(p.get("CreationDate", "")))
+    if pools:
+        obs.pool = pools[0]
+        obs.pool_duplicates = [p["Id"] for p in pools[1:]]
+    pool_id = obs.pool_id
+    if obs.pool_domain != cfg.domain.name:
+        obs.domain_owner = aws.domain_owner(cfg.domain.name)
+    elif pool_id:
+        obs.domain_owner = {"UserPoolId": pool_id, "Domain": cfg.domain.name}
+    if not pool_id:
+        return
+    assert obs.pool is not None
+    if cfg.user_pool.mfa != "off" or obs.pool.get("MfaConfiguration", "OFF") != "OFF":
+        obs.mfa = aws.get_mfa_config(pool_id)
+    clients = [c for c in aws.list_clients(pool_id) if c.get("ClientName") == cfg.client_name]
+    if clients:
+        obs.client = aws.describe_client(pool_id, clients[0]["ClientId"])
+        obs.client_duplicates = [c["ClientId"] for c in clients[1:]]
+    uses_idps = bool(cfg.user_pool.identity_providers) or any(
+        p != "COGNITO" for p in (obs.client or {}).get("SupportedIdentityProviders", [])
+    )
+    if uses_idps:
+        obs.idps = {p["ProviderName"]: p for p in aws.list_identity_providers(pool_id)}
+
+
+def _discover_lambda(aws: Aws, cfg: Config, obs: Observed) -> None:
+    role = aws.get_role(cfg.role_name)
+    if role is not None:
+        obs.role, obs.role_foreign = role, not _owned(role["TagMap"], cfg.name)
+    if cfg.wants_sms_role:
+        sms = aws.get_role(cfg.sms_role_name, with_inline=True)
+        if sms is not None:
+            obs.sms_role, obs.sms_role_foreign = sms, not _owned(sms["TagMap"], cfg.name)
+    fn = aws.get_function(cfg.function_name)
+    if fn is not None:
+        obs.function, obs.function_foreign = fn, not _owned(fn.get("Tags"), cfg.name)
+        if not obs.function_foreign:
+            obs.policy = aws.get_policy_statements(cfg.function_name)
+
+
+def _discover_api(aws: Aws, cfg: Config, obs: Observed) -> None:
+    apis = [a for a in aws.find_rest_apis(cfg.api_name) if _owned(a.get("tags"), cfg.name)]
+    apis.sort(key=lambda a: str(a.get("createdDate", "")))
+    if not apis:
+        return
+    obs.api = apis[0]
+    obs.api_duplicates = [a["id"] for a in apis[1:]]
+    api_id = obs.api["id"]
+    for res in aws.get_resources(api_id):
+        methods = res.get("resourceMethods") or {}
+        for verb, method in list(methods.items()):
+            # AWS embeds full methods with embed=methods; fetch any that came back bare.
+            if "methodIntegration" not in method or "authorizationType" not in method:
+                methods[verb] = aws.get_method(api_id, res["id"], verb) or method
+        res["resourceMethods"] = methods
+        obs.resources[res["path"]] = res
+    obs.authorizers = aws.get_authorizers(api_id)
+    obs.stage = aws.get_stage(api_id, cfg.api.stage)

@@ -1,0 +1,374 @@
+"""Apply a plan: run each mutating change through the AWS facade, in dependency order.
+
+Changes form a small graph (`dependencies`): the Cognito side (pool -> providers -> client,
+domain), the IAM/Lambda side (role -> function) and the REST API (api -> resources) have no edges
+between them, so they run concurrently on a thread pool; the authorizer waits for the pool and
+the API, methods for their resource, the authorizer and the function, the stage for everything.
+
+Ids created along the way (pool id, API id, resource ids, ...) go into one `ids` dict seeded from
+discovery. Nothing is recorded locally: every step leaves AWS in a state the next discovery
+recognises (tags go on at creation; the stage's deployment carries the fingerprint of what it
+serves), so a run killed at any point converges on the next `up`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any
+
+from cogapi.aws import Aws
+from cogapi.discover import Observed
+from cogapi.errors import CogapiError, UsageError
+from cogapi.models import DesiredStack
+from cogapi.planner import FINGERPRINT_PREFIX, Change, Plan
+
+Event = Callable[[Change, str, str], None]  # (change, "start" | "done" | "failed", detail)
+Key = tuple[str, str]
+
+API_CHILD_KINDS = ("authorizer", "api_resource", "api_method", "lambda_permission")
+
+
+def initial_ids(o: Observed) -> dict[str, str]:
+    ids: dict[str, str] = {}
+    if o.pool:
+        ids["pool_id"] = o.pool["Id"]
+        ids["pool_arn"] = o.pool.get("Arn", "")
+    if o.client:
+        ids["client_id"] = o.client["ClientId"]
+    if o.role and not o.role_foreign:
+        ids["role_arn"] = o.role["Arn"]
+    if o.function and not o.function_foreign:
+        ids["function_arn"] = o.function["FunctionArn"]
+    if o.api:
+        ids["api_id"] = o.api["id"]
+        for path, res in o.resources.items():
+            ids[f"res:{path}"] = res["id"]
+    if o.account_id:
+        ids["account_id"] = o.account_id
+    return ids
+
+
+def dependencies(change: Change, plan: Plan) -> set[Key]:
+    """Keys of the plan's changes that must finish before `change` starts."""
+    others = [c for c in plan.changes if c.mutating and c.key != change.key]
+
+    def of(*kinds: str, deletes: bool = True) -> set[Key]:
+        return {c.key for c in others if c.kind in kinds and (deletes or c.action != "delete")}
+
+    kind, action = change.kind, change.action
+    if kind == "user_pool":  # the pool's SMS configuration names the SMS role
+        return {k for k in of("iam_role") if k[1].endswith("-cognito-sms-role")}
+    if kind in ("identity_provider", "user_pool_domain"):
+        return of("user_pool")
+    if kind == "app_client":
+        return of("user_pool", "identity_provider")
+    if kind == "lambda_function":
+        return of("iam_role")
+    if kind == "authorizer":
+        # A stale authorizer goes only once no method points at it any more.
+        return of("rest_api", "user_pool") | (of("api_method") if action == "delete" else set())
+    if kind == "api_resource":
+        if action == "delete":
+            return of("rest_api", "api_method")
+        parent = change.name.rsplit("/", 1)[0]
+        return of("rest_api") | ({("api_resource", parent)} & of("api_resource") if parent else set())
+    if kind == "api_method":
+        if action == "delete":
+            return of("rest_api")
+        path = change.name.split(" ", 1)[1]
+        return of("rest_api", "lambda_function") | of("authorizer", deletes=False) | (
+            {("api_resource", path)} & of("api_resource")
+        )
+    if kind == "lambda_permission":
+        return of("rest_api", "lambda_function")
+    if kind == "stage":
+        return of("rest_api", "lambda_function", *API_CHILD_KINDS)
+    return set()
+
+
+class Executor:
+    def __init__(
+        self,
+        aws: Aws,
+        desired: DesiredStack,
+        observed: Observed,
+        on_event: Event | None = None,
+        workers: int | None = None,
+        environ: dict[str, str] | None = None,
+    ) -> None:
+        self.aws = aws
+        self.d = desired
+        self.o = observed
+        self.ids = initial_ids(observed)
+        self.on_event = on_event or (lambda c, s, m: None)
+        self.workers = workers or int(os.environ.get("COGAPI_WORKERS", "4"))
+        self.environ = os.environ if environ is None else environ
+        self._lock = threading.Lock()
+
+    # ---- scheduling -------------------------------------------------------------------------
+
+    def apply(self, plan: Plan) -> dict[str, str]:
+        if plan.blocked:
+            raise CogapiError("the plan is blocked; nothing was changed")
+        todo = {c.key: c for c in plan.mutating}
+        deps = {k: dependencies(c, plan) & set(todo) for k, c in todo.items()}
+        done: set[Key] = set()
+        running: dict[Future[None], Key] = {}
+        error: BaseException | None = None
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            while (todo and error is None) or running:
+                if error is None:
+                    for key in [k for k in todo if deps[k] <= done]:
+                        running[pool.submit(self._run, todo.pop(key))] = key
+                if not running:
+                    if todo:  # a cycle would be a bug in `dependencies`
+                        raise CogapiError(f"internal error: cannot order {sorted(todo)}")
+                    break
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    key = running.pop(fut)
+                    exc = fut.exception()
+                    if exc is not None:
+                        error = error or exc
+                    else:
+                        done.add(key)
+        if error is not None:
+            raise error
+        return self.ids
+
+    def _run(self, change: Change) -> None:
+        self.on_event(change, "start", "")
+        try:
+            getattr(self, f"_{change.kind}")(change)
+        except BaseException as exc:
+            self.on_event(change, "failed", str(exc))
+            raise
+        self.on_event(change, "done", "")
+
+    def _set(self, **values: str) -> None:
+        with self._lock:
+            self.ids.update(values)
+
+    # ---- Cognito ----------------------------------------------------------------------------
+
+    def _user_pool(self, c: Change) -> None:
+        spec = self.d.pool
+        if c.action == "create":
+            params = dict(spec.create_params)
+            # TOTP can only be switched on by SetUserPoolMfaConfig, after creation.
+            params["MfaConfiguration"] = "OFF"
+            pool = self.aws.create_user_pool(params)
+            self._set(pool_id=pool["Id"], pool_arn=pool.get("Arn", self.d.pool_arn(pool["Id"])))
+            if spec.mfa_params["MfaConfiguration"] != "OFF":
+                self.aws.set_mfa_config(pool["Id"], spec.mfa_params)
+            return
+        pool_id = self.ids["pool_id"]
+        names = {f.field for f in c.fields}
+        if names & {"mfa", "mfa_methods"}:
+            self.aws.set_mfa_config(pool_id, spec.mfa_params)
+        if any(not n.startswith("custom_attributes.") for n in names):
+            self.aws.update_user_pool(spec.update_params(pool_id))
+        added = [spec.custom_attributes[n.split(".", 1)[1]] for n in sorted(names) if n.startswith("custom_attributes.")]
+        if added:
+            self.aws.add_custom_attributes(pool_id, added)
+
+    def _identity_provider(self, c: Change) -> None:
+        pool_id = self.ids["pool_id"]
+        if c.action in ("delete", "replace"):
+            self.aws.delete_identity_provider(pool_id, c.name)
+            if c.action == "delete":
+                return
+        spec = next(i for i in self.d.idps if i.name == c.name)
+        params = {**spec.params, "ProviderDetails": dict(spec.params["ProviderDetails"])}
+        if spec.secret_env:
+            key = "private_key" if params["ProviderType"] == "SignInWithApple" else "client_secret"
+            params["ProviderDetails"][key] = self.environ[spec.secret_env]
+        self.aws.put_identity_provider(pool_id, params, exists=c.action == "update")
+
+    def _user_pool_domain(self, c: Change) -> None:
+        pool_id = self.ids["pool_id"]
+        if c.action == "replace" and c.id:
+            self.aws.delete_domain(pool_id, c.id)
+        self.aws.create_domain(pool_id, self.d.domain, self.d.certificate_arn)
+
+    def _app_client(self, c: Change) -> None:
+        pool_id = self.ids["pool_id"]
+        if c.action == "delete":
+            self.aws.delete_client(pool_id, str(c.id))
+        elif c.action == "create":
+            client = self.aws.create_client(self.d.client.create_params(pool_id))
+            self._set(client_id=client["ClientId"])
+        else:
+            self.aws.update_client(self.d.client.update_params(pool_id, str(c.id)))
+
+    # ---- IAM / Lambda -----------------------------------------------------------------------
+
+    def _iam_role(self, c: Change) -> None:
+        spec = self.d.sms_role if (self.d.sms_role and c.name == self.d.sms_role.name) else self.d.role
+        names = {f.field for f in c.fields}
+        if c.action == "create":
+            role = self.aws.create_role(spec.name, spec.trust, spec.tags, spec.description)
+            if spec is self.d.role:
+                self._set(role_arn=role["Arn"])
+            current: list[str] = []
+        else:
+            seen = self.o.sms_role if spec is self.d.sms_role else self.o.role
+            current = list((seen or {}).get("ManagedPolicyArns", []))
+            if "trust" in names:
+                self.aws.update_trust(spec.name, spec.trust)
+            if "tags" in names:
+                self.aws.tag_role(spec.name, spec.tags)
+        if c.action == "create" or "managed_policies" in names:
+            for arn in spec.managed_policies:
+                if arn not in current:
+                    self.aws.attach_policy(spec.name, arn)
+            for arn in current:
+                if arn not in spec.managed_policies:
+                    self.aws.detach_policy(spec.name, arn)
+        if c.action == "create" or "inline_policies" in names:
+            for pname, doc in spec.inline_policies.items():
+                self.aws.put_inline_policy(spec.name, pname, doc)
+
+    def _lambda_function(self, c: Change) -> None:
+        spec = self.d.function
+        if c.action == "create":
+            conf = self.aws.create_function(spec.create_params())
+            self._set(function_arn=conf["FunctionArn"])
+            return
+        names = {f.field for f in c.fields}
+        if "code_sha256" in names:
+            self.aws.update_function_code(spec.name, spec.code.zip_bytes)
+        if names & {"runtime", "handler", "memory_mb", "timeout_s", "environment", "role_arn"}:
+            self.aws.update_function_configuration(spec.name, spec.configuration_params())
+        if "tags" in names:
+            self.aws.tag_function(self.ids.get("function_arn") or self.d.function_arn, spec.settings["tags"])
+
+    def _lambda_permission(self, c: Change) -> None:
+        if c.action == "delete":
+            self.aws.remove_permission(self.d.function.name, str(c.id))
+            return
+        route = next(r for r in self.d.routes if r.key == c.name)
+        api_id = self.ids["api_id"]
+        account = self.ids.get("account_id") or self.d.account_id
+        self.aws.add_permission(
+            self.d.function.name, route.permission_sid(api_id), route.source_arn(self.d.cfg.region, account, api_id)
+        )
+
+    # ---- API Gateway ------------------------------------------------------------------------
+
+    def _rest_api(self, c: Change) -> None:
+        if c.action == "create":
+            api = self.aws.create_rest_api(
+                self.d.api_name, self.d.api_settings["endpoint_type"], self.d.tags,
+                f"Managed by cogapi (stack {self.d.cfg.name})",
+            )  # fmt: skip
+            root = api.get("rootResourceId")
+            if not root:
+                root = next(r["id"] for r in self.aws.get_resources(api["id"]) if r["path"] == "/")
+            self._set(api_id=api["id"], **{"res:/": root})
+            return
+        old = ((self.o.api or {}).get("endpointConfiguration") or {}).get("types", ["EDGE"])[0]
+        self.aws.update_endpoint_type(self.ids["api_id"], old, self.d.api_settings["endpoint_type"])
+
+    def _authorizer(self, c: Change) -> None:
+        api_id = self.ids["api_id"]
+        if c.action in ("replace", "delete"):
+            if c.action == "replace":
+                # AWS refuses to delete an authorizer that methods still use; those methods are
+                # re-put against the new authorizer right after (they depend on this step).
+                for res in self.o.resources.values():
+                    for verb, m in (res.get("resourceMethods") or {}).items():
+                        if m.get("authorizerId") == c.id:
+                            self.aws.delete_method(api_id, res["id"], verb)
+            self.aws.delete_authorizer(api_id, str(c.id))
+            if c.action == "delete":
+                return
+        spec = self.d.authorizer_spec(self.ids["pool_id"])
+        self._set(authorizer_id=self.aws.create_authorizer(api_id, spec))
+
+    def _api_resource(self, c: Change) -> None:
+        api_id = self.ids["api_id"]
+        if c.action == "delete":
+            self.aws.delete_resource(api_id, str(c.id))
+            return
+        parent, part = c.name.rsplit("/", 1)
+        rid = self.aws.create_resource(api_id, self.ids[f"res:{parent or '/'}"], part)
+        self._set(**{f"res:{c.name}": rid})
+
+    def _api_method(self, c: Change) -> None:
+        api_id = self.ids["api_id"]
+        verb, path = c.name.split(" ", 1)
+        if c.action == "delete":
+            self.aws.delete_method(api_id, str(c.id), verb)
+            return
+        route = next(r for r in self.d.routes if r.key == c.name)
+        s = route.settings
+        spec: dict[str, Any] = {
+            "httpMethod": verb, "authorizationType": s["authorization"],
+            "authorizationScopes": s["scopes"], "integrationType": s["integration"], "uri": s["uri"],
+        }  # fmt: skip
+        if s["authorization"] == "COGNITO_USER_POOLS":
+            spec["authorizerId"] = self.ids.get("authorizer_id") or self._authorizer_id()
+        if s.get("template"):
+            spec["requestTemplates"] = {"application/json": s["template"]}
+        self.aws.put_method(api_id, self.ids[f"res:{path}"], spec)
+
+    def _authorizer_id(self) -> str:
+        for a in self.o.authorizers:
+            if a.get("name") == self.d.authorizer_settings["name"]:
+                return str(a["id"])
+        raise CogapiError("internal error: no authorizer id for a method")
+
+    def _stage(self, c: Change) -> None:
+        api_id = self.ids["api_id"]
+        fp = FINGERPRINT_PREFIX + self.d.fingerprint(self.ids.get("pool_id"))
+        if c.action == "create":
+            dep = self.aws.create_deployment(api_id, fp)
+            self.aws.create_stage(api_id, self.d.stage, dep, fp, self.d.stage_tags)
+            return
+        names = {f.field for f in c.fields}
+        if "deployment" in names:
+            dep = self.aws.create_deployment(api_id, fp)
+            self.aws.point_stage(api_id, self.d.stage, dep, fp)
+        if "tags" in names:
+            self.aws.tag_stage(api_id, self.d.stage, self.d.stage_tags)
+
+
+def check_environment(desired: DesiredStack, environ: dict[str, str] | os._Environ[str]) -> None:
+    """Secrets come from the environment: check them all before any change."""
+    missing = [(i, spec.secret_env) for i, spec in enumerate(desired.idps) if spec.secret_env and not environ.get(spec.secret_env)]
+    if missing:
+        i, var = missing[0]
+        raise UsageError(
+            f"environment variable {var} is not set (user_pool.identity_providers[{i}])",
+            hint="export the provider's client secret in that variable; secrets never go in the YAML",
+        )
+
+
+def apply_down(aws: Aws, plan: Plan, o: Observed, on_event: Event | None = None) -> None:
+    """Delete in reverse dependency order: domain before pool, API, function before role."""
+    emit = on_event or (lambda c, s, m: None)
+    order = ("user_pool_domain", "app_client", "user_pool", "rest_api", "lambda_function", "iam_role")
+    for kind in order:
+        for c in [c for c in plan.changes if c.kind == kind and c.action == "delete"]:
+            emit(c, "start", "")
+            try:
+                if kind == "user_pool_domain" and o.pool_id:
+                    aws.delete_domain(o.pool_id, c.name)
+                elif kind == "app_client":
+                    pass  # deleted with its pool
+                elif kind == "user_pool" and o.pool_id:
+                    aws.delete_user_pool(o.pool_id)
+                elif kind == "rest_api":
+                    aws.delete_rest_api(str(c.id))
+                elif kind == "lambda_function":
+                    aws.delete_function(c.name)
+                elif kind == "iam_role":
+                    aws.delete_role(c.name)
+            except BaseException as exc:
+                emit(c, "failed", str(exc))
+                raise
+            emit(c, "done", "")

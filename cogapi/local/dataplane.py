@@ -1,0 +1,441 @@
+"""API Gateway (REST) for the local stand-in: routing, Cognito authorizer, Lambda integrations.
+
+Serves `/_cogapi/api/{api_id}/{stage}/{path}` from the stage's deployment (see `moto_state` on
+snapshots), answering as aws-notes describes ("What AWS's edge looks like from outside"):
+- Routing: literal parts beat `{param}` beats `{proxy+}`; `ANY` matches every method; an unknown
+  stage, path or method is 403 "Missing Authentication Token".
+- `COGNITO_USER_POOLS`: raw token or `Bearer <token>` from the identity source header, signed by
+  this server's keys, `iss` one of the authorizer's pools, then `exp` (its own 401 message), then
+  scopes: a method with `authorizationScopes` takes an access token holding one of them, a method
+  without takes an ID token of one of the pool's clients.
+- Lambda: the function's resource policy must let API Gateway call it (else 500, as AWS does).
+  `AWS_PROXY` gets the REST v1.0 event and its answer is validated (502 if malformed). `AWS`
+  renders the request template's `$context` references only (cogapi's template; not general VTL).
+- Timeouts: the integration timeout (`timeoutInMillis`, 29 s at most) is 504 "Endpoint request
+  timed out"; the function's own shorter timeout is a Lambda error, hence 502, as on AWS.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import re
+import secrets
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+from cogapi.local import urls
+from cogapi.local.moto_state import (
+    ApiSnapshot,
+    DeployedStage,
+    IntegrationSpec,
+    MethodSpec,
+    MotoState,
+    ResourceSpec,
+)
+from cogapi.local.runner import FailureKind, FunctionRunner, Invocation
+from cogapi.local.tokens import InvalidToken, KeySet, is_expired
+
+log = logging.getLogger("cogapi.local")
+
+MAX_INTEGRATION_SECONDS = 29.0
+_PROXY_KEYS = {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"}
+_FUNCTION_ARN = re.compile(r"functions/(arn:[^/]+)/invocations")
+_CONTEXT_REF = re.compile(
+    r"\$!?\{?context((?:\.[A-Za-z][A-Za-z0-9_-]*|\[(?:'[^']*'|\"[^\"]*\")\])+)\}?")
+_INPUT_JSON = re.compile(r"\$input\.json\(\s*['\"]\$['\"]\s*\)")
+
+
+class GatewayError(Exception):
+    """An answer API Gateway itself gives (not the function)."""
+
+    def __init__(self, status: int, message: str, error_type: str | None = None,
+                 why: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.error_type = error_type
+        self.why = why
+
+
+def missing_token() -> GatewayError:
+    return GatewayError(403, "Missing Authentication Token", "MissingAuthenticationTokenException")
+
+
+def unauthorized(why: str) -> GatewayError:
+    return GatewayError(401, "Unauthorized", "UnauthorizedException", why)
+
+
+def internal(why: str) -> GatewayError:
+    return GatewayError(500, "Internal server error", "InternalServerErrorException", why)
+
+
+def bad_gateway(why: str) -> GatewayError:
+    return GatewayError(502, "Internal server error", None, why)
+
+
+# --- routing -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Route:
+    resource: ResourceSpec
+    method: MethodSpec
+    path_parameters: dict[str, str]
+
+
+def _match(template: str, segments: list[str]) -> tuple[tuple[int, ...], dict[str, str]] | None:
+    """(rank, params) if `template` matches; a lower rank is more specific."""
+    parts = [p for p in template.split("/") if p]
+    params: dict[str, str] = {}
+    rank: list[int] = []
+    for i, part in enumerate(parts):
+        if part.startswith("{") and part.endswith("+}"):
+            if i != len(parts) - 1 or i >= len(segments):
+                return None
+            params[part[1:-2]] = "/".join(segments[i:])
+            return (*rank, 2), params
+        if i >= len(segments):
+            return None
+        if part.startswith("{") and part.endswith("}"):
+            params[part[1:-1]] = segments[i]
+            rank.append(1)
+        elif part == segments[i]:
+            rank.append(0)
+        else:
+            return None
+    return (tuple(rank), params) if len(parts) == len(segments) else None
+
+
+def find_route(api: ApiSnapshot, path: str, http_method: str) -> Route:
+    segments = [s for s in path.split("/") if s]
+    best: tuple[tuple[int, ...], ResourceSpec, dict[str, str]] | None = None
+    for resource in api.resources:
+        matched = _match(resource.path, segments)
+        if matched is not None and (best is None or matched[0] < best[0]):
+            best = (matched[0], resource, matched[1])
+    if best is None:
+        raise missing_token()
+    _, resource, params = best
+    methods = {m.http_method: m for m in resource.methods}
+    method = methods.get(http_method.upper()) or methods.get("ANY")
+    if method is None:
+        raise missing_token()
+    return Route(resource, method, params)
+
+
+# --- authorizer --------------------------------------------------------------------------------
+
+def claim_strings(claims: dict[str, Any]) -> dict[str, str]:
+    """Claims as API Gateway hands them to a REST integration: every value a string."""
+    out: dict[str, str] = {}
+    for name, value in claims.items():
+        if name in ("exp", "iat") and isinstance(value, (int, float)):
+            out[name] = time.strftime("%a %b %d %H:%M:%S UTC %Y", time.gmtime(value))
+        elif isinstance(value, bool):
+            out[name] = "true" if value else "false"
+        elif isinstance(value, list):
+            out[name] = ",".join(str(v) for v in value)
+        else:
+            out[name] = str(value)
+    return out
+
+
+class CognitoAuthorizer:
+    def __init__(self, state: MotoState, keys: KeySet, endpoint: str,
+                 clock: Callable[[], float]) -> None:
+        self.state = state
+        self.keys = keys
+        self.endpoint = endpoint
+        self.clock = clock
+
+    def claims(self, request: Request, api: ApiSnapshot, method: MethodSpec) -> dict[str, Any]:
+        authorizer = api.authorizer(method.authorizer_id)
+        if authorizer is None or authorizer.type != "COGNITO_USER_POOLS":
+            raise internal(f"method {method.http_method} has no Cognito authorizer")
+        header = authorizer.identity_source.removeprefix("method.request.header.")
+        token = request.headers.get(header, "").strip()
+        if token[:7].lower() == "bearer ":  # undocumented but accepted by AWS (aws-notes)
+            token = token[7:].strip()
+        if not token:
+            raise unauthorized(f"no token in header {header}")
+        try:
+            claims = self.keys.decode(token)
+        except InvalidToken as exc:
+            raise unauthorized(str(exc)) from None
+        pools = {urls.issuer(self.endpoint, arn.rsplit("/", 1)[-1]): arn.rsplit("/", 1)[-1]
+                 for arn in authorizer.provider_arns}
+        pool_id = pools.get(str(claims.get("iss")))
+        if pool_id is None:
+            raise unauthorized("token issued by a pool this authorizer does not trust")
+        if is_expired(claims, self.clock()):
+            raise GatewayError(401, "The incoming token has expired", "UnauthorizedException",
+                               "expired token")
+        if method.scopes:
+            granted = set(str(claims.get("scope", "")).split())
+            if claims.get("token_use") != "access" or not granted & set(method.scopes):
+                raise unauthorized(f"needs an access token with one of {list(method.scopes)}")
+        else:
+            pool = self.state.pool(pool_id)
+            if (claims.get("token_use") != "id" or pool is None
+                    or claims.get("aud") not in pool.client_ids):
+                raise unauthorized("a method without scopes needs an ID token")
+        return claims
+
+
+# --- events and answers ------------------------------------------------------------------------
+
+def _headers(request: Request) -> tuple[dict[str, str] | None, dict[str, list[str]] | None]:
+    multi: dict[str, list[str]] = {}
+    for name, value in request.headers.items():
+        multi.setdefault(name, []).append(value)
+    if not multi:
+        return None, None
+    return {k: v[-1] for k, v in multi.items()}, multi
+
+
+def _body(request: Request) -> tuple[str | None, bool]:
+    raw = request.get_data()
+    if not raw:
+        return None, False
+    try:
+        return raw.decode("utf-8"), False
+    except UnicodeDecodeError:
+        return base64.b64encode(raw).decode(), True
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request as the gateway sees it after routing."""
+
+    request: Request
+    deployed: DeployedStage
+    route: Route
+    path: str  # without the stage
+    request_id: str
+    claims: dict[str, Any] | None
+
+    def context(self) -> dict[str, Any]:
+        api = self.deployed.api
+        now = time.time()
+        ctx: dict[str, Any] = {
+            "resourceId": self.route.resource.resource_id,
+            "resourcePath": self.route.resource.path,
+            "httpMethod": self.request.method,
+            "extendedRequestId": self.request_id[:16],
+            "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "path": f"/{self.deployed.stage}{self.path}",
+            "accountId": api.account_id,
+            "protocol": self.request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+            "stage": self.deployed.stage,
+            "domainPrefix": api.api_id,
+            "requestTimeEpoch": int(now * 1000),
+            "requestId": self.request_id,
+            "identity": {
+                "cognitoIdentityPoolId": None, "accountId": None, "cognitoIdentityId": None,
+                "caller": None, "sourceIp": self.request.remote_addr, "principalOrgId": None,
+                "accessKey": None, "cognitoAuthenticationType": None,
+                "cognitoAuthenticationProvider": None, "userArn": None,
+                "userAgent": self.request.user_agent.string or None, "user": None,
+            },
+            "domainName": self.request.host,
+            "deploymentId": api.deployment_id,
+            "apiId": api.api_id,
+        }
+        if self.claims is not None:
+            ctx["authorizer"] = {"claims": claim_strings(self.claims)}
+        return ctx
+
+    def proxy_event(self) -> dict[str, Any]:
+        headers, multi_headers = _headers(self.request)
+        args = self.request.args
+        body, is_b64 = _body(self.request)
+        variables = dict(self.deployed.variables)
+        return {
+            "resource": self.route.resource.path,
+            "path": self.path,
+            "httpMethod": self.request.method,
+            "headers": headers,
+            "multiValueHeaders": multi_headers,
+            "queryStringParameters": {k: args.getlist(k)[-1] for k in args} or None,
+            "multiValueQueryStringParameters": {k: args.getlist(k) for k in args} or None,
+            "pathParameters": self.route.path_parameters or None,
+            "stageVariables": variables or None,
+            "requestContext": self.context(),
+            "body": body,
+            "isBase64Encoded": is_b64,
+        }
+
+    def template_event(self, integration: IntegrationSpec) -> Any:
+        templates = dict(integration.request_templates)
+        content_type = self.request.mimetype or "application/json"
+        template = templates.get(content_type, templates.get("application/json"))
+        body = self.request.get_data(as_text=True)
+        if template is None:  # passthrough
+            try:
+                return json.loads(body) if body else {}
+            except ValueError:
+                raise internal("passthrough body is not JSON") from None
+        ctx = self.context()
+
+        def lookup(match: re.Match[str]) -> str:
+            value: Any = ctx
+            for part in re.findall(r"\.([A-Za-z][A-Za-z0-9_-]*)|\[['\"]([^'\"]*)['\"]\]",
+                                   match.group(1)):
+                key = part[0] or part[1]
+                value = value.get(key) if isinstance(value, dict) else None
+            # undefined references render as "" (so `claims.cognito:username` is ":username")
+            return "" if value is None or isinstance(value, dict) else str(value)
+
+        rendered = _INPUT_JSON.sub(lambda _: body or "{}", template)
+        rendered = _CONTEXT_REF.sub(lookup, rendered)
+        try:
+            return json.loads(rendered)
+        except ValueError:
+            raise internal(f"request template did not render to JSON: {rendered[:200]}") from None
+
+
+def proxy_response(value: Any) -> Response:
+    """The HTTP answer for an `AWS_PROXY` function's result; GatewayError(502) when malformed."""
+    if not isinstance(value, dict):
+        raise bad_gateway("proxy answer is not an object")
+    unknown = set(value) - _PROXY_KEYS
+    if unknown:
+        raise bad_gateway(f"proxy answer has unknown keys {sorted(unknown)}")
+    status = value.get("statusCode")
+    if isinstance(status, bool) or not (
+            isinstance(status, int) or (isinstance(status, str) and status.isdigit())):
+        raise bad_gateway(f"statusCode {status!r} is not a number")
+    if not 100 <= int(status) <= 599:
+        raise bad_gateway(f"statusCode {status} is not an HTTP status")
+    body = value.get("body")
+    if body is not None and not isinstance(body, str):
+        raise bad_gateway("body is not a string")
+    data = (body or "").encode()
+    if value.get("isBase64Encoded"):
+        try:
+            data = base64.b64decode(body or "", validate=True)
+        except (binascii.Error, ValueError):
+            raise bad_gateway("isBase64Encoded but body is not base64") from None
+    response = Response(data, status=int(status))
+    response.headers.remove("Content-Type")
+    single = value.get("headers") or {}
+    multi = value.get("multiValueHeaders") or {}
+    if not isinstance(single, dict) or not isinstance(multi, dict):
+        raise bad_gateway("headers are not objects")
+    for name, values in multi.items():
+        if not isinstance(values, list):
+            raise bad_gateway(f"multiValueHeaders.{name} is not a list")
+        for item in values:
+            response.headers.add(name, _header_value(item))
+    for name, item in single.items():
+        if name not in multi:
+            response.headers.add(name, _header_value(item))
+    if "Content-Type" not in response.headers:
+        response.headers["Content-Type"] = "application/json"
+    return response
+
+
+def _header_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    raise bad_gateway("a header value is not a string")
+
+
+# --- the data plane ----------------------------------------------------------------------------
+
+class DataPlane:
+    def __init__(self, state: MotoState, keys: KeySet, runner: FunctionRunner, endpoint: str,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.state = state
+        self.runner = runner
+        self.authorizer = CognitoAuthorizer(state, keys, endpoint, clock)
+
+    def handle(self, request: Request, api_id: str, stage: str, path: str) -> Response:
+        request_id = str(uuid.uuid4())
+        try:
+            response = self._handle(request, api_id, stage, "/" + path.strip("/"), request_id)
+        except GatewayError as exc:
+            if exc.why:
+                log.info("%s %s -> %s %s (%s)", request.method, request.path, exc.status,
+                         exc.message, exc.why)
+            headers = {"x-amzn-ErrorType": exc.error_type} if exc.error_type else {}
+            response = Response(json.dumps({"message": exc.message}), status=exc.status,
+                                headers=headers, content_type="application/json")
+        response.headers["x-amzn-RequestId"] = request_id
+        response.headers["x-amz-apigw-id"] = secrets.token_urlsafe(12)[:15] + "="
+        return response
+
+    def _handle(self, request: Request, api_id: str, stage: str, path: str,
+                request_id: str) -> Response:
+        deployed = self.state.deployed_stage(api_id, stage)
+        if deployed is None:
+            raise missing_token()
+        route = find_route(deployed.api, path, request.method)
+        method = route.method
+        claims = None
+        if method.authorization_type == "COGNITO_USER_POOLS":
+            claims = self.authorizer.claims(request, deployed.api, method)
+        elif method.authorization_type != "NONE":
+            raise internal(f"authorizationType {method.authorization_type} is not emulated")
+        call = Call(request, deployed, route, path, request_id, claims)
+        integration = method.integration
+        if integration is None:
+            raise internal("no integration defined for method")
+        if integration.type not in ("AWS_PROXY", "AWS"):
+            raise internal(f"integration type {integration.type} is not emulated")
+        match = _FUNCTION_ARN.search(integration.uri)
+        if match is None:
+            raise internal(f"integration URI is not a Lambda function: {integration.uri}")
+        function_arn = match.group(1)
+        code = self.state.function_code(function_arn)
+        if code is None:
+            raise internal(f"function {function_arn} does not exist")
+        self._check_permission(call, function_arn)
+        if integration.type == "AWS" and not integration.responses:
+            raise internal("no integration response (AWS integrations need one)")
+        event = call.proxy_event() if integration.type == "AWS_PROXY" \
+            else call.template_event(integration)
+        gateway_limit = min(MAX_INTEGRATION_SECONDS,
+                            (integration.timeout_ms or 29000) / 1000.0)
+        result = self.runner.invoke(code, event, timeout=min(code.timeout, gateway_limit))
+        self._log_invocation(code.name, result)
+        if result.failure is FailureKind.TIMEOUT and gateway_limit <= code.timeout:
+            raise GatewayError(504, "Endpoint request timed out", None, result.message)
+        if not result.ok:
+            raise bad_gateway(f"{result.error_type}: {result.message}")
+        if integration.type == "AWS_PROXY":
+            return proxy_response(result.value)
+        status = next((s for s, pattern in integration.responses if not pattern), "200")
+        return Response(json.dumps(result.value), status=int(status),
+                        content_type="application/json")
+
+    def _check_permission(self, call: Call, function_arn: str) -> None:
+        api = call.deployed.api
+        prefix = f"arn:aws:execute-api:{api.region}:{api.account_id}:{api.api_id}/" \
+                 f"{call.deployed.stage}/"
+        candidates = {
+            f"{prefix}{m}{p}"
+            for m in (call.request.method, call.route.method.http_method)
+            for p in (call.route.resource.path, call.path)
+        }
+        if not any(self.state.may_invoke(function_arn, "apigateway.amazonaws.com", arn)
+                   for arn in candidates):
+            raise internal("Invalid permissions on Lambda function (add_permission for "
+                           f"apigateway.amazonaws.com, SourceArn like {min(candidates)})")
+
+    @staticmethod
+    def _log_invocation(name: str, result: Invocation) -> None:
+        for line in result.logs.splitlines():
+            log.info("[%s] %s", name, line)
+        if not result.ok:
+            log.info("[%s] %s %s: %s", name, result.failure.value if result.failure else "",
+                     result.error_type, result.message)

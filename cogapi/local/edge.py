@@ -1,0 +1,471 @@
+"""Cognito's edge for a user pool domain: the hosted UI, the OAuth 2.0 endpoints, JWKS, discovery.
+
+Behaviour follows aws-notes ("What AWS's edge looks like from outside"):
+- `/oauth2/authorize` checks the client, the exact redirect URI (a mismatch never redirects to it:
+  `/error?error=redirect_mismatch`), the flow, the scopes and PKCE (S256 only), then 302s to
+  `/login` with the same query and an `XSRF-TOKEN` cookie that the form must post back as `_csrf`.
+- `/oauth2/token` redeems a single-use, 5-minute code (PKCE-checked) or a refresh token (no new
+  refresh token), with HTTP Basic for a client with a secret; errors are 400 `{"error": ...}`.
+- `/oauth2/userInfo` wants an access token with `openid`; errors only in `WWW-Authenticate`.
+Codes and refresh tokens live in memory: they die with the server, as the keys do.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from werkzeug.wrappers import Request, Response
+
+from cogapi.local import pages, urls
+from cogapi.local.moto_state import ClientView, MotoState, PoolView, SignInError
+from cogapi.local.tokens import Grant, InvalidToken, KeySet, Subject, TokenSet, is_expired, mint
+
+CODE_SECONDS = 300
+XSRF_COOKIE = "XSRF-TOKEN"
+_FLOW = {"code": "code", "token": "implicit"}
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(body), status=status, headers=headers,
+                    content_type="application/json")
+
+
+def _redirect(location: str, status: int = 302) -> Response:
+    return Response("", status=status, headers={"Location": location})
+
+
+def _with_query(url: str, params: dict[str, str]) -> str:
+    return url + ("&" if "?" in url else "?") + urlencode(params)
+
+
+@dataclass(frozen=True)
+class AuthRequest:
+    """A validated `/oauth2/authorize` query (also carried through `/login` and `/signup`)."""
+
+    client: ClientView
+    redirect_uri: str
+    response_type: str
+    scopes: tuple[str, ...]
+    state: str | None
+    code_challenge: str | None
+
+
+@dataclass(frozen=True)
+class _Code:
+    client_id: str
+    redirect_uri: str
+    code_challenge: str | None
+    grant: Grant
+    expires: float
+
+
+@dataclass(frozen=True)
+class _Refresh:
+    client_id: str
+    pool_id: str
+    username: str
+    scopes: tuple[str, ...]
+    auth_time: int
+    expires: float
+
+
+class HostedUi:
+    """One per server; serves every domain moto knows (`handle(request, domain, action)`)."""
+
+    def __init__(self, state: MotoState, keys: KeySet, endpoint: str,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.state = state
+        self.keys = keys
+        self.endpoint = endpoint
+        self.clock = clock
+        self._codes: dict[str, _Code] = {}
+        self._refresh: dict[str, _Refresh] = {}
+        self._lock = threading.Lock()
+
+    # --- tokens --------------------------------------------------------------------------------
+
+    def grant_for(self, pool_id: str, client: ClientView, subject: Subject,
+                  scopes: tuple[str, ...], auth_time: int | None = None) -> Grant:
+        now = int(self.clock())
+        return Grant(issuer=urls.issuer(self.endpoint, pool_id), client_id=client.client_id,
+                     subject=subject, scopes=scopes,
+                     auth_time=now if auth_time is None else auth_time,
+                     access_seconds=client.access_seconds, id_seconds=client.id_seconds)
+
+    def new_refresh_token(self, grant: Grant, client: ClientView) -> str:
+        token = "local." + secrets.token_urlsafe(48)  # opaque, like Cognito's JWE
+        with self._lock:
+            self._refresh[token] = _Refresh(client.client_id, client.pool_id,
+                                            grant.subject.username, grant.scopes,
+                                            grant.auth_time, self.clock() + client.refresh_seconds)
+        return token
+
+    def issue(self, pool_id: str, client_id: str, username: str,
+              scopes: tuple[str, ...] | None = None, issued_at: int | None = None) -> dict[str, Any]:
+        """Tokens as `/oauth2/token` would answer them, without the browser (tests, CLI)."""
+        client = self.state.client(pool_id, client_id)
+        subject = self.state.subject(pool_id, username)
+        if client is None or subject is None:
+            raise LookupError(f"no client {client_id} or user {username} in {pool_id}")
+        granted = client.oauth_scopes if scopes is None else scopes
+        grant = self.grant_for(pool_id, client, subject, granted, auth_time=issued_at)
+        return self._token_body(mint(self.keys, grant, now=issued_at),
+                                self.new_refresh_token(grant, client))
+
+    @staticmethod
+    def _token_body(tokens: TokenSet, refresh: str | None) -> dict[str, Any]:
+        body: dict[str, Any] = {"access_token": tokens.access_token}
+        if tokens.id_token:
+            body["id_token"] = tokens.id_token
+        if refresh:
+            body["refresh_token"] = refresh
+        body.update({"token_type": "Bearer", "expires_in": tokens.expires_in})
+        return body
+
+    # --- dispatch ------------------------------------------------------------------------------
+
+    def handle(self, request: Request, domain: str, action: str) -> Response:
+        pool = self.state.pool_for_domain(domain)
+        if pool is None:
+            return json_response({"error": "unknown domain"}, 404)
+        base = urls.hosted_ui_base(self.endpoint, domain)
+        method = request.method
+        if action == "oauth2/authorize" and method == "GET":
+            return self.authorize(request, pool, base)
+        if action == "login" and method in ("GET", "POST"):
+            return self.login(request, pool, base)
+        if action == "signup" and method in ("GET", "POST"):
+            return self.signup(request, pool, base)
+        if action == "oauth2/token" and method == "POST":
+            return self.token(request, pool)
+        if action == "oauth2/userInfo" and method in ("GET", "POST"):
+            return self.userinfo(request, pool)
+        if action == "oauth2/revoke" and method == "POST":
+            return self.revoke(request, pool)
+        if action == "logout" and method == "GET":
+            return self.logout(request, pool, base)
+        if action == "error" and method == "GET":
+            return Response(pages.error_page(request.args.get("error", "error"),
+                                             request.args.get("error_description", "")),
+                            status=400, content_type="text/html; charset=utf-8")
+        return json_response({"error": "not found"}, 404)
+
+    # --- authorize / login / signup ------------------------------------------------------------
+
+    def _check(self, request: Request, pool: PoolView, base: str) -> AuthRequest | Response:
+        args = request.args
+        client_id = args.get("client_id", "")
+        client = self.state.client(pool.pool_id, client_id) if client_id else None
+        if client is None:
+            return _redirect(f"{base}/error?" + urlencode(
+                {"error": "invalid_request", "error_description": "client_id is not valid"}))
+        redirect_uri = args.get("redirect_uri", "")
+        if redirect_uri not in client.callback_urls:  # exact match, trailing slash included
+            return _redirect(f"{base}/error?" + urlencode(
+                {"error": "redirect_mismatch", "client_id": client_id}))
+        state = args.get("state")
+
+        def fail(error: str) -> Response:
+            params = {"error": error}
+            if state is not None:
+                params["state"] = state
+            return _redirect(_with_query(redirect_uri, params))
+
+        response_type = args.get("response_type", "")
+        if response_type not in _FLOW:
+            return fail("invalid_request")
+        if not client.hosted_ui_enabled or _FLOW[response_type] not in client.oauth_flows:
+            return fail("unauthorized_client")
+        requested = tuple(args.get("scope", "").split())
+        scopes = requested or client.oauth_scopes
+        if not scopes or any(s not in client.oauth_scopes for s in scopes):
+            return fail("invalid_scope")
+        challenge = args.get("code_challenge")
+        method = args.get("code_challenge_method")
+        if (method is not None and method != "S256") or (challenge and method is None):
+            return fail("invalid_request")
+        return AuthRequest(client, redirect_uri, response_type, scopes, state, challenge or None)
+
+    def authorize(self, request: Request, pool: PoolView, base: str) -> Response:
+        checked = self._check(request, pool, base)
+        if isinstance(checked, Response):
+            return checked
+        response = _redirect(f"{base}/login?{request.query_string.decode()}")
+        self._set_xsrf(response, base)
+        return response
+
+    @staticmethod
+    def _set_xsrf(response: Response, base: str) -> str:
+        token = str(uuid.uuid4())
+        path = base.split("://", 1)[-1].partition("/")[2]
+        response.set_cookie(XSRF_COOKIE, token, path="/" + path, httponly=True, samesite="Lax")
+        return token
+
+    def _form_response(self, html: str, base: str, status: int = 200) -> Response:
+        """A form page with a fresh XSRF cookie; the hidden `_csrf` field gets the same value."""
+        response = Response("", status=status, content_type="text/html; charset=utf-8")
+        token = self._set_xsrf(response, base)
+        response.set_data(html.replace("__CSRF__", token))
+        return response
+
+    def _csrf_ok(self, request: Request) -> bool:
+        cookie = request.cookies.get(XSRF_COOKIE, "")
+        return bool(cookie) and secrets.compare_digest(cookie, request.form.get("_csrf", ""))
+
+    def _login_form(self, request: Request, pool: PoolView, base: str,
+                    error: str | None = None, status: int = 200) -> Response:
+        query = request.query_string.decode()
+        signup = f"{base}/signup?{query}" if pool.allow_self_signup else None
+        html = pages.login_page(f"{base}/login?{query}", "__CSRF__", error, signup,
+                                request.form.get("username", ""))
+        return self._form_response(html, base, status)
+
+    def login(self, request: Request, pool: PoolView, base: str) -> Response:
+        checked = self._check(request, pool, base)
+        if isinstance(checked, Response):
+            return checked
+        if request.method == "GET":
+            return self._login_form(request, pool, base)
+        if not self._csrf_ok(request):
+            return self._login_form(request, pool, base, "Your session has expired. "
+                                    "Please try again.", status=400)
+        try:
+            subject = self.state.authenticate(pool.pool_id, request.form.get("username", ""),
+                                              request.form.get("password", ""))
+        except SignInError as exc:
+            return self._login_form(request, pool, base, str(exc))
+        return self._signed_in(pool, checked, subject)
+
+    def signup(self, request: Request, pool: PoolView, base: str) -> Response:
+        """Create a user from the form and continue the sign-in.
+
+        Locally the user is confirmed at once with `email_verified=true`: there is no mailbox to
+        read a code from. On AWS the user would first confirm a code sent by email.
+        """
+        if not pool.allow_self_signup:
+            return Response(pages.error_page("SignUp is not permitted for this user pool"),
+                            status=400, content_type="text/html; charset=utf-8")
+        checked = self._check(request, pool, base)
+        if isinstance(checked, Response):
+            return checked
+        email_is_username = "email" in pool.username_attributes
+        query = request.query_string.decode()
+
+        def form(error: str | None = None, status: int = 200) -> Response:
+            html = pages.signup_page(f"{base}/signup?{query}", "__CSRF__", email_is_username,
+                                     error, f"{base}/login?{query}")
+            return self._form_response(html, base, status)
+
+        if request.method == "GET":
+            return form()
+        if not self._csrf_ok(request):
+            return form("Your session has expired. Please try again.", status=400)
+        email = request.form.get("email", "")
+        username = email if email_is_username else request.form.get("username", "")
+        try:
+            subject = self.state.sign_up(pool.pool_id, checked.client.client_id, username,
+                                         request.form.get("password", ""), {"email": email})
+        except SignInError as exc:
+            return form(str(exc))
+        return self._signed_in(pool, checked, subject)
+
+    def _signed_in(self, pool: PoolView, req: AuthRequest, subject: Subject) -> Response:
+        grant = self.grant_for(pool.pool_id, req.client, subject, req.scopes)
+        if req.response_type == "code":
+            code = str(uuid.uuid4())
+            with self._lock:
+                self._codes[code] = _Code(req.client.client_id, req.redirect_uri,
+                                          req.code_challenge, grant, self.clock() + CODE_SECONDS)
+            params = {"code": code}
+            if req.state is not None:
+                params["state"] = req.state
+            return _redirect(_with_query(req.redirect_uri, params))
+        tokens = mint(self.keys, grant, now=int(self.clock()))
+        fragment: dict[str, str] = {"access_token": tokens.access_token}
+        if tokens.id_token:
+            fragment["id_token"] = tokens.id_token
+        fragment.update({"token_type": "Bearer", "expires_in": str(tokens.expires_in)})
+        if req.state is not None:
+            fragment["state"] = req.state
+        return _redirect(f"{req.redirect_uri}#{urlencode(fragment)}")
+
+    # --- token / userInfo / revoke / logout ----------------------------------------------------
+
+    def _client_auth(self, request: Request, pool: PoolView) -> ClientView | None:
+        client_id = request.form.get("client_id", "")
+        secret = request.form.get("client_secret")
+        auth = request.authorization
+        if auth is not None and auth.type == "basic":
+            client_id, secret = auth.username or "", auth.password
+        client = self.state.client(pool.pool_id, client_id) if client_id else None
+        if client is None:
+            return None
+        if client.secret is not None and not secrets.compare_digest(client.secret, secret or ""):
+            return None
+        return client
+
+    def token(self, request: Request, pool: PoolView) -> Response:
+        headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+        def error(code: str) -> Response:
+            return json_response({"error": code}, 400, headers)
+
+        if request.mimetype != "application/x-www-form-urlencoded":
+            return error("invalid_request")
+        client = self._client_auth(request, pool)
+        if client is None:
+            return error("invalid_client")
+        grant_type = request.form.get("grant_type", "")
+        if not grant_type:
+            return error("invalid_request")
+        if grant_type == "authorization_code":
+            if "code" not in client.oauth_flows:
+                return error("unauthorized_client")
+            code_value = request.form.get("code", "")
+            if not code_value:
+                return error("invalid_request")
+            with self._lock:  # single use: gone on the first attempt, right or wrong
+                code = self._codes.pop(code_value, None)
+            if (code is None or code.expires < self.clock() or code.client_id != client.client_id
+                    or code.redirect_uri != request.form.get("redirect_uri", "")):
+                return error("invalid_grant")
+            if code.code_challenge is not None:
+                verifier = request.form.get("code_verifier", "")
+                digest = hashlib.sha256(verifier.encode()).digest()
+                expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+                if not verifier or not secrets.compare_digest(expected, code.code_challenge):
+                    return error("invalid_grant")
+            tokens = mint(self.keys, code.grant, now=int(self.clock()))
+            refresh = self.new_refresh_token(code.grant, client)
+            return json_response(self._token_body(tokens, refresh), 200, headers)
+        if grant_type == "refresh_token":
+            value = request.form.get("refresh_token", "")
+            if not value:
+                return error("invalid_request")
+            with self._lock:
+                stored = self._refresh.get(value)
+            if (stored is None or stored.expires < self.clock()
+                    or stored.client_id != client.client_id):
+                return error("invalid_grant")
+            subject = self.state.subject(stored.pool_id, stored.username)
+            if subject is None:
+                return error("invalid_grant")
+            grant = self.grant_for(stored.pool_id, client, subject, stored.scopes,
+                                   auth_time=stored.auth_time)
+            tokens = mint(self.keys, grant, now=int(self.clock()))
+            return json_response(self._token_body(tokens, None), 200, headers)
+        if grant_type == "client_credentials" and "client_credentials" not in client.oauth_flows:
+            return error("unauthorized_client")
+        return error("unsupported_grant_type")  # client_credentials is not emulated locally
+
+    def userinfo(self, request: Request, pool: PoolView) -> Response:
+        def fail(status: int, error: str, description: str) -> Response:
+            return Response("", status=status, headers={
+                "WWW-Authenticate": f'Bearer error="{error}", error_description="{description}"'})
+
+        header = request.headers.get("Authorization", "")
+        if not header.lower().startswith("bearer ") or not header[7:].strip():
+            return fail(400, "invalid_request", "Bearer token is missing")
+        try:
+            claims = self.keys.decode(header[7:].strip())
+        except InvalidToken:
+            return fail(401, "invalid_token", "Invalid access token")
+        if (claims.get("token_use") != "access"
+                or claims.get("iss") != urls.issuer(self.endpoint, pool.pool_id)):
+            return fail(401, "invalid_token", "Invalid access token")
+        if is_expired(claims, self.clock()):
+            return fail(401, "invalid_token", "Access token is expired")
+        if "openid" not in str(claims.get("scope", "")).split():
+            return fail(401, "invalid_token", "Access token does not contain openid scope")
+        subject = self.state.subject(pool.pool_id, str(claims.get("username", "")))
+        if subject is None:
+            return fail(401, "invalid_token", "User does not exist")
+        body = dict(subject.attributes)
+        body["username"] = subject.username
+        return json_response(body)
+
+    def revoke(self, request: Request, pool: PoolView) -> Response:
+        client = self._client_auth(request, pool)
+        if client is None:
+            return json_response({"error": "invalid_client"}, 400)
+        value = request.form.get("token", "")
+        if not value:
+            return json_response({"error": "invalid_request"}, 400)
+        with self._lock:
+            stored = self._refresh.get(value)
+            if stored is not None and stored.client_id == client.client_id:
+                del self._refresh[value]
+        return Response("", status=200)
+
+    def logout(self, request: Request, pool: PoolView, base: str) -> Response:
+        client_id = request.args.get("client_id", "")
+        client = self.state.client(pool.pool_id, client_id) if client_id else None
+        if client is None:
+            return _redirect(f"{base}/error?" + urlencode(
+                {"error": "invalid_request", "error_description": "client_id is not valid"}))
+        logout_uri = request.args.get("logout_uri")
+        if logout_uri is not None:
+            if logout_uri not in client.logout_urls:
+                return _redirect(f"{base}/error?" + urlencode(
+                    {"error": "invalid_request",
+                     "error_description": "logout_uri is not a registered sign-out URL"}))
+            response = _redirect(logout_uri)
+        else:  # "sign out, then sign in again" form: redirect_uri + response_type
+            checked = self._check(request, pool, base)
+            if isinstance(checked, Response):
+                return checked
+            response = _redirect(f"{base}/login?{request.query_string.decode()}")
+        response.delete_cookie(XSRF_COOKIE, path="/" + base.split("://", 1)[-1].partition("/")[2])
+        return response
+
+
+class IdentityProvider:
+    """`{issuer}/.well-known/jwks.json` and `openid-configuration` for every pool moto knows."""
+
+    def __init__(self, state: MotoState, keys: KeySet, endpoint: str) -> None:
+        self.state = state
+        self.keys = keys
+        self.endpoint = endpoint
+
+    def handle(self, request: Request, pool_id: str, document: str) -> Response:
+        if request.method != "GET" or self.state.pool(pool_id) is None:
+            return json_response({"message": "User pool does not exist."}, 404)
+        if document == ".well-known/jwks.json":
+            return json_response(self.keys.jwks())
+        if document == ".well-known/openid-configuration":
+            return json_response(self.discovery(pool_id))
+        return json_response({"message": "not found"}, 404)
+
+    def discovery(self, pool_id: str) -> dict[str, Any]:
+        iss = urls.issuer(self.endpoint, pool_id)
+        doc: dict[str, Any] = {
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "issuer": iss,
+            "jwks_uri": f"{iss}/.well-known/jwks.json",
+            "response_types_supported": ["code", "token"],
+            "scopes_supported": ["openid", "email", "phone", "profile"],
+            "subject_types_supported": ["public"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic",
+                                                      "client_secret_post"],
+        }
+        domain = self.state.domain_for_pool(pool_id)
+        if domain is not None:
+            base = urls.hosted_ui_base(self.endpoint, domain)
+            doc.update({
+                "authorization_endpoint": f"{base}/oauth2/authorize",
+                "end_session_endpoint": f"{base}/logout",
+                "revocation_endpoint": f"{base}/oauth2/revoke",
+                "token_endpoint": f"{base}/oauth2/token",
+                "userinfo_endpoint": f"{base}/oauth2/userInfo",
+            })
+        return dict(sorted(doc.items()))

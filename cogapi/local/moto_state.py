@@ -1,0 +1,380 @@
+"""The only module that reads moto's in-process backends: the stand-in's view of the control plane.
+
+The edge and data plane need state moto never serves back over HTTP (function code bytes, user
+passwords, deployment snapshots), so they read the backends of the moto app running in the same
+process. Everything here returns plain frozen values, so the rest of `cogapi.local` never touches a
+moto object. moto quirks handled here (moto 5.2.5):
+- A `Deployment` is only an id: moto keeps no snapshot of the API. `MotoState.record_deployment`
+  takes one when the server sees `CreateDeployment` succeed; a deployment made any other way
+  (in-process `mock_aws`, before this server started) falls back to the live API.
+- `describe_user_pool` forgets `UsernameAttributes` after any pool update, so sign-in by email
+  would stop working: a user is found by username, then by `email` (documented approximation).
+- moto accepts any `TokenValidityUnits`; units default as AWS documents (hours, hours, days).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from cogapi.errors import CogapiError
+from cogapi.local.runner import FunctionCode
+from cogapi.local.tokens import Subject
+
+
+def load_moto() -> Any:
+    """moto's WSGI app (the one `ThreadedMotoServer` runs) and its request handler class."""
+    # AWSLambdaBasicExecutionRole must exist for attach_role_policy (aws-notes: moto).
+    os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+    try:
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+    except ImportError:
+        raise CogapiError("moto is not installed", hint="pip install 'cogapi[local]'") from None
+    return DomainDispatcherApplication(create_backend_app), MotoRequestHandler
+
+
+class SignInError(Exception):
+    """A sign-in or sign-up the hosted UI refuses; the message is shown on the form."""
+
+
+_UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
+
+
+def _validity(config: dict[str, Any], key: str, default_unit: str, default: int) -> int:
+    value = config.get(key)
+    if not value:
+        return default * _UNIT_SECONDS[default_unit]
+    unit_key = key.replace("Validity", "")  # AccessTokenValidity -> AccessToken
+    unit = (config.get("TokenValidityUnits") or {}).get(unit_key) or default_unit
+    return int(value) * _UNIT_SECONDS.get(unit, _UNIT_SECONDS[default_unit])
+
+
+@dataclass(frozen=True)
+class PoolView:
+    pool_id: str
+    arn: str
+    account_id: str
+    region: str
+    allow_self_signup: bool
+    username_attributes: tuple[str, ...]
+    client_ids: frozenset[str]
+
+
+@dataclass(frozen=True)
+class ClientView:
+    client_id: str
+    pool_id: str
+    secret: str | None
+    callback_urls: tuple[str, ...]
+    logout_urls: tuple[str, ...]
+    oauth_flows: tuple[str, ...]  # "code", "implicit", "client_credentials"
+    oauth_scopes: tuple[str, ...]
+    hosted_ui_enabled: bool  # AllowedOAuthFlowsUserPoolClient
+    access_seconds: int
+    id_seconds: int
+    refresh_seconds: int
+
+
+@dataclass(frozen=True)
+class IntegrationSpec:
+    type: str
+    uri: str
+    request_templates: tuple[tuple[str, str], ...]
+    timeout_ms: int | None
+    responses: tuple[tuple[str, str | None], ...]  # (statusCode, selectionPattern)
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    http_method: str
+    authorization_type: str
+    authorizer_id: str | None
+    scopes: tuple[str, ...]
+    integration: IntegrationSpec | None
+
+
+@dataclass(frozen=True)
+class ResourceSpec:
+    resource_id: str
+    path: str
+    methods: tuple[MethodSpec, ...]
+
+
+@dataclass(frozen=True)
+class AuthorizerSpec:
+    authorizer_id: str
+    type: str
+    provider_arns: tuple[str, ...]
+    identity_source: str
+
+
+@dataclass(frozen=True)
+class ApiSnapshot:
+    api_id: str
+    account_id: str
+    region: str
+    deployment_id: str
+    resources: tuple[ResourceSpec, ...]
+    authorizers: tuple[AuthorizerSpec, ...]
+
+    def authorizer(self, authorizer_id: str | None) -> AuthorizerSpec | None:
+        return next((a for a in self.authorizers if a.authorizer_id == authorizer_id), None)
+
+
+@dataclass(frozen=True)
+class DeployedStage:
+    stage: str
+    variables: tuple[tuple[str, str], ...]
+    api: ApiSnapshot
+    from_snapshot: bool  # False: the live API stands in for an unrecorded deployment
+
+
+def _backends(service: str) -> Iterator[tuple[str, str, Any]]:
+    from moto.backends import get_backend
+
+    backend_dict: Any = get_backend(service)  # type: ignore[call-overload]
+    for account_id, by_region in list(backend_dict.items()):
+        for region, backend in list(by_region.items()):
+            yield account_id, region, backend
+
+
+def _flat(attributes: list[dict[str, str]]) -> dict[str, str]:
+    return {a["Name"]: a["Value"] for a in attributes}
+
+
+class MotoState:
+    """Read-mostly access to the moto backends of this process (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._snapshots: dict[tuple[str, str], ApiSnapshot] = {}
+        self._lock = threading.Lock()
+
+    # --- Cognito -------------------------------------------------------------------------------
+
+    def _find_pool(self, pool_id: str) -> tuple[Any, Any] | None:
+        for _, _, backend in _backends("cognito-idp"):
+            pool = backend.user_pools.get(pool_id)
+            if pool is not None:
+                return backend, pool
+        return None
+
+    @staticmethod
+    def _pool_view(pool: Any) -> PoolView:
+        config = pool.extended_config
+        admin_only = (config.get("AdminCreateUserConfig") or {}).get(
+            "AllowAdminCreateUserOnly", False)
+        return PoolView(pool_id=pool.id, arn=pool.arn, account_id=pool.account_id,
+                        region=pool.region, allow_self_signup=not admin_only,
+                        username_attributes=tuple(config.get("UsernameAttributes") or ()),
+                        client_ids=frozenset(pool.clients))
+
+    def pool(self, pool_id: str) -> PoolView | None:
+        found = self._find_pool(pool_id)
+        return self._pool_view(found[1]) if found else None
+
+    def pool_for_domain(self, domain: str) -> PoolView | None:
+        for _, _, backend in _backends("cognito-idp"):
+            entry = backend.user_pool_domains.get(domain)
+            if entry is not None:
+                return self.pool(entry.user_pool_id)
+        return None
+
+    def domain_for_pool(self, pool_id: str) -> str | None:
+        for _, _, backend in _backends("cognito-idp"):
+            for entry in list(backend.user_pool_domains.values()):
+                if entry.user_pool_id == pool_id:
+                    return str(entry.domain)
+        return None
+
+    def client(self, pool_id: str, client_id: str) -> ClientView | None:
+        found = self._find_pool(pool_id)
+        client = found[1].clients.get(client_id) if found else None
+        if client is None:
+            return None
+        config = client.extended_config
+        return ClientView(
+            client_id=client.id, pool_id=pool_id,
+            secret=client.secret if client.generate_secret else None,
+            callback_urls=tuple(config.get("CallbackURLs") or ()),
+            logout_urls=tuple(config.get("LogoutURLs") or ()),
+            oauth_flows=tuple(config.get("AllowedOAuthFlows") or ()),
+            oauth_scopes=tuple(config.get("AllowedOAuthScopes") or ()),
+            hosted_ui_enabled=bool(config.get("AllowedOAuthFlowsUserPoolClient")),
+            access_seconds=_validity(config, "AccessTokenValidity", "hours", 1),
+            id_seconds=_validity(config, "IdTokenValidity", "hours", 1),
+            refresh_seconds=_validity(config, "RefreshTokenValidity", "days", 30),
+        )
+
+    @staticmethod
+    def _find_user(pool: Any, username: str) -> Any:
+        user = pool.users.get(username)
+        if user is None:  # email sign-in (see the module docstring on UsernameAttributes)
+            user = next((u for u in list(pool.users.values())
+                         if _flat(u.attributes).get("email") == username), None)
+        return user
+
+    @staticmethod
+    def _subject(user: Any) -> Subject:
+        attributes = _flat(user.attributes)
+        groups = sorted(user.groups, key=lambda g: (g.precedence is None, g.precedence or 0,
+                                                   g.group_name))
+        return Subject(sub=attributes.get("sub", user.id), username=user.username,
+                       attributes=attributes, groups=tuple(g.group_name for g in groups))
+
+    def subject(self, pool_id: str, username: str) -> Subject | None:
+        found = self._find_pool(pool_id)
+        user = self._find_user(found[1], username) if found else None
+        return self._subject(user) if user is not None and user.enabled else None
+
+    def authenticate(self, pool_id: str, username: str, password: str) -> Subject:
+        found = self._find_pool(pool_id)
+        user = self._find_user(found[1], username) if found else None
+        if user is None or user.password != password:
+            raise SignInError("Incorrect username or password.")
+        if not user.enabled:
+            raise SignInError("User is disabled.")
+        if user.status == "UNCONFIRMED":
+            raise SignInError("User is not confirmed.")
+        if user.status == "FORCE_CHANGE_PASSWORD":
+            raise SignInError("This user must change the temporary password, which the local "
+                              "hosted UI does not do: set a permanent one with "
+                              "admin-set-user-password --permanent.")
+        return self._subject(user)
+
+    def sign_up(self, pool_id: str, client_id: str, username: str, password: str,
+                attributes: dict[str, str]) -> Subject:
+        """Create a confirmed user (see `edge.HostedUi.signup` on why confirmed)."""
+        found = self._find_pool(pool_id)
+        if found is None:
+            raise SignInError("User pool does not exist.")
+        backend, pool = found
+        attrs = [{"Name": k, "Value": v} for k, v in attributes.items() if v]
+        try:
+            user, _ = backend.sign_up(client_id, username, password, attrs)
+            backend.admin_confirm_sign_up(pool_id, user.username)
+        except Exception as exc:  # moto's own exceptions carry the AWS message
+            raise SignInError(getattr(exc, "message", None) or str(exc)) from None
+        verified = [{"Name": f"{a}_verified", "Value": "true"}
+                    for a in ("email", "phone_number") if _flat(user.attributes).get(a)]
+        user.update_attributes(verified)
+        return self._subject(user)
+
+    # --- API Gateway ---------------------------------------------------------------------------
+
+    def _find_api(self, api_id: str) -> tuple[str, str, Any] | None:
+        for account_id, region, backend in _backends("apigateway"):
+            api = backend.apis.get(api_id)
+            if api is not None:
+                return account_id, region, api
+        return None
+
+    @staticmethod
+    def _snapshot(account_id: str, region: str, api: Any, deployment_id: str) -> ApiSnapshot:
+        resources = []
+        for resource in list(api.resources.values()):
+            methods = []
+            for method in list(resource.resource_methods.values()):
+                integ = method.method_integration
+                spec = None
+                if integ is not None:
+                    timeout = integ.timeout_in_millis
+                    spec = IntegrationSpec(
+                        type=str(integ.integration_type or "").upper(), uri=integ.uri or "",
+                        request_templates=tuple(sorted((integ.request_templates or {}).items())),
+                        timeout_ms=int(timeout) if timeout else None,
+                        responses=tuple((str(r.status_code), r.selection_pattern or None)
+                                        for r in (integ.integration_responses or {}).values()),
+                    )
+                methods.append(MethodSpec(
+                    http_method=method.http_method.upper(),
+                    authorization_type=str(method.authorization_type or "NONE").upper(),
+                    authorizer_id=method.authorizer_id,
+                    scopes=tuple(method.authorization_scopes or ()),
+                    integration=spec))
+            resources.append(ResourceSpec(resource.id, resource.get_path(), tuple(methods)))
+        authorizers = tuple(
+            AuthorizerSpec(a.id, str(a.type or ""), tuple(a.provider_arns or ()),
+                           a.identity_source or "")
+            for a in list(api.authorizers.values()))
+        return ApiSnapshot(api.id, account_id, region, deployment_id, tuple(resources),
+                           authorizers)
+
+    def record_deployment(self, api_id: str, deployment_id: str) -> None:
+        """Freeze the API as it is now under `deployment_id` (call right after CreateDeployment)."""
+        found = self._find_api(api_id)
+        if found is not None:
+            snap = self._snapshot(*found, deployment_id)
+            with self._lock:
+                self._snapshots[(api_id, deployment_id)] = snap
+
+    def deployed_stage(self, api_id: str, stage: str) -> DeployedStage | None:
+        found = self._find_api(api_id)
+        if found is None:
+            return None
+        account_id, region, api = found
+        stage_obj = api.stages.get(stage)
+        if stage_obj is None or not stage_obj.deployment_id:
+            return None
+        deployment_id = stage_obj.deployment_id
+        if deployment_id not in api.deployments:
+            return None
+        with self._lock:
+            snap = self._snapshots.get((api_id, deployment_id))
+        variables = tuple(sorted((stage_obj.variables or {}).items()))
+        if snap is not None:
+            return DeployedStage(stage, variables, snap, from_snapshot=True)
+        live = self._snapshot(account_id, region, api, deployment_id)
+        return DeployedStage(stage, variables, live, from_snapshot=False)
+
+    # --- Lambda --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _find_function(function_arn: str) -> Any:
+        parts = function_arn.split(":")
+        if len(parts) < 7 or parts[2] != "lambda":
+            return None
+        region, account_id = parts[3], parts[4]
+        from moto.backends import get_backend
+
+        try:
+            backend: Any = get_backend("lambda")[account_id][region]
+            return backend.get_function(function_arn)
+        except Exception:  # moto raises its own "not found" types
+            return None
+
+    def function_code(self, function_arn: str) -> FunctionCode | None:
+        fn = self._find_function(function_arn)
+        if fn is None or not getattr(fn, "code_bytes", b""):
+            return None
+        return FunctionCode(
+            name=fn.function_name, handler=fn.handler or "", zip_bytes=fn.code_bytes,
+            timeout=float(fn.timeout or 3), memory_size=int(fn.memory_size or 128),
+            environment=dict(fn.environment_vars or {}), region=fn.region,
+            arn=fn.function_arn)
+
+    def may_invoke(self, function_arn: str, principal: str, source_arn: str) -> bool:
+        """Does the function's resource policy let `principal` call it from `source_arn`?"""
+        fn = self._find_function(function_arn)
+        if fn is None:
+            return False
+        for st in list(fn.policy.statements):
+            who = st.get("Principal")
+            who = who.get("Service") if isinstance(who, dict) else who
+            if st.get("Effect", "Allow") != "Allow" or who != principal:
+                continue
+            action = st.get("Action")
+            if action not in ("lambda:InvokeFunction", "lambda:*", "*"):
+                continue
+            condition = (st.get("Condition") or {}).get("ArnLike") or {}
+            pattern = condition.get("AWS:SourceArn") or condition.get("aws:SourceArn")
+            if pattern is None or fnmatch.fnmatchcase(source_arn, pattern):
+                return True
+        return False

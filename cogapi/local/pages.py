@@ -1,0 +1,59 @@
+"""The hosted UI's HTML: plain forms a browser (or a test with a cookie jar) can drive."""
+
+from __future__ import annotations
+
+from html import escape
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>body{{font-family:sans-serif;max-width:24rem;margin:3rem auto}}
+label,input,button{{display:block;width:100%;margin:.3rem 0}}.error{{color:#b00}}
+.note{{color:#666;font-size:.85rem}}</style></head>
+<body><h1>{title}</h1>{body}
+<p class="note">cogapi local: a stand-in for the Cognito hosted UI.</p></body></html>
+"""
+
+
+def _page(title: str, body: str) -> str:
+    return _PAGE.format(title=escape(title), body=body)
+
+
+def _error(message: str | None) -> str:
+    return f'<p class="error" id="error">{escape(message)}</p>' if message else ""
+
+
+def login_page(action: str, csrf: str, error: str | None = None,
+               signup_url: str | None = None, username: str = "") -> str:
+    signup = f'<p>Need an account? <a href="{escape(signup_url)}">Sign up</a></p>' \
+        if signup_url else ""
+    return _page("Sign in", f"""{_error(error)}
+<form method="post" action="{escape(action)}">
+<input type="hidden" name="_csrf" value="{escape(csrf)}">
+<label for="username">Username</label>
+<input id="username" name="username" type="text" value="{escape(username)}" autocomplete="username" required>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit" name="signInSubmitButton">Sign in</button>
+</form>{signup}""")
+
+
+def signup_page(action: str, csrf: str, email_is_username: bool, error: str | None = None,
+                login_url: str = "") -> str:
+    username = "" if email_is_username else """<label for="username">Username</label>
+<input id="username" name="username" type="text" autocomplete="username" required>"""
+    return _page("Sign up", f"""{_error(error)}
+<form method="post" action="{escape(action)}">
+<input type="hidden" name="_csrf" value="{escape(csrf)}">
+{username}
+<label for="email">Email</label>
+<input id="email" name="email" type="email" autocomplete="email" required>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="new-password" required>
+<button type="submit" name="signUpButton">Sign up</button>
+</form><p>Already have an account? <a href="{escape(login_url)}">Sign in</a></p>""")
+
+
+def error_page(error: str, description: str = "") -> str:
+    detail = f"<p>{escape(description)}</p>" if description else ""
+    return _page("An error was encountered with the requested page.",
+                 f'<p class="error" id="error">{escape(error)}</p>{detail}')

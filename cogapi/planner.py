@@ -1,0 +1,509 @@
+"""Plan as data: compare the desired stack with what discovery observed.
+
+`plan_up(desired, observed)` and `plan_down(cfg, observed, keep_user_pool)` are pure functions
+returning a list of `Change` values, one per resource, in dependency order. `up --dry-run`,
+`status` and `up` all print and act on the same list; tests compare it directly.
+
+Actions: `create`, `update` (with the fields that differ, old -> new), `replace` (delete and
+re-create a child whose identity changed, e.g. an authorizer pointing at a replaced pool), `delete`
+(stale children of resources we own, and everything on `down`), `ok`, `skip` (left alone on `down`)
+and `blocked`. A blocked change stops the run before any mutating call: a domain prefix held by
+another pool, a role or function of our name without our tag, a setting fixed at creation that
+the config changed (we never replace a pool silently: that loses its users).
+
+Settings are compared in a normal form built on both sides (`models.py` for desired, the
+`_observed_*` functions here for AWS's answers), so AWS's reformatting never shows as drift.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from cogapi.config import Config
+from cogapi.discover import Observed
+from cogapi.models import SIGN_IN_TAG, DesiredStack, RouteSpec, client_settings, normalise_trust
+
+KINDS = (
+    "user_pool", "identity_provider", "user_pool_domain", "app_client", "iam_role",
+    "lambda_function", "rest_api", "authorizer", "api_resource", "api_method",
+    "lambda_permission", "stage",
+)  # fmt: skip
+FINGERPRINT_PREFIX = "cogapi:"
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    old: Any
+    new: Any
+
+    def to_json(self) -> dict[str, Any]:
+        return {"field": self.field, "old": self.old, "new": self.new}
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str
+    name: str
+    action: str
+    id: str | None = None
+    fields: tuple[FieldChange, ...] = ()
+    reason: str = ""
+    hint: str = ""
+    foreign: bool = False  # blocked because a same-named resource is not ours
+
+    @property
+    def mutating(self) -> bool:
+        return self.action in ("create", "update", "replace", "delete")
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.kind, self.name)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind, "name": self.name, "id": self.id, "action": self.action,
+            "changes": [f.to_json() for f in self.fields], "reason": self.reason,
+        }  # fmt: skip
+
+
+@dataclass
+class Plan:
+    changes: list[Change] = field(default_factory=list)
+
+    def add(self, change: Change) -> None:
+        self.changes.append(change)
+
+    @property
+    def blocked(self) -> list[Change]:
+        return [c for c in self.changes if c.action == "blocked"]
+
+    @property
+    def mutating(self) -> list[Change]:
+        return [c for c in self.changes if c.mutating]
+
+    def find(self, kind: str, name: str | None = None) -> Change | None:
+        for c in self.changes:
+            if c.kind == kind and (name is None or c.name == name):
+                return c
+        return None
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [c.to_json() for c in self.changes]
+
+
+def diff(old: dict[str, Any], new: dict[str, Any], secret: tuple[str, ...] = ()) -> tuple[FieldChange, ...]:
+    out = []
+    for key in new:
+        if _canon(old.get(key)) != _canon(new[key]):
+            if key in secret:
+                out.append(FieldChange(key, "***", "***"))
+            else:
+                out.append(FieldChange(key, old.get(key), new[key]))
+    return tuple(out)
+
+
+def _canon(v: Any) -> str:
+    return json.dumps(v, sort_keys=True, default=str)
+
+
+def _subset(observed: dict[str, str] | None, wanted: dict[str, str]) -> dict[str, str | None]:
+    """Only the tag keys we manage: tags others add (org policies, cost tools) are not drift."""
+    observed = observed or {}
+    return {k: observed.get(k) for k in wanted}
+
+
+# ---- observed settings in the same normal form as models.py ---------------------------------
+
+
+def observed_pool_settings(pool: dict[str, Any], mfa: dict[str, Any] | None, wanted_tags: dict[str, str]) -> dict[str, Any]:
+    pw = (pool.get("Policies") or {}).get("PasswordPolicy") or {}
+    pw_keys = ("MinimumLength", "RequireUppercase", "RequireLowercase", "RequireNumbers",
+               "RequireSymbols", "TemporaryPasswordValidityDays")  # fmt: skip
+    mfa_mode = (mfa or {}).get("MfaConfiguration") or pool.get("MfaConfiguration") or "OFF"
+    methods = []
+    if mfa_mode != "OFF" and mfa:
+        if (mfa.get("SoftwareTokenMfaConfiguration") or {}).get("Enabled"):
+            methods.append("totp")
+        if mfa.get("SmsMfaConfiguration"):
+            methods.append("sms")
+    email = pool.get("EmailConfiguration") or {}
+    email = {k: email[k] for k in ("EmailSendingAccount", "SourceArn", "From", "ReplyToEmailAddress") if email.get(k)}
+    mechanisms = sorted((pool.get("AccountRecoverySetting") or {}).get("RecoveryMechanisms") or [], key=lambda m: m.get("Priority", 0))
+    return {
+        "password_policy": {k: pw.get(k) for k in pw_keys},
+        "deletion_protection": pool.get("DeletionProtection", "INACTIVE"),
+        "auto_verify": sorted(pool.get("AutoVerifiedAttributes") or []),
+        "self_sign_up": not (pool.get("AdminCreateUserConfig") or {}).get("AllowAdminCreateUserOnly", False),
+        "mfa": mfa_mode,
+        "mfa_methods": sorted(methods),
+        "email": email or {"EmailSendingAccount": "COGNITO_DEFAULT"},
+        "account_recovery": [m["Name"] for m in mechanisms],
+        "tags": _subset(pool.get("UserPoolTags"), wanted_tags),
+    }
+
+
+def observed_sign_in(pool: dict[str, Any]) -> list[str]:
+    if pool.get("UsernameAttributes"):
+        return sorted(pool["UsernameAttributes"])
+    if pool.get("AliasAttributes"):
+        return sorted(["username", *pool["AliasAttributes"]])
+    # moto drops UsernameAttributes after any update: fall back to what we recorded at creation.
+    tag = (pool.get("UserPoolTags") or {}).get(SIGN_IN_TAG)
+    return sorted(tag.split("+")) if tag else ["username"]
+
+
+def _schema(pool: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(pool.get("SchemaAttributes") or [])
+
+
+def observed_required(pool: dict[str, Any]) -> list[str]:
+    return sorted(
+        a["Name"] for a in _schema(pool)
+        if a.get("Required") and a["Name"] != "sub" and not a["Name"].startswith("custom:")
+    )  # fmt: skip
+
+
+def observed_custom(pool: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {a["Name"][len("custom:"):]: a for a in _schema(pool) if a["Name"].startswith("custom:")}
+
+
+def observed_function_settings(fn: dict[str, Any], wanted_tags: dict[str, str]) -> dict[str, Any]:
+    return {
+        "runtime": fn.get("Runtime"),
+        "handler": fn.get("Handler"),
+        "memory_mb": fn.get("MemorySize"),
+        "timeout_s": fn.get("Timeout"),
+        "environment": (fn.get("Environment") or {}).get("Variables") or {},
+        "role_arn": fn.get("Role"),
+        "code_sha256": fn.get("CodeSha256"),
+        "tags": _subset(fn.get("Tags"), wanted_tags),
+    }
+
+
+def observed_method_settings(method: dict[str, Any], authorizer_names: dict[str, str]) -> dict[str, Any]:
+    integ = method.get("methodIntegration") or {}
+    out = {
+        "authorization": method.get("authorizationType"),
+        "authorizer": authorizer_names.get(method.get("authorizerId") or "", method.get("authorizerId")),
+        "scopes": sorted(method.get("authorizationScopes") or []),
+        "integration": integ.get("type"),
+        "uri": integ.get("uri"),
+    }
+    if integ.get("type") == "AWS":
+        out["template"] = (integ.get("requestTemplates") or {}).get("application/json")
+    return out
+
+
+def observed_authorizer(a: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": a.get("name"),
+        "type": a.get("type"),
+        "identitySource": a.get("identitySource"),
+        "authorizerResultTtlInSeconds": a.get("authorizerResultTtlInSeconds", 300),
+        "providerARNs": sorted(a.get("providerARNs") or []),
+    }
+
+
+def _has_permission(policy: list[dict[str, Any]], sid: str, source_arn: str) -> bool:
+    for st in policy:
+        if st.get("Sid") != sid:
+            continue
+        cond = st.get("Condition") or {}
+        arn = (cond.get("ArnLike") or {}).get("AWS:SourceArn") or (cond.get("ArnEquals") or {}).get("AWS:SourceArn")
+        return arn == source_arn
+    return False
+
+
+# ---- plan_up ---------------------------------------------------------------------------------
+
+
+def plan_up(d: DesiredStack, o: Observed) -> Plan:
+    plan = Plan()
+    _plan_cognito(d, o, plan)
+    _plan_lambda(d, o, plan)
+    _plan_api(d, o, plan)
+    return plan
+
+
+def _plan_cognito(d: DesiredStack, o: Observed, plan: Plan) -> None:
+    pool_change = _plan_pool(d, o)
+    plan.add(pool_change)
+    pool_new = pool_change.action == "create"
+    pid = o.pool_id
+
+    # Identity providers live inside the pool: a new pool means all are created.
+    for idp in d.idps:
+        seen = None if pool_new else o.idps.get(idp.name)
+        if seen is None:
+            plan.add(Change("identity_provider", idp.name, "create"))
+            continue
+        details = seen.get("ProviderDetails") or {}
+        observed = {
+            "type": seen.get("ProviderType"),
+            "details": {k: details.get(k) for k in idp.settings["details"]},
+            "attribute_mapping": {k: (seen.get("AttributeMapping") or {}).get(k) for k in idp.settings["attribute_mapping"]},
+        }
+        fields = diff(observed, idp.settings)
+        if observed["type"] != idp.settings["type"]:
+            plan.add(Change("identity_provider", idp.name, "replace", idp.name, fields))
+        else:
+            plan.add(Change("identity_provider", idp.name, "update" if fields else "ok", idp.name, fields))
+    if not pool_new:
+        for name in sorted(set(o.idps) - {i.name for i in d.idps}):
+            plan.add(Change("identity_provider", name, "delete", name, reason="no longer in the config"))
+
+    # Domain: a prefix is unique across all accounts of the region.
+    owner = (o.domain_owner or {}).get("UserPoolId")
+    if owner and owner != pid:
+        plan.add(Change(
+            "user_pool_domain", d.domain, "blocked", reason=f"domain {d.domain!r} already belongs to another user pool ({owner})",
+            hint="choose another domain.prefix (it must be unique in the region across all AWS accounts)",
+        ))  # fmt: skip
+    elif pool_new or not o.pool_domain:
+        plan.add(Change("user_pool_domain", d.domain, "create"))
+    elif o.pool_domain != d.domain:
+        plan.add(Change("user_pool_domain", d.domain, "replace", o.pool_domain, (FieldChange("domain", o.pool_domain, d.domain),)))
+    else:
+        plan.add(Change("user_pool_domain", d.domain, "ok", d.domain))
+
+    client = None if pool_new else o.client
+    if client is None:
+        plan.add(Change("app_client", d.client.name, "create"))
+    else:
+        cid = client["ClientId"]
+        has_secret = bool(client.get("ClientSecret"))
+        if has_secret != d.client.generate_secret:
+            plan.add(Change(
+                "app_client", d.client.name, "blocked", cid,
+                (FieldChange("generate_secret", has_secret, d.client.generate_secret),),
+                reason="app_client.generate_secret is fixed when the client is created",
+                hint="revert generate_secret, or rename the client (app_client.name) to create a new one",
+            ))  # fmt: skip
+        else:
+            observed = client_settings(client)
+            fields = diff(observed, d.client.settings)
+            plan.add(Change("app_client", d.client.name, "update" if fields else "ok", cid, fields))
+    if o.client_duplicates and not pool_new:
+        for cid in o.client_duplicates:
+            plan.add(Change("app_client", f"{d.client.name} (duplicate {cid})", "delete", cid, reason="a second client of the same name in our pool"))
+
+
+def _plan_pool(d: DesiredStack, o: Observed) -> Change:
+    spec = d.pool
+    if o.pool_duplicates:
+        return Change(
+            "user_pool", spec.name, "blocked", o.pool_id,
+            reason=f"several user pools named {spec.name!r} carry this stack's tag: {', '.join([o.pool_id or '', *o.pool_duplicates])}",
+            hint="delete the extra pools by hand (keep the one with your users), then re-run",
+        )  # fmt: skip
+    if o.pool is None:
+        return Change("user_pool", spec.name, "create")
+    pool = o.pool
+    fixed_now = {"sign_in": observed_sign_in(pool), "required_attributes": observed_required(pool)}
+    fixed = diff(fixed_now, spec.fixed)
+    custom_now = observed_custom(pool)
+    for name in sorted(set(custom_now) - set(spec.custom_attributes)):
+        fixed += (FieldChange(f"custom_attributes.{name}", "present", "removed"),)
+    for name, attr in spec.custom_attributes.items():
+        seen = custom_now.get(name)
+        if seen is not None and (
+            seen.get("AttributeDataType") != attr["AttributeDataType"] or bool(seen.get("Mutable", True)) != attr["Mutable"]
+        ):
+            fixed += (FieldChange(f"custom_attributes.{name}", seen.get("AttributeDataType"), attr["AttributeDataType"]),)
+    if fixed:
+        return Change(
+            "user_pool", spec.name, "blocked", pool["Id"], fixed,
+            reason="changes settings fixed when a user pool is created ("
+            + ", ".join(f.field for f in fixed) + "); applying them needs a new pool, which loses every user",
+            hint="revert these keys in the config, or run `cogapi down` then `cogapi up` to start a new pool",
+        )  # fmt: skip
+    fields = diff(observed_pool_settings(pool, o.mfa, spec.settings["tags"]), spec.settings)
+    added = tuple(FieldChange(f"custom_attributes.{n}", None, "added") for n in spec.custom_attributes if n not in custom_now)
+    fields += added
+    return Change("user_pool", spec.name, "update" if fields else "ok", pool["Id"], fields)
+
+
+def _plan_role(spec: Any, seen: dict[str, Any] | None, foreign: bool, stack: str) -> Change:
+    if seen is None:
+        return Change("iam_role", spec.name, "create")
+    if foreign:
+        return Change(
+            "iam_role", spec.name, "blocked", seen.get("Arn"), foreign=True,
+            reason=f"IAM role {spec.name!r} exists but was not created by cogapi stack {stack!r} (no cogapi:stack tag)",
+            hint="cogapi never changes a resource it did not create: set function.role_name to another name",
+        )  # fmt: skip
+    observed = {
+        "trust": normalise_trust(seen.get("AssumeRolePolicyDocument")),
+        "managed_policies": seen.get("ManagedPolicyArns", []),
+        "inline_policies": sorted(seen.get("InlinePolicies", {})) if spec.inline_policies else [],
+        "tags": _subset(seen.get("TagMap"), spec.tags),
+    }
+    fields = diff(observed, spec.settings)
+    return Change("iam_role", spec.name, "update" if fields else "ok", seen.get("Arn"), fields)
+
+
+def _plan_lambda(d: DesiredStack, o: Observed, plan: Plan) -> None:
+    stack = d.cfg.name
+    if d.sms_role is not None:
+        plan.add(_plan_role(d.sms_role, o.sms_role, o.sms_role_foreign, stack))
+    plan.add(_plan_role(d.role, o.role, o.role_foreign, stack))
+    fn = o.function
+    if fn is None:
+        plan.add(Change("lambda_function", d.function.name, "create"))
+    elif o.function_foreign:
+        plan.add(Change(
+            "lambda_function", d.function.name, "blocked", fn.get("FunctionArn"), foreign=True,
+            reason=f"Lambda function {d.function.name!r} exists but was not created by cogapi stack {stack!r} (no cogapi:stack tag)",
+            hint="cogapi never changes a resource it did not create: set function.name to another name",
+        ))  # fmt: skip
+    else:
+        fields = diff(observed_function_settings(fn, d.function.settings["tags"]), d.function.settings)
+        plan.add(Change("lambda_function", d.function.name, "update" if fields else "ok", fn.get("FunctionArn"), fields))
+
+
+def _plan_api(d: DesiredStack, o: Observed, plan: Plan) -> None:
+    api_new = o.api is None
+    if o.api_duplicates:
+        plan.add(Change(
+            "rest_api", d.api_name, "blocked", o.api_id,
+            reason=f"several REST APIs named {d.api_name!r} carry this stack's tag: {', '.join([o.api_id or '', *o.api_duplicates])}",
+            hint="delete the extra APIs by hand, then re-run",
+        ))  # fmt: skip
+    elif o.api is None:
+        plan.add(Change("rest_api", d.api_name, "create"))
+    else:
+        # Tags go on at creation only (moto cannot tag a REST API afterwards), so only the
+        # endpoint type is compared.
+        observed = {"endpoint_type": ((o.api.get("endpointConfiguration") or {}).get("types") or [None])[0]}
+        fields = diff(observed, {"endpoint_type": d.api_settings["endpoint_type"]})
+        plan.add(Change("rest_api", d.api_name, "update" if fields else "ok", o.api_id, fields))
+
+    # Authorizer: found by name; any change to it is a replace (moto cannot patch providerARNs,
+    # and the pool ARN changes whenever the pool was re-created).
+    pool_change = plan.find("user_pool")
+    pool_id = None if pool_change is None or pool_change.action == "create" else o.pool_id
+    want = d.authorizer_spec(pool_id)
+    want_cmp = {**want, "providerARNs": sorted(want["providerARNs"])}
+    ours = None if api_new else next((a for a in o.authorizers if a.get("name") == want["name"]), None)
+    kept_authorizer: dict[str, str] = {}
+    if ours is None:
+        plan.add(Change("authorizer", want["name"], "create"))
+    else:
+        fields = diff(observed_authorizer(ours), want_cmp)
+        if fields or pool_id is None:
+            plan.add(Change("authorizer", want["name"], "replace", ours["id"], fields or (FieldChange("providerARNs", ours.get("providerARNs"), "<new pool>"),)))
+        else:
+            plan.add(Change("authorizer", want["name"], "ok", ours["id"]))
+            kept_authorizer = {ours["id"]: want["name"]}
+    if not api_new:
+        for a in o.authorizers:
+            if a.get("name") != want["name"]:
+                plan.add(Change("authorizer", a.get("name") or a["id"], "delete", a["id"], reason="no longer in the config"))
+
+    # Resources: every prefix of every route path; stale ones (topmost only) are deleted.
+    for path in d.resource_paths:
+        res = None if api_new else o.resources.get(path)
+        plan.add(Change("api_resource", path, "ok" if res else "create", res["id"] if res else None))
+    if not api_new:
+        stale = [p for p in o.resources if p != "/" and p not in d.resource_paths]
+        for path in sorted(stale):
+            parent = path.rsplit("/", 1)[0] or "/"
+            if parent in stale:
+                continue  # deleting the parent deletes it
+            plan.add(Change("api_resource", path, "delete", o.resources[path]["id"], reason="no longer in the config"))
+
+    # Methods, keyed "VERB /path".
+    wanted_keys = {r.key for r in d.routes}
+    for r in d.routes:
+        plan.add(_plan_method(r, None if api_new else o.resources.get(r.path), kept_authorizer))
+    if not api_new:
+        for path, res in sorted(o.resources.items()):
+            if path not in d.resource_paths:
+                continue
+            for verb in sorted(res.get("resourceMethods") or {}):
+                if f"{verb} {path}" not in wanted_keys:
+                    plan.add(Change("api_method", f"{verb} {path}", "delete", res["id"], reason="no longer in the config"))
+
+    # Invoke permissions: one statement per route, scoped to this API's id.
+    policy = [] if o.function_foreign else o.policy
+    wanted_sids = set()
+    for r in d.routes:
+        if api_new or o.function is None:
+            plan.add(Change("lambda_permission", r.key, "create"))
+            continue
+        assert o.api_id and o.account_id
+        sid = r.permission_sid(o.api_id)
+        wanted_sids.add(sid)
+        ok = _has_permission(policy, sid, r.source_arn(d.cfg.region, o.account_id, o.api_id))
+        plan.add(Change("lambda_permission", r.key, "ok" if ok else "create", sid))
+    for st in policy:
+        sid = st.get("Sid", "")
+        if sid.startswith("cogapi-") and sid not in wanted_sids:
+            plan.add(Change("lambda_permission", sid, "delete", sid, reason="not needed by any route of this API"))
+
+    # Stage: redeploy when anything it serves changed, or when its deployment carries another
+    # fingerprint (a crash between a method change and its deployment leaves exactly that).
+    fp = FINGERPRINT_PREFIX + d.fingerprint(pool_id)
+    stage = None if api_new else o.stage
+    api_changed = any(
+        c.mutating for c in plan.changes if c.kind in ("authorizer", "api_resource", "api_method")
+    )
+    if stage is None:
+        plan.add(Change("stage", d.stage, "create"))
+    else:
+        fields = diff({"deployment": stage.get("description"), "tags": _subset(stage.get("tags"), d.stage_tags)},
+                      {"deployment": fp, "tags": d.stage_tags})  # fmt: skip
+        if api_changed and not any(f.field == "deployment" for f in fields):
+            fields += (FieldChange("deployment", "current", "redeploy (methods changed)"),)
+        plan.add(Change("stage", d.stage, "update" if fields else "ok", d.stage, fields))
+
+
+def _plan_method(r: RouteSpec, res: dict[str, Any] | None, authorizer_names: dict[str, str]) -> Change:
+    method = ((res or {}).get("resourceMethods") or {}).get(r.method)
+    if method is None:
+        return Change("api_method", r.key, "create")
+    observed = observed_method_settings(method, authorizer_names)
+    fields = diff(observed, r.settings)
+    return Change("api_method", r.key, "update" if fields else "ok", res["id"] if res else None, fields)
+
+
+# ---- plan_down -------------------------------------------------------------------------------
+
+
+def plan_down(cfg: Config, o: Observed, keep_user_pool: bool = False) -> Plan:
+    plan = Plan()
+    keep = "kept (--keep-user-pool)"
+    if o.pool is not None:
+        users = o.pool.get("EstimatedNumberOfUsers", 0)
+        if o.pool_domain:
+            plan.add(Change("user_pool_domain", o.pool_domain, "skip" if keep_user_pool else "delete", o.pool_domain, reason=keep if keep_user_pool else ""))
+        if o.client:
+            plan.add(Change("app_client", cfg.client_name, "skip" if keep_user_pool else "delete", o.client["ClientId"],
+                            reason=keep if keep_user_pool else "deleted with the pool"))  # fmt: skip
+        if keep_user_pool:
+            plan.add(Change("user_pool", cfg.pool_name, "skip", o.pool_id, reason=f"{keep}; {users} user(s)"))
+        elif o.pool.get("DeletionProtection") == "ACTIVE":
+            plan.add(Change(
+                "user_pool", cfg.pool_name, "blocked", o.pool_id,
+                reason=f"deletion protection is on for user pool {o.pool_id} ({users} user(s))",
+                hint="set user_pool.deletion_protection: false and run `cogapi up`, or keep the pool with `cogapi down --keep-user-pool`",
+            ))  # fmt: skip
+        else:
+            plan.add(Change("user_pool", cfg.pool_name, "delete", o.pool_id, reason=f"{users} user(s) will be lost"))
+    if o.api is not None:
+        plan.add(Change("rest_api", cfg.api_name, "delete", o.api_id, reason="with its resources, methods, authorizer and stage"))
+    if o.function is not None:
+        if o.function_foreign:
+            plan.add(Change("lambda_function", cfg.function_name, "skip", o.function.get("FunctionArn"), reason="not created by cogapi; left alone"))
+        else:
+            plan.add(Change("lambda_function", cfg.function_name, "delete", o.function.get("FunctionArn")))
+    for role, foreign, name in ((o.role, o.role_foreign, cfg.role_name), (o.sms_role, o.sms_role_foreign, cfg.sms_role_name)):
+        if role is not None:
+            if foreign:
+                plan.add(Change("iam_role", name, "skip", role.get("Arn"), reason="not created by cogapi; left alone"))
+            else:
+                plan.add(Change("iam_role", name, "delete", role.get("Arn")))
+    return plan

@@ -1,0 +1,3 @@
+def handler(event, context):
+    print("about to fail")
+    raise RuntimeError("boom")
