@@ -1,0 +1,309 @@
+"""Hosted UI, OAuth endpoints, JWKS and discovery, driven over real HTTP."""
+
+from __future__ import annotations
+
+import base64
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import jwt
+import requests
+from conftest import CALLBACK, EMAIL, LOGOUT, PASSWORD, Stack, code_from, login_form, new_pkce
+from conftest import authorize_params, sign_in
+
+from cogapi.local import urls
+from cogapi.local.tokens import public_jwk_key
+
+
+def _token(stack: Stack, data: dict[str, str], **kw: object) -> requests.Response:
+    return requests.post(f"{stack.hosted_ui}/oauth2/token", data=data, **kw)  # type: ignore[arg-type]
+
+
+def _redeem(stack: Stack, code: str, verifier: str | None = None) -> requests.Response:
+    data = {"grant_type": "authorization_code", "client_id": stack.client_id, "code": code,
+            "redirect_uri": CALLBACK}
+    if verifier is not None:
+        data["code_verifier"] = verifier
+    return _token(stack, data)
+
+
+def _verify(stack: Stack, token: str) -> dict[str, object]:
+    jwks = requests.get(urls.issuer(stack.endpoint, stack.pool_id) + "/.well-known/jwks.json")
+    kid = jwt.get_unverified_header(token)["kid"]
+    key = next(k for k in jwks.json()["keys"] if k["kid"] == kid)
+    return jwt.decode(token, public_jwk_key(key), algorithms=["RS256"],
+                      options={"verify_aud": False})
+
+
+def test_info_answers_cogapi_local(stack: Stack) -> None:
+    r = requests.get(urls.info_url(stack.endpoint))
+    assert r.status_code == 200 and r.json()["cogapi_local"] is True
+
+
+def test_moto_control_plane_is_served_beside_the_stand_in(stack: Stack) -> None:
+    pools = stack.clients["cognito-idp"].list_user_pools(MaxResults=10)["UserPools"]
+    assert stack.pool_id in [p["Id"] for p in pools]
+
+
+def test_unknown_domain_is_404(stack: Stack) -> None:
+    r = requests.get(urls.hosted_ui_base(stack.endpoint, "nope-nope") + "/oauth2/authorize",
+                     params=authorize_params(stack), allow_redirects=False)
+    assert r.status_code == 404
+
+
+def test_authorize_redirects_to_login_with_same_query_and_xsrf_cookie(stack: Stack) -> None:
+    params = authorize_params(stack)
+    r = requests.get(f"{stack.hosted_ui}/oauth2/authorize", params=params,
+                     allow_redirects=False)
+    assert r.status_code == 302
+    location = urlsplit(r.headers["Location"])
+    assert location.path.endswith(f"/_cogapi/auth/{stack.domain}/login")
+    assert {k: v[0] for k, v in parse_qs(location.query).items()} == params
+    assert r.cookies.get("XSRF-TOKEN")
+
+
+def test_code_flow_with_pkce_gives_verifiable_tokens(stack: Stack) -> None:
+    pkce = new_pkce()
+    r = sign_in(stack, code_challenge=pkce.challenge, code_challenge_method="S256")
+    assert parse_qs(urlsplit(r.headers["Location"]).query)["state"] == ["st-123"]
+    tokens = _redeem(stack, code_from(r), pkce.verifier)
+    assert tokens.status_code == 200, tokens.text
+    body = tokens.json()
+    assert set(body) == {"access_token", "id_token", "refresh_token", "token_type", "expires_in"}
+    assert body["token_type"] == "Bearer" and body["expires_in"] == 3600
+    access, id_token = _verify(stack, body["access_token"]), _verify(stack, body["id_token"])
+    iss = urls.issuer(stack.endpoint, stack.pool_id)
+    assert access["iss"] == id_token["iss"] == iss
+    assert access["token_use"] == "access" and access["scope"] == "openid email"
+    assert access["client_id"] == stack.client_id and "aud" not in access
+    assert access["version"] == 2 and access["cognito:groups"] == ["admins", "staff"]
+    assert {"sub", "origin_jti", "event_id", "auth_time", "exp", "iat", "jti", "username"} <= set(
+        access)
+    assert id_token["token_use"] == "id" and id_token["aud"] == stack.client_id
+    assert id_token["email"] == EMAIL and id_token["email_verified"] is True
+    assert id_token["sub"] == access["sub"] and "at_hash" in id_token
+    assert id_token["cognito:username"] == access["username"]
+    assert access["exp"] - access["iat"] == 3600
+    # two keys: ID and access tokens are signed by different ones; header is {kid, alg} only
+    h_access, h_id = (jwt.get_unverified_header(body[k]) for k in ("access_token", "id_token"))
+    assert set(h_access) == {"kid", "alg"} and h_access["kid"] != h_id["kid"]
+
+
+def test_wrong_pkce_verifier_is_invalid_grant(stack: Stack) -> None:
+    pkce = new_pkce()
+    r = sign_in(stack, code_challenge=pkce.challenge, code_challenge_method="S256")
+    bad = _redeem(stack, code_from(r), new_pkce().verifier)
+    assert bad.status_code == 400 and bad.json() == {"error": "invalid_grant"}
+
+
+def test_missing_pkce_verifier_is_invalid_grant(stack: Stack) -> None:
+    pkce = new_pkce()
+    r = sign_in(stack, code_challenge=pkce.challenge, code_challenge_method="S256")
+    bad = _redeem(stack, code_from(r))
+    assert bad.status_code == 400 and bad.json() == {"error": "invalid_grant"}
+
+
+def test_code_is_single_use(stack: Stack) -> None:
+    code = code_from(sign_in(stack))
+    assert _redeem(stack, code).status_code == 200
+    again = _redeem(stack, code)
+    assert again.status_code == 400 and again.json() == {"error": "invalid_grant"}
+
+
+def test_code_expires_after_five_minutes(stack: Stack) -> None:
+    code = code_from(sign_in(stack))
+    ui = stack.server.hosted_ui
+    assert ui is not None
+    real = ui.clock
+    ui.clock = lambda: real() + 301
+    try:
+        r = _redeem(stack, code)
+    finally:
+        ui.clock = real
+    assert r.status_code == 400 and r.json() == {"error": "invalid_grant"}
+
+
+def test_code_with_other_redirect_uri_is_invalid_grant(stack: Stack) -> None:
+    code = code_from(sign_in(stack))
+    r = _token(stack, {"grant_type": "authorization_code", "client_id": stack.client_id,
+                       "code": code, "redirect_uri": CALLBACK + "/"})
+    assert r.status_code == 400 and r.json() == {"error": "invalid_grant"}
+
+
+def test_token_endpoint_errors(stack: Stack) -> None:
+    cases = [
+        ({"grant_type": "authorization_code", "client_id": "nope", "code": "x"}, "invalid_client"),
+        ({"client_id": stack.client_id}, "invalid_request"),
+        ({"grant_type": "password", "client_id": stack.client_id}, "unsupported_grant_type"),
+        ({"grant_type": "client_credentials", "client_id": stack.client_id},
+         "unauthorized_client"),
+        ({"grant_type": "authorization_code", "client_id": stack.client_id}, "invalid_request"),
+        ({"grant_type": "refresh_token", "client_id": stack.client_id, "refresh_token": "nope"},
+         "invalid_grant"),
+    ]
+    for data, error in cases:
+        r = _token(stack, data)
+        assert (r.status_code, r.json()) == (400, {"error": error}), data
+    json_body = requests.post(f"{stack.hosted_ui}/oauth2/token",
+                              json={"grant_type": "authorization_code"})
+    assert json_body.status_code == 400 and json_body.json() == {"error": "invalid_request"}
+
+
+def test_client_with_secret_needs_http_basic(stack: Stack) -> None:
+    code = code_from(sign_in(stack, client_id=stack.secret_client_id, scope="openid"))
+    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK}
+    no_auth = _token(stack, {**data, "client_id": stack.secret_client_id})
+    assert no_auth.status_code == 400 and no_auth.json() == {"error": "invalid_client"}
+    code = code_from(sign_in(stack, client_id=stack.secret_client_id, scope="openid"))
+    ok = _token(stack, {**data, "code": code}, auth=(stack.secret_client_id, stack.secret))
+    assert ok.status_code == 200, ok.text
+    assert "id_token" in ok.json()
+
+
+def test_refresh_grant_returns_no_new_refresh_token(stack: Stack) -> None:
+    first = _redeem(stack, code_from(sign_in(stack))).json()
+    r = _token(stack, {"grant_type": "refresh_token", "client_id": stack.client_id,
+                       "refresh_token": first["refresh_token"]})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert "refresh_token" not in body and {"access_token", "id_token"} <= set(body)
+    claims = _verify(stack, body["access_token"])
+    assert claims["scope"] == "openid email"
+    other = _token(stack, {"grant_type": "refresh_token", "client_id": stack.secret_client_id,
+                           "refresh_token": first["refresh_token"]},
+                   auth=(stack.secret_client_id, stack.secret))
+    assert other.status_code == 400 and other.json() == {"error": "invalid_grant"}
+
+
+def test_implicit_flow_puts_tokens_in_fragment(stack: Stack) -> None:
+    r = sign_in(stack, response_type="token")
+    assert r.status_code == 302
+    location = r.headers["Location"]
+    assert location.startswith(CALLBACK + "#")
+    fragment = {k: v[0] for k, v in parse_qs(urlsplit(location).fragment).items()}
+    assert fragment["token_type"] == "Bearer" and fragment["state"] == "st-123"
+    assert fragment["expires_in"] == "3600"
+    assert _verify(stack, fragment["access_token"])["token_use"] == "access"
+    assert _verify(stack, fragment["id_token"])["token_use"] == "id"
+    assert "refresh_token" not in fragment
+
+
+def test_no_id_token_without_openid(stack: Stack) -> None:
+    r = sign_in(stack, response_type="token", scope="email")
+    fragment = parse_qs(urlsplit(r.headers["Location"]).fragment)
+    assert "access_token" in fragment and "id_token" not in fragment
+
+
+def test_redirect_mismatch_never_redirects_to_the_uri(stack: Stack) -> None:
+    for uri in (CALLBACK + "/", "http://evil.example/callback"):
+        r = requests.get(f"{stack.hosted_ui}/oauth2/authorize",
+                         params=authorize_params(stack, redirect_uri=uri), allow_redirects=False)
+        assert r.status_code == 302
+        location = urlsplit(r.headers["Location"])
+        assert location.path.endswith("/error")
+        assert parse_qs(location.query) == {"error": ["redirect_mismatch"],
+                                            "client_id": [stack.client_id]}
+    page = requests.get(r.headers["Location"])
+    assert "redirect_mismatch" in page.text
+
+
+def _authorize_error(stack: Stack, **overrides: str) -> dict[str, list[str]]:
+    r = requests.get(f"{stack.hosted_ui}/oauth2/authorize",
+                     params=authorize_params(stack, **overrides), allow_redirects=False)
+    assert r.status_code == 302
+    assert r.headers["Location"].startswith(CALLBACK + "?")
+    return parse_qs(urlsplit(r.headers["Location"]).query)
+
+
+def test_authorize_errors_redirect_to_the_registered_uri(stack: Stack) -> None:
+    assert _authorize_error(stack, client_id=stack.secret_client_id, response_type="token") == {
+        "error": ["unauthorized_client"], "state": ["st-123"]}
+    assert _authorize_error(stack, scope="openid phone")["error"] == ["invalid_scope"]
+    assert _authorize_error(stack, response_type="id_token")["error"] == ["invalid_request"]
+    assert _authorize_error(stack, code_challenge="abc",
+                            code_challenge_method="plain")["error"] == ["invalid_request"]
+
+
+def test_wrong_password_shows_the_form_again(stack: Stack) -> None:
+    r = sign_in(stack, password="wrong-password")
+    assert r.status_code == 200
+    assert "Incorrect username or password." in r.text and 'name="_csrf"' in r.text
+
+
+def test_login_post_without_csrf_is_refused(stack: Stack) -> None:
+    session = requests.Session()
+    action, _ = login_form(session, stack)
+    r = session.post(action, data={"_csrf": "forged", "username": EMAIL, "password": PASSWORD},
+                     allow_redirects=False)
+    assert r.status_code == 400 and "Location" not in r.headers
+
+
+def test_signup_creates_a_confirmed_user_and_signs_in(stack: Stack) -> None:
+    session = requests.Session()
+    action, _ = login_form(session, stack)
+    form = session.get(action.replace("/login?", "/signup?"))
+    assert form.status_code == 200 and 'name="email"' in form.text
+    csrf = form.text.split('name="_csrf" value="')[1].split('"')[0]
+    email = f"bob{time.time_ns()}@example.com"
+    r = session.post(action.replace("/login?", "/signup?"),
+                     data={"_csrf": csrf, "email": email, "password": "Another-Pass-1"},
+                     allow_redirects=False)
+    tokens = _redeem(stack, code_from(r)).json()
+    claims = _verify(stack, tokens["id_token"])
+    assert claims["email"] == email and claims["email_verified"] is True
+    user = stack.clients["cognito-idp"].admin_get_user(UserPoolId=stack.pool_id, Username=email)
+    assert user["UserStatus"] == "CONFIRMED"
+    assert sign_in(stack, username=email, password="Another-Pass-1").status_code == 302
+
+
+def test_userinfo(stack: Stack) -> None:
+    tokens = stack.tokens()
+    r = requests.get(f"{stack.hosted_ui}/oauth2/userInfo",
+                     headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["email"] == EMAIL and body["email_verified"] == "true" and "sub" in body
+    missing = requests.get(f"{stack.hosted_ui}/oauth2/userInfo")
+    assert missing.status_code == 400
+    assert 'error="invalid_request"' in missing.headers["WWW-Authenticate"]
+    id_token = requests.get(f"{stack.hosted_ui}/oauth2/userInfo",
+                            headers={"Authorization": f"Bearer {tokens['id_token']}"})
+    assert id_token.status_code == 401
+    assert 'error="invalid_token"' in id_token.headers["WWW-Authenticate"]
+    no_openid = stack.tokens(scopes=("email",))
+    r = requests.get(f"{stack.hosted_ui}/oauth2/userInfo",
+                     headers={"Authorization": f"Bearer {no_openid['access_token']}"})
+    assert r.status_code == 401
+
+
+def test_logout_redirects_only_to_registered_urls(stack: Stack) -> None:
+    ok = requests.get(f"{stack.hosted_ui}/logout",
+                      params={"client_id": stack.client_id, "logout_uri": LOGOUT},
+                      allow_redirects=False)
+    assert ok.status_code == 302 and ok.headers["Location"] == LOGOUT
+    bad = requests.get(f"{stack.hosted_ui}/logout",
+                       params={"client_id": stack.client_id, "logout_uri": "http://evil/"},
+                       allow_redirects=False)
+    assert bad.status_code == 302 and "/error?" in bad.headers["Location"]
+
+
+def test_jwks_and_openid_configuration(stack: Stack) -> None:
+    iss = urls.issuer(stack.endpoint, stack.pool_id)
+    keys = requests.get(f"{iss}/.well-known/jwks.json").json()["keys"]
+    assert len(keys) == 2
+    for key in keys:
+        assert set(key) == {"alg", "e", "kid", "kty", "n", "use"}
+        assert (key["alg"], key["kty"], key["use"]) == ("RS256", "RSA", "sig")
+        base64.urlsafe_b64decode(key["n"] + "==")
+    doc = requests.get(f"{iss}/.well-known/openid-configuration").json()
+    assert doc["issuer"] == iss and doc["jwks_uri"] == f"{iss}/.well-known/jwks.json"
+    assert doc["authorization_endpoint"] == f"{stack.hosted_ui}/oauth2/authorize"
+    assert doc["token_endpoint"] == f"{stack.hosted_ui}/oauth2/token"
+    assert doc["userinfo_endpoint"] == f"{stack.hosted_ui}/oauth2/userInfo"
+    assert doc["end_session_endpoint"] == f"{stack.hosted_ui}/logout"
+    assert "revocation_endpoint" in doc
+    assert doc["response_types_supported"] == ["code", "token"]
+    assert doc["id_token_signing_alg_values_supported"] == ["RS256"]
+    unknown = requests.get(urls.issuer(stack.endpoint, "us-east-1_nope")
+                           + "/.well-known/jwks.json")
+    assert unknown.status_code == 404
