@@ -8,8 +8,18 @@ from urllib.parse import parse_qs, urlsplit
 
 import jwt
 import requests
-from conftest import CALLBACK, EMAIL, LOGOUT, PASSWORD, Stack, code_from, login_form, new_pkce
-from conftest import authorize_params, sign_in
+from local_stack import (
+    CALLBACK,
+    EMAIL,
+    LOGOUT,
+    PASSWORD,
+    Stack,
+    authorize_params,
+    code_from,
+    login_form,
+    new_pkce,
+    sign_in,
+)
 
 from cogapi.local import urls
 from cogapi.local.tokens import public_jwk_key

@@ -1,0 +1,275 @@
+"""The API Gateway stand-in: routing, the Cognito authorizer, proxy events, answers, timeouts."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+from typing import Any
+
+import pytest
+import requests
+from local_stack import EMAIL, REGION, Stack, _function, _route
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
+
+from cogapi import lambda_code
+from cogapi.local.dataplane import Call, find_route
+from cogapi.local.tokens import Grant, KeySet, SigningKey, Subject, access_claims, mint
+
+
+def get(stack: Stack, path: str, token: str | None = None, **kw: Any) -> requests.Response:
+    headers = dict(kw.pop("headers", {}))
+    if token is not None:
+        headers["Authorization"] = token
+    return requests.get(stack.url(path), headers=headers, **kw)
+
+
+def assert_gateway(r: requests.Response, status: int, message: str,
+                   error_type: str | None = None) -> None:
+    assert r.status_code == status, r.text
+    assert r.json() == {"message": message}
+    assert r.headers["x-amzn-RequestId"] and r.headers["x-amz-apigw-id"]
+    if error_type:
+        assert r.headers["x-amzn-ErrorType"] == error_type
+
+
+def event_of(r: requests.Response) -> dict[str, Any]:
+    assert r.status_code == 200, r.text
+    return json.loads(r.text)["event"]  # type: ignore[no-any-return]
+
+
+def test_scoped_method_accepts_access_token_with_scope(stack: Stack) -> None:
+    r = get(stack, "/hello", stack.tokens()["access_token"])
+    assert r.status_code == 200, r.text
+    # an access token carries no email: the built-in handler names the caller by `username`
+    username = stack.clients["cognito-idp"].admin_get_user(
+        UserPoolId=stack.pool_id, Username=EMAIL)["Username"]
+    assert r.json() == {"message": "Hello World", "caller": username, "path": "/hello",
+                        "method": "GET"}
+    assert r.headers["x-amzn-RequestId"] and r.headers["x-amz-apigw-id"]
+
+
+def test_bearer_prefix_is_accepted(stack: Stack) -> None:
+    tokens = stack.tokens()
+    assert get(stack, "/hello", "Bearer " + tokens["access_token"]).status_code == 200
+    assert get(stack, "/me", "Bearer " + tokens["id_token"]).status_code == 200
+
+
+def test_scoped_method_refuses_id_token_and_access_token_without_scope(stack: Stack) -> None:
+    assert_gateway(get(stack, "/hello", stack.tokens()["id_token"]), 401, "Unauthorized",
+                   "UnauthorizedException")
+    no_email = stack.tokens(scopes=("openid",))
+    assert_gateway(get(stack, "/hello", no_email["access_token"]), 401, "Unauthorized")
+
+
+def test_unscoped_method_takes_id_token_not_access_token(stack: Stack) -> None:
+    tokens = stack.tokens()
+    r = get(stack, "/me", tokens["id_token"])
+    assert r.status_code == 200 and r.json()["caller"] == EMAIL
+    assert_gateway(get(stack, "/me", tokens["access_token"]), 401, "Unauthorized",
+                   "UnauthorizedException")
+
+
+def test_missing_or_garbage_token_is_401(stack: Stack) -> None:
+    assert_gateway(get(stack, "/hello"), 401, "Unauthorized", "UnauthorizedException")
+    assert_gateway(get(stack, "/hello", "not-a-jwt"), 401, "Unauthorized")
+    assert_gateway(get(stack, "/hello", "Bearer "), 401, "Unauthorized")
+
+
+def test_token_signed_by_another_key_is_401(stack: Stack) -> None:
+    good = stack.tokens()["access_token"]
+    claims = json.loads(base64.urlsafe_b64decode(good.split(".")[1] + "=="))
+    ours = stack.server.keys.access_key
+    impostor = SigningKey(kid=ours.kid, private_key=SigningKey.generate().private_key)
+    assert_gateway(get(stack, "/hello", impostor.sign(claims)), 401, "Unauthorized")
+    stranger = KeySet().access_key  # a kid this server never published
+    assert_gateway(get(stack, "/hello", stranger.sign(claims)), 401, "Unauthorized")
+
+
+def test_token_from_another_issuer_is_401(stack: Stack) -> None:
+    subject = stack.server.state.subject(stack.pool_id, EMAIL)
+    assert subject is not None
+    tokens = stack.tokens()
+    ui = stack.server.hosted_ui
+    assert ui is not None
+    client = stack.server.state.client(stack.pool_id, stack.client_id)
+    assert client is not None
+    grant = ui.grant_for(stack.pool_id, client, subject, ("openid", "email"))
+    foreign = mint(stack.server.keys, grant.__class__(**{
+        **grant.__dict__, "issuer": f"https://cognito-idp.{REGION}.amazonaws.com/{stack.pool_id}"}))
+    assert_gateway(get(stack, "/hello", foreign.access_token), 401, "Unauthorized")
+    assert get(stack, "/hello", tokens["access_token"]).status_code == 200
+
+
+def test_expired_token_has_its_own_message(stack: Stack) -> None:
+    old = stack.tokens(issued_at=int(time.time()) - 7200)
+    for path, token in (("/hello", old["access_token"]), ("/me", old["id_token"])):
+        assert_gateway(get(stack, path, token), 401, "The incoming token has expired",
+                       "UnauthorizedException")
+
+
+def test_expiry_is_checked_after_the_signature(stack: Stack) -> None:
+    old = stack.tokens(issued_at=int(time.time()) - 7200)["access_token"]
+    forged = old[:-4] + ("AAAA" if not old.endswith("AAAA") else "BBBB")
+    assert_gateway(get(stack, "/hello", forged), 401, "Unauthorized")
+
+
+def test_unknown_path_method_stage_or_api_is_403(stack: Stack) -> None:
+    for r in (
+        get(stack, "/nope"),
+        get(stack, "/hello/extra"),
+        requests.post(stack.url("/hello")),
+        requests.get(stack.url("/hello").replace("/dev/", "/prod/")),
+        requests.get(stack.url("/hello").replace(stack.api_id, "nope123")),
+    ):
+        assert_gateway(r, 403, "Missing Authentication Token",
+                       "MissingAuthenticationTokenException")
+
+
+def test_open_method_proxy_event_shape(stack: Stack) -> None:
+    event = event_of(get(stack, "/open"))
+    assert event["resource"] == "/open" and event["path"] == "/open"
+    assert event["httpMethod"] == "GET"
+    assert event["queryStringParameters"] is None
+    assert event["multiValueQueryStringParameters"] is None
+    assert event["pathParameters"] is None and event["body"] is None
+    assert event["isBase64Encoded"] is False
+    ctx = event["requestContext"]
+    assert "authorizer" not in ctx
+    assert ctx["path"] == f"/{stack.stage}/open" and ctx["stage"] == stack.stage
+    assert ctx["resourcePath"] == "/open" and ctx["httpMethod"] == "GET"
+    assert ctx["apiId"] == stack.api_id and ctx["accountId"] == "123456789012"
+    assert ctx["requestId"] and ctx["identity"]["sourceIp"] == "127.0.0.1"
+
+
+def test_any_method_query_headers_and_body(stack: Stack) -> None:
+    r = requests.post(stack.url("/open?a=1&a=2&b=x"), data='{"k": 1}',
+                      headers={"X-Thing": "yes", "Content-Type": "application/json"})
+    event = event_of(r)
+    assert event["httpMethod"] == "POST"
+    assert event["queryStringParameters"] == {"a": "2", "b": "x"}
+    assert event["multiValueQueryStringParameters"] == {"a": ["1", "2"], "b": ["x"]}
+    assert event["headers"]["X-Thing"] == "yes"
+    assert event["multiValueHeaders"]["X-Thing"] == ["yes"]
+    assert event["body"] == '{"k": 1}' and event["isBase64Encoded"] is False
+    assert r.headers["X-Multi"] == "a, b" and r.headers["X-Remaining"] == "true"
+    binary = event_of(requests.put(stack.url("/open"), data=b"\xff\x00\xfe"))
+    assert binary["isBase64Encoded"] is True and binary["body"] == "/wD+"
+
+
+def test_authorized_proxy_event_has_string_claims_and_path_parameters(stack: Stack) -> None:
+    event = event_of(get(stack, "/items/42", stack.tokens()["id_token"]))
+    assert event["resource"] == "/items/{id}" and event["path"] == "/items/42"
+    assert event["pathParameters"] == {"id": "42"}
+    ctx = event["requestContext"]
+    assert ctx["path"] == f"/{stack.stage}/items/42"
+    claims = ctx["authorizer"]["claims"]
+    assert all(isinstance(v, str) for v in claims.values())
+    assert claims["email"] == EMAIL and claims["email_verified"] == "true"
+    assert claims["cognito:groups"] == "admins,staff"
+    assert claims["token_use"] == "id" and claims["aud"] == stack.client_id
+    assert re.fullmatch(r"\d+", claims["auth_time"])
+    assert re.fullmatch(r"[A-Z][a-z]{2} [A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d UTC \d{4}",
+                        claims["exp"]), claims["exp"]
+    assert re.fullmatch(r"[A-Z][a-z]{2} [A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d UTC \d{4}",
+                        claims["iat"])
+
+
+def test_parent_resource_and_greedy_proxy(stack: Stack) -> None:
+    assert event_of(get(stack, "/items", stack.tokens()["id_token"]))["resource"] == "/items"
+    event = event_of(get(stack, "/files/a/b/c.txt"))
+    assert event["resource"] == "/files/{proxy+}"
+    assert event["pathParameters"] == {"proxy": "a/b/c.txt"}
+    assert_gateway(get(stack, "/files"), 403, "Missing Authentication Token")
+
+
+def test_non_proxy_integration_renders_cogapis_template(stack: Stack) -> None:
+    tokens = stack.tokens()
+    r = get(stack, "/legacy", tokens["id_token"])
+    assert r.status_code == 200, r.text
+    assert r.json() == {"message": "Hello World", "caller": EMAIL, "path": "/legacy",
+                        "method": "GET"}
+
+
+def test_non_proxy_template_sees_claims_as_strings(stack: Stack) -> None:
+    state = stack.server.state
+    deployed = state.deployed_stage(stack.api_id, stack.stage)
+    assert deployed is not None
+    # `$context.authorizer.claims.cognito:username` is a VTL reference to `claims.cognito`
+    # followed by the text ":username": it renders as ":username" on AWS and here.
+    request = Request(EnvironBuilder(path="/legacy", method="GET").get_environ())
+    route = find_route(deployed.api, "/legacy", "GET")
+    claims = {"sub": "s-1", "email": "e@x", "cognito:username": "u-1", "exp": 1}
+    event = Call(request, deployed, route, "/legacy", "rid", claims).template_event(
+        route.method.integration)  # type: ignore[arg-type]
+    assert event == {"claims": {"sub": "s-1", "email": "e@x", "username": "",
+                                "cognito:username": ":username"},
+                     "path": "/legacy", "method": "GET"}
+
+
+def test_handler_that_raises_is_502(stack: Stack) -> None:
+    assert_gateway(get(stack, "/boom"), 502, "Internal server error")
+
+
+@pytest.mark.parametrize("kind", ["list", "keys", "status", "body"])
+def test_malformed_proxy_answer_is_502(stack: Stack, kind: str) -> None:
+    assert_gateway(get(stack, "/garbage", params={"kind": kind}), 502, "Internal server error")
+
+
+def test_numeric_string_status_is_fine(stack: Stack) -> None:
+    r = get(stack, "/garbage", params={"kind": "string-status"})
+    assert r.status_code == 201 and r.text == "fine"
+
+
+def test_function_timeout_is_a_lambda_error_502(stack: Stack) -> None:
+    started = time.monotonic()
+    assert_gateway(get(stack, "/slow"), 502, "Internal server error")
+    assert 0.9 < time.monotonic() - started < 2.5
+
+
+def test_integration_timeout_is_504(stack: Stack) -> None:
+    started = time.monotonic()
+    assert_gateway(get(stack, "/slow-gateway"), 504, "Endpoint request timed out")
+    assert 0.9 < time.monotonic() - started < 2.5
+
+
+def test_function_without_apigateway_permission_is_500(stack: Stack) -> None:
+    assert_gateway(get(stack, "/unpermitted"), 500, "Internal server error")
+
+
+def test_changes_are_invisible_until_the_next_deployment(stack: Stack) -> None:
+    apigw = stack.clients["apigateway"]
+    api = apigw.create_rest_api(name="redeploy")
+    sub = Stack(**{**stack.__dict__, "api_id": api["id"], "functions": dict(stack.functions)})
+    root = next(r["id"] for r in apigw.get_resources(restApiId=api["id"])["items"]
+                if r["path"] == "/")
+    _route(sub, root, "first", "GET", "echo")
+    apigw.create_deployment(restApiId=api["id"], stageName="dev")
+    assert get(sub, "/first").status_code == 200
+    _route(sub, root, "second", "GET", "echo")
+    assert_gateway(get(sub, "/second"), 403, "Missing Authentication Token")
+    apigw.create_deployment(restApiId=api["id"], stageName="dev")
+    assert get(sub, "/second").status_code == 200
+
+
+def test_handler_gets_function_environment_and_local_endpoint(stack: Stack) -> None:
+    code = stack.server.state.function_code(stack.functions["echo"])
+    assert code is not None and code.environment == {"GREETING": "hi"}
+    runner = stack.server.runner
+    assert runner is not None
+    env = runner.environment(code, runner.code_dir(code))
+    assert env["AWS_ENDPOINT_URL"] == stack.endpoint and env["GREETING"] == "hi"
+    assert env["AWS_LAMBDA_FUNCTION_NAME"] == "echo"
+
+
+def test_access_claims_have_no_aud() -> None:
+    grant = Grant("iss", "cid", Subject("sub", "user", {"email": "e"}), ("openid",), 1)
+    assert "aud" not in access_claims(grant, 10)
+
+
+def test_new_function_is_found_without_restart(stack: Stack) -> None:
+    arn = _function(stack.clients, stack.role_arn, f"late{time.time_ns()}",
+                    lambda_code.package(None, "x"))
+    assert stack.server.state.function_code(arn) is not None
