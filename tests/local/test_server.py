@@ -1,0 +1,48 @@
+"""LocalServer's own contract: URLs, loopback only, a clear error on a busy port."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+import requests
+
+from cogapi.errors import CogapiError
+from cogapi.local import urls
+from cogapi.local.server import LocalServer
+
+
+def test_urls_contract() -> None:
+    e = "http://127.0.0.1:4566"
+    assert urls.LOCAL_PREFIX == "/_cogapi"
+    assert urls.hosted_ui_base(e, "dom") == f"{e}/_cogapi/auth/dom"
+    assert urls.invoke_base(e, "abc", "dev") == f"{e}/_cogapi/api/abc/dev"
+    assert urls.issuer(e, "us-east-1_X") == f"{e}/_cogapi/idp/us-east-1_X"
+    assert urls.info_url(e) == f"{e}/_cogapi/info"
+
+
+def test_refuses_a_non_loopback_host() -> None:
+    with pytest.raises(CogapiError, match="loopback"):
+        LocalServer(host="0.0.0.0", port=0)
+
+
+def test_busy_port_is_a_cogapi_error() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        with pytest.raises(CogapiError, match=f"127.0.0.1:{port}"):
+            LocalServer(port=port).start()
+
+
+def test_start_stop_and_unknown_local_path() -> None:
+    server = LocalServer(port=0)
+    endpoint = server.start()
+    try:
+        assert endpoint.startswith("http://127.0.0.1:") and not endpoint.endswith(":0")
+        assert requests.get(urls.info_url(endpoint)).json()["cogapi_local"] is True
+        assert requests.get(f"{endpoint}/_cogapi/nothing").status_code == 404
+    finally:
+        server.stop()
+    with pytest.raises(requests.ConnectionError):
+        requests.get(urls.info_url(endpoint), timeout=2)
