@@ -71,8 +71,9 @@ def dependencies(change: Change, plan: Plan) -> set[Key]:
         # A stale authorizer goes only once no method points at it any more.
         return of("rest_api", "user_pool") | (of("api_method") if action == "delete" else set())
     if kind == "api_resource":
-        if action == "delete":
-            return of("rest_api", "api_method")
+        if action == "delete":  # children first (see planner)
+            below = {k for k in of("api_resource") if k[1].startswith(change.name + "/")}
+            return of("rest_api", "api_method") | below
         parent = change.name.rsplit("/", 1)[0]
         return of("rest_api") | ({("api_resource", parent)} & of("api_resource") if parent else set())
     if kind == "api_method":

@@ -408,11 +408,10 @@ def _plan_api(d: DesiredStack, o: Observed, plan: Plan) -> None:
         res = None if api_new else o.resources.get(path)
         plan.add(Change("api_resource", path, "ok" if res else "create", res["id"] if res else None))
     if not api_new:
+        # Every stale resource is listed and deleted children first: AWS deletes a subtree with
+        # its parent, but moto leaves the children orphaned and then fails every get_resources.
         stale = [p for p in o.resources if p != "/" and p not in d.resource_paths]
-        for path in sorted(stale):
-            parent = path.rsplit("/", 1)[0] or "/"
-            if parent in stale:
-                continue  # deleting the parent deletes it
+        for path in sorted(stale, key=lambda p: (-p.count("/"), p)):
             plan.add(Change("api_resource", path, "delete", o.resources[path]["id"], reason="no longer in the config"))
 
     # Methods, keyed "VERB /path".

@@ -1,0 +1,76 @@
+"""Test helpers: config files, an in-process CLI runner that records every AWS call."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import botocore.client
+import yaml
+from click.testing import CliRunner
+
+from cogapi.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = yaml.safe_load((ROOT / "cogapi" / "config.example.yaml").read_text())
+READ_PREFIXES = ("Get", "List", "Describe")
+
+
+def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def write_config(path: Path, **overrides: Any) -> Path:
+    doc = merge(EXAMPLE, overrides)
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+@dataclass
+class Run:
+    exit_code: int
+    stdout: str
+    stderr: str
+    calls: list[str] = field(default_factory=list)
+
+    @property
+    def mutating(self) -> list[str]:
+        return [c for c in self.calls if not c.startswith(READ_PREFIXES)]
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+@contextmanager
+def record_calls() -> Iterator[list[str]]:
+    """Spy on every botocore API call made in this process (names only; behaviour unchanged)."""
+    calls: list[str] = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def spy(self: Any, operation_name: str, api_params: Any) -> Any:
+        calls.append(operation_name)
+        return original(self, operation_name, api_params)
+
+    botocore.client.BaseClient._make_api_call = spy  # type: ignore[method-assign]
+    try:
+        yield calls
+    finally:
+        botocore.client.BaseClient._make_api_call = original  # type: ignore[method-assign]
+
+
+def run_cli(*args: str, input: str | None = None) -> Run:
+    runner = CliRunner()
+    with record_calls() as calls:
+        result = runner.invoke(cli, list(args), input=input, catch_exceptions=False)
+    return Run(result.exit_code, result.stdout, result.stderr, calls)
