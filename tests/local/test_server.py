@@ -6,6 +6,7 @@ import socket
 
 import pytest
 import requests
+from local_stack import Stack
 
 from cogapi.errors import CogapiError
 from cogapi.local import urls
@@ -46,3 +47,11 @@ def test_start_stop_and_unknown_local_path() -> None:
         server.stop()
     with pytest.raises(requests.ConnectionError):
         requests.get(urls.info_url(endpoint), timeout=2)
+
+
+def test_aws_managed_policies_are_loaded(stack: Stack) -> None:
+    iam = stack.clients["iam"]
+    arn = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+    iam.attach_role_policy(RoleName="cogapi-test-fn", PolicyArn=arn)
+    attached = iam.list_attached_role_policies(RoleName="cogapi-test-fn")["AttachedPolicies"]
+    assert arn in [p["PolicyArn"] for p in attached]
