@@ -87,11 +87,15 @@ class Aws:
         self._lock = threading.Lock()
         self._kill_after = int(os.environ.get("COGAPI_TEST_KILL_AFTER", "0") or 0)
         # Throttling (429) and transient errors: botocore's standard mode retries with backoff.
-        cfg = botocore.config.Config(
-            region_name=region, retries={"mode": "standard", "max_attempts": max_attempts}
-        )
+        # API Gateway gets more attempts (DeleteRestApi is limited to 1 per 30 s per account);
+        # the others fewer, so an unreachable endpoint fails in seconds, not half a minute.
         self._clients: dict[str, Any] = {}
         for attr, service in SERVICES.items():
+            attempts = max_attempts if service == "apigateway" else 4
+            cfg = botocore.config.Config(
+                region_name=region, connect_timeout=10, read_timeout=60,
+                retries={"mode": "standard", "max_attempts": attempts},
+            )  # fmt: skip
             client = session.client(service, config=cfg, endpoint_url=endpoint_url)
             client.meta.events.register("before-call", self._count)
             client.meta.events.register("after-call", self._after)

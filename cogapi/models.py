@@ -36,7 +36,8 @@ NON_PROXY_TEMPLATE = (
     '{"claims": {"sub": "$context.authorizer.claims.sub", '
     '"email": "$context.authorizer.claims.email", '
     '"username": "$context.authorizer.claims.username", '
-    '"cognito:username": "$context.authorizer.claims.cognito:username"}, '
+    # VTL ends a name at ':', so this claim needs the bracket form.
+    '"cognito:username": "$context.authorizer.claims[\'cognito:username\']"}, '
     '"path": "$context.resourcePath", "method": "$context.httpMethod"}'
 )
 

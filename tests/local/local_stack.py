@@ -18,6 +18,7 @@ import requests
 from cogapi import lambda_code
 from cogapi.local import urls
 from cogapi.local.server import LocalServer
+from cogapi.models import NON_PROXY_TEMPLATE
 
 REGION = "us-east-1"
 CALLBACK = "http://localhost:8765/callback"
@@ -27,10 +28,7 @@ PASSWORD = "Correct-Horse-9"
 HANDLERS = Path(__file__).parent / "handlers"
 ROLE_POLICY = ('{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":'
                '{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}')
-TEMPLATE = ('{"claims": {"sub": "$context.authorizer.claims.sub", "email": '
-            '"$context.authorizer.claims.email", "username": "$context.authorizer.claims.username",'
-            ' "cognito:username": "$context.authorizer.claims.cognito:username"}, '
-            '"path": "$context.resourcePath", "method": "$context.httpMethod"}')
+TEMPLATE = NON_PROXY_TEMPLATE  # the template cogapi puts on non-proxy integrations
 
 
 @dataclass

@@ -197,15 +197,14 @@ def test_non_proxy_template_sees_claims_as_strings(stack: Stack) -> None:
     state = stack.server.state
     deployed = state.deployed_stage(stack.api_id, stack.stage)
     assert deployed is not None
-    # `$context.authorizer.claims.cognito:username` is a VTL reference to `claims.cognito`
-    # followed by the text ":username": it renders as ":username" on AWS and here.
+    # cogapi's template reads `claims['cognito:username']` (VTL's bare form would stop at ':').
     request = Request(EnvironBuilder(path="/legacy", method="GET").get_environ())
     route = find_route(deployed.api, "/legacy", "GET")
     claims = {"sub": "s-1", "email": "e@x", "cognito:username": "u-1", "exp": 1}
     event = Call(request, deployed, route, "/legacy", "rid", claims).template_event(
         route.method.integration)  # type: ignore[arg-type]
     assert event == {"claims": {"sub": "s-1", "email": "e@x", "username": "",
-                                "cognito:username": ":username"},
+                                "cognito:username": "u-1"},
                      "path": "/legacy", "method": "GET"}
 
 
