@@ -74,6 +74,8 @@ def cli() -> None:
     cogapi up          plan, then create or converge the whole stack
     cogapi status      what exists, what drifted, what is missing
     cogapi down        delete everything the stack owns (asks first)
+    cogapi local       run the stack's AWS services on this machine (no account)
+    cogapi demo        the whole tutorial locally: up, sign in, call, down
 
     Exit codes: 0 ok, 1 runtime or AWS error, 2 usage or config error,
     3 status found the stack out of sync, 130 interrupted.
@@ -129,6 +131,32 @@ def schema(opts: Any, ui: Any) -> int:
     from cogapi.commands import run_schema
 
     return run_schema(ui)
+
+
+@cli.command()
+@click.option("--port", default=4566, show_default=True, help="Loopback port (0 picks a free one).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address only.")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+def local(port: int, host: str, debug: bool) -> None:
+    """Run AWS's control plane, the Cognito hosted UI and API Gateway on this machine.
+
+    Needs the optional extra: pip install 'cogapi[local]'. Runs until Ctrl-C.
+    """
+    from cogapi.commands import Options, run_local
+
+    _run(Options(debug=debug), lambda ui: run_local(ui, host, port))
+
+
+@cli.command()
+@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--keep", is_flag=True, help="Leave the stack up at the end (the server stops anyway).")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+def demo(output: str, keep: bool, debug: bool) -> None:
+    """The whole tutorial on this machine: up, sign in, call with and without a token, down."""
+    from cogapi.commands import Options
+    from cogapi.demo import run_demo
+
+    _run(Options(output=output, debug=debug), lambda ui: run_demo(ui, keep=keep))
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 import string
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,7 +69,8 @@ def plan_stack(ctx: StackContext) -> tuple[Any, Any, Any]:
     return desired, observed, plan_up(desired, observed)
 
 
-def _ids_with_authorizer(observed: Any, cfg: Any) -> dict[str, str]:
+def stack_ids(observed: Any, cfg: Any) -> dict[str, str]:
+    """The ids of what exists now (pool, client, API, authorizer, ...), from a discovery."""
     from cogapi.executor import initial_ids
 
     ids = initial_ids(observed)
@@ -91,7 +93,7 @@ def run_up(opts: Options, ui: UI, dry_run: bool, yes: bool) -> ExitStatus:
             ui.emit_json({"plan": plan.to_json(), "outputs": None, "blocked": [c.reason for c in plan.blocked]})
         first = plan.blocked[0]
         raise PlanBlocked(f"{first.kind} {first.name}: {first.reason}; nothing was changed", first.hint or None)
-    ids = _ids_with_authorizer(observed, ctx.cfg)
+    ids = stack_ids(observed, ctx.cfg)
     if plan.mutating and not dry_run:
         if ui.interactive and not yes and not ui.confirm("Apply these changes?"):
             ui.info("Nothing changed.")
@@ -132,7 +134,7 @@ def run_status(opts: Options, ui: UI) -> ExitStatus:
     ctx = open_stack(opts, ui)
     _, observed, plan = plan_stack(ctx)
     rows = status_rows(plan)
-    outputs = stack_outputs(ctx.cfg, _ids_with_authorizer(observed, ctx.cfg), ctx.local_endpoint)
+    outputs = stack_outputs(ctx.cfg, stack_ids(observed, ctx.cfg), ctx.local_endpoint)
     in_sync = all(r["state"] == "ok" for r in rows)
     if ui.json:
         ui.emit_json({"resources": rows, "outputs": outputs, "in_sync": in_sync})
@@ -209,4 +211,28 @@ def run_schema(ui: UI) -> ExitStatus:
     from cogapi.config import json_schema
 
     ui.emit_json(json_schema())
+    return ExitStatus.OK
+
+
+def run_local(ui: UI, host: str, port: int) -> ExitStatus:
+    import logging
+
+    from cogapi.local.server import LocalServer
+
+    server = LocalServer(host, port, log_requests=True)
+    endpoint = server.start()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    ui.result(f"cogapi local: AWS control plane, hosted UI and API Gateway at {endpoint}")
+    ui.result("In another shell, point cogapi (and the AWS CLI) at it:")
+    ui.result(f"  export AWS_ENDPOINT_URL={endpoint} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local")
+    ui.result("  cogapi init && cogapi up")
+    ui.result(f"or put `endpoint_url: {endpoint}` in cogapi.yaml. Ctrl-C stops the server (state is lost).")
+    try:
+        while True:  # the server runs in its thread; this one waits for Ctrl-C
+            time.sleep(3600)
+    except KeyboardInterrupt:  # Ctrl-C is how this command ends
+        ui.info("cogapi local stopped.")
+        return ExitStatus.INTERRUPTED
+    finally:
+        server.stop()
     return ExitStatus.OK

@@ -13,15 +13,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 from cogapi.config import Config
-
-LOCAL_INFO_PATH = "/_cogapi/info"
+from cogapi.local import urls as local_urls
 
 
 def is_local_endpoint(endpoint_url: str | None, timeout: float = 1.0) -> bool:
     if not endpoint_url:
         return False
     try:
-        with urllib.request.urlopen(endpoint_url.rstrip("/") + LOCAL_INFO_PATH, timeout=timeout) as r:
+        with urllib.request.urlopen(local_urls.info_url(endpoint_url.rstrip("/")), timeout=timeout) as r:
             return bool(json.loads(r.read().decode() or "{}").get("cogapi_local"))
     except Exception:  # any failure: not the local stand-in
         return False
@@ -29,7 +28,7 @@ def is_local_endpoint(endpoint_url: str | None, timeout: float = 1.0) -> bool:
 
 def hosted_ui_base(cfg: Config, local_endpoint: str | None) -> str:
     if local_endpoint:
-        return f"{local_endpoint.rstrip('/')}/_cogapi/auth/{cfg.domain.name}"
+        return local_urls.hosted_ui_base(local_endpoint.rstrip("/"), cfg.domain.name)
     if cfg.domain.custom:
         return f"https://{cfg.domain.custom}"
     return f"https://{cfg.domain.prefix}.auth.{cfg.region}.amazoncognito.com"
@@ -37,7 +36,7 @@ def hosted_ui_base(cfg: Config, local_endpoint: str | None) -> str:
 
 def invoke_base(cfg: Config, api_id: str, local_endpoint: str | None) -> str:
     if local_endpoint:
-        return f"{local_endpoint.rstrip('/')}/_cogapi/api/{api_id}/{cfg.api.stage}"
+        return local_urls.invoke_base(local_endpoint.rstrip("/"), api_id, cfg.api.stage)
     return f"https://{api_id}.execute-api.{cfg.region}.amazonaws.com/{cfg.api.stage}"
 
 

@@ -1,0 +1,228 @@
+"""`cogapi demo`: the tutorial, end to end, on this machine, with no AWS account.
+
+Starts the local stand-in in-process on a free loopback port, runs the real engine (`up`) with the
+example config, creates a demo user, signs in through the local hosted UI over HTTP exactly as a
+browser would (authorize -> login form with its XSRF cookie -> redirect with `code` + `state` ->
+code exchange with the PKCE verifier), then calls the API the four ways the tutorial checks by
+hand (no token, forged token, expired token, real token), and tears everything down.
+Every step is a `Step` with the expected and actual answer; the exit status is 0 only when all
+hold.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import http.cookiejar
+import json
+import os
+import secrets
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+from cogapi.errors import CogapiError, ExitStatus
+from cogapi.ui import UI
+
+DEMO_EMAIL = "demo.user@example.com"
+CALLBACK = "http://localhost:8765/callback"
+
+
+@dataclass
+class Step:
+    name: str
+    expected: str
+    actual: str = ""
+    ok: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"step": self.name, "expected": self.expected, "actual": self.actual, "ok": self.ok}
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # we read each Location ourselves, as the test section of the tutorial does
+
+
+class _HiddenInputs(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: dict[str, str] = {}
+        self.action: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "form" and self.action is None:
+            self.action = a.get("action")
+        if tag == "input" and a.get("type") == "hidden" and a.get("name"):
+            self.fields[str(a["name"])] = a.get("value") or ""
+
+
+class HttpBrowser:
+    """Just enough of a browser: a cookie jar, no automatic redirects."""
+
+    def __init__(self) -> None:
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect()
+        )
+
+    def request(self, url: str, data: dict[str, str] | None = None, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], str]:
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        req = urllib.request.Request(url, data=body, headers=headers or {})
+        try:
+            with self.opener.open(req, timeout=30) as r:
+                return r.status, dict(r.headers.items()), r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, dict(e.headers.items()), e.read().decode()
+
+
+def pkce_pair() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    return verifier, challenge
+
+
+def sign_in_with_form(hosted_ui: str, client_id: str, username: str, password: str, scopes: list[str]) -> dict[str, Any]:
+    """Code + PKCE through the hosted UI's real login form; returns the token endpoint's answer."""
+    browser = HttpBrowser()
+    verifier, challenge = pkce_pair()
+    state = secrets.token_urlsafe(16)
+    query = urllib.parse.urlencode({
+        "client_id": client_id, "response_type": "code", "redirect_uri": CALLBACK,
+        "scope": " ".join(scopes), "state": state, "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    })  # fmt: skip
+    status, headers, _ = browser.request(f"{hosted_ui}/oauth2/authorize?{query}")
+    if status != 302:
+        raise CogapiError(f"/oauth2/authorize answered {status}, expected a redirect to /login")
+    login = urllib.parse.urljoin(hosted_ui + "/", headers["Location"])
+    status, _, html = browser.request(login)
+    form = _HiddenInputs()
+    form.feed(html)
+    if status != 200 or "_csrf" not in form.fields:
+        raise CogapiError(f"the login page answered {status} without a sign-in form")
+    action = urllib.parse.urljoin(login, form.action or login)
+    status, headers, _ = browser.request(action, {**form.fields, "username": username, "password": password})
+    location = headers.get("Location", "")
+    if status != 302 or not location.startswith(CALLBACK):
+        raise CogapiError(f"signing in answered {status} (Location {location or 'none'}), expected a redirect to {CALLBACK}")
+    params = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(location).query))
+    if params.get("state") != state:
+        raise CogapiError("the redirect carried another state than the one sent")
+    status, _, body = browser.request(f"{hosted_ui}/oauth2/token", {
+        "grant_type": "authorization_code", "client_id": client_id, "code": params["code"],
+        "redirect_uri": CALLBACK, "code_verifier": verifier,
+    })  # fmt: skip
+    if status != 200:
+        raise CogapiError(f"/oauth2/token answered {status}: {body}")
+    return dict(json.loads(body))
+
+
+def forge(token: str) -> str:
+    """The same header and claims with a signature that does not match them."""
+    head, claims, sig = token.split(".")
+    flipped = sig[:-4] + ("AAAA" if not sig.endswith("AAAA") else "BBBB")
+    return f"{head}.{claims}.{flipped}"
+
+
+def call(url: str, token: str | None) -> tuple[int, str]:
+    status, _, body = HttpBrowser().request(url, headers={"Authorization": token} if token else {})
+    return status, body
+
+
+def run_demo(ui: UI, keep: bool = False) -> ExitStatus:
+    from cogapi.commands import Options, open_stack, plan_stack
+    from cogapi.config import parse_config
+    from cogapi.executor import Executor, apply_down
+    from cogapi.local.server import LocalServer
+    from cogapi.outputs import stack_outputs
+    from cogapi.planner import plan_down
+
+    steps: list[Step] = []
+
+    def step(name: str, expected: str, actual: str, ok: bool) -> None:
+        steps.append(Step(name, expected, actual, ok))
+        ui.info(f"  [{'ok' if ok else 'FAIL'}] {name}: {actual}")
+
+    # The stand-in accepts any credentials; set fake ones so a machine without AWS set up works
+    # and a real profile in the environment can never be used by mistake.
+    os.environ.update({"AWS_ACCESS_KEY_ID": "cogapi-demo", "AWS_SECRET_ACCESS_KEY": "cogapi-demo"})
+    for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+        os.environ.pop(var, None)
+    with LocalServer(port=0) as server, tempfile.TemporaryDirectory(prefix="cogapi-demo-") as tmp:
+        endpoint = server.endpoint
+        ui.info(f"Local stand-in running at {endpoint}")
+        from cogapi.commands import example_config_text, random_prefix
+
+        text = example_config_text().replace("prefix: test-api-7f3k", f"prefix: {random_prefix('demo')}", 1)
+        text = text.replace("# endpoint_url: http://127.0.0.1:4566", f"endpoint_url: {endpoint}", 1)
+        cfg_path = Path(tmp) / "cogapi.yaml"
+        cfg_path.write_text(text)
+        parse_config(text, str(cfg_path))
+        opts = Options(config_path=str(cfg_path))
+        ctx = open_stack(opts, ui)
+        desired, observed, plan = plan_stack(ctx)
+        ui.info(f"1. cogapi up: {len(plan.mutating)} change(s)")
+        ids = Executor(ctx.aws, desired, observed).apply(plan)
+        outputs = stack_outputs(ctx.cfg, ids, ctx.local_endpoint)
+        step("up", "every resource created", f"{len(plan.mutating)} created; invoke URL {outputs['invoke_url']}", bool(outputs["invoke_url"]))
+        try:
+            password = "Demo-" + secrets.token_urlsafe(9) + "9a!"
+            ctx.aws.create_confirmed_user(ids["pool_id"], DEMO_EMAIL, password, {"email": DEMO_EMAIL, "email_verified": "true"})
+            step("demo user", "a confirmed user", DEMO_EMAIL, True)
+            hosted = outputs["hosted_ui_url"].split("/login?", 1)[0]
+            ui.info("2. sign in through the hosted UI (authorize -> login form -> code + PKCE exchange)")
+            tokens = sign_in_with_form(hosted, ids["client_id"], DEMO_EMAIL, password, list(ctx.cfg.app_client.oauth_scopes))
+            got = sorted(k for k in ("access_token", "id_token", "refresh_token") if k in tokens)
+            step("sign in", "access, ID and refresh tokens", ", ".join(got), len(got) == 3)
+            url = outputs["invoke_url"]
+            ui.info(f"3. call {url}")
+            access = tokens["access_token"]
+            expired = server.issue_tokens(
+                ids["pool_id"], ids["client_id"], DEMO_EMAIL, ctx.cfg.app_client.oauth_scopes,
+                issued_at=int(time.time()) - 3 * 3600,
+            )["access_token"]  # fmt: skip
+            checks = [
+                ("no token", None, 401, "Unauthorized"),
+                ("forged token", forge(access), 401, "Unauthorized"),
+                ("expired token", expired, 401, "The incoming token has expired"),
+                ("real token", access, 200, "Hello World"),
+            ]
+            for name, token, want_status, want_text in checks:
+                status, body = call(url, token)
+                message = _message(body)
+                step(f"call with {name}", f"{want_status} {want_text}", f"{status} {message}",
+                     status == want_status and want_text in message)  # fmt: skip
+        finally:
+            if not keep:
+                ui.info("4. cogapi down")
+                from cogapi.discover import discover_stack
+
+                observed = discover_stack(ctx.aws, ctx.cfg)
+                down = plan_down(ctx.cfg, observed)
+                apply_down(ctx.aws, down, observed)
+                left = plan_down(ctx.cfg, discover_stack(ctx.aws, ctx.cfg)).mutating
+                step("down", "nothing left", f"{len(down.mutating)} deleted, {len(left)} left", not left)
+    ok = all(s.ok for s in steps)
+    if ui.json:
+        ui.emit_json({"ok": ok, "steps": [s.to_json() for s in steps]})
+    else:
+        width = max(len(s.name) for s in steps)
+        for s in steps:
+            ui.result(f"{'PASS' if s.ok else 'FAIL'}  {s.name:{width}}  expected {s.expected}; got {s.actual}")
+        ui.result("Demo passed: the API answers only with a valid token." if ok else "Demo FAILED.")
+    return ExitStatus.OK if ok else ExitStatus.ERROR
+
+
+def _message(body: str) -> str:
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return body[:80]
+    return str(doc.get("message", doc)) if isinstance(doc, dict) else str(doc)[:80]

@@ -1,0 +1,86 @@
+"""`cogapi local` and `cogapi demo` as the installed command, the way a newcomer runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from tests.e2e.conftest import _free_port, cogapi_command
+from tests.helpers import write_config
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "COGAPI_"))}
+    env.update({"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+                "AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")})  # fmt: skip
+    return env
+
+
+def test_demo_passes_every_step(tmp_path: Path) -> None:
+    env = {k: v for k, v in _env(tmp_path).items() if not k.startswith("AWS_")}  # nothing set up
+    p = subprocess.run([*cogapi_command(), "demo", "-o", "json"], env=env, capture_output=True, text=True, timeout=180)
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert doc["ok"] is True
+    steps = {s["step"]: s for s in doc["steps"]}
+    assert steps["call with no token"]["actual"] == "401 Unauthorized"
+    assert steps["call with expired token"]["actual"] == "401 The incoming token has expired"
+    assert steps["call with real token"]["actual"].startswith("200 Hello World")
+    assert steps["down"]["ok"] is True
+
+
+def test_local_serves_the_stack_and_up_prints_local_urls(tmp_path: Path) -> None:
+    port = _free_port()
+    env = _env(tmp_path)
+    server = subprocess.Popen([*cogapi_command(), "local", "--port", str(port)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                info = json.loads(urllib.request.urlopen(f"{endpoint}/_cogapi/info", timeout=1).read())
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert server.poll() is None and time.monotonic() < deadline, "cogapi local did not start"
+                time.sleep(0.2)
+        assert info["cogapi_local"] is True
+        cfg = write_config(tmp_path / "cogapi.yaml")
+        up = subprocess.run([*cogapi_command(), "up", "-c", str(cfg), "--endpoint-url", endpoint, "-o", "json"],
+                            env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert up.returncode == 0, up.stderr
+        out = json.loads(up.stdout)["outputs"]
+        assert out["invoke_url"].startswith(f"{endpoint}/_cogapi/api/{out['api_id']}/test/test-API-resource")
+        assert out["hosted_ui_url"].startswith(f"{endpoint}/_cogapi/auth/test-api-7f3k/login?client_id=")
+        try:
+            urllib.request.urlopen(out["invoke_url"], timeout=10)
+            raise AssertionError("an unauthenticated call succeeded")
+        except urllib.error.HTTPError as e:
+            assert e.code == 401
+            assert json.loads(e.read()) == {"message": "Unauthorized"}
+        with urllib.request.urlopen(out["hosted_ui_url"], timeout=10) as page:
+            assert page.status == 200 and b"<form" in page.read()
+    finally:
+        server.send_signal(signal.SIGINT)
+        stdout, stderr = server.communicate(timeout=20)
+    assert server.returncode == 130
+    assert f"export AWS_ENDPOINT_URL={endpoint}" in stdout
+    assert "Traceback" not in stderr
+
+
+def test_local_without_moto_says_how_to_install(tmp_path: Path) -> None:
+    code = (
+        "import sys; sys.modules['moto'] = None; sys.argv = ['cogapi', 'local', '--port', '0'];"
+        "from cogapi.cli import main; main()"
+    )
+    p = subprocess.run([sys.executable, "-c", code], env=_env(tmp_path), capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1
+    assert "moto is not installed" in p.stderr and "pip install 'cogapi[local]'" in p.stderr
+    assert "Traceback" not in p.stderr
