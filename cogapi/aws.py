@@ -23,6 +23,7 @@ which is how the crash-safety tests stop `up` at every possible point.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -160,6 +161,11 @@ class Aws:
         except botocore.exceptions.BotoCoreError as exc:
             raise AwsError(f"{op} failed for {where}: {exc}") from None
 
+    def _delete(self, client: Any, op: str, where: str, **params: Any) -> None:
+        """A delete that is done when the thing is already gone (teardown re-runs are no-ops)."""
+        with contextlib.suppress(NotFound):
+            self._call(client, op, where, **params)
+
     def _read(self, client: Any, op: str, where: str, **params: Any) -> Any:
         try:
             return self._call(client, op, where, **params)
@@ -239,13 +245,10 @@ class Aws:
         return {k: v for k, v in r.items() if k != "ResponseMetadata"}
 
     def delete_domain(self, pool_id: str, domain: str) -> None:
-        try:
-            self._call(
-                self.cognito, "delete_user_pool_domain", f"domain {domain}",
-                Domain=domain, UserPoolId=pool_id,
-            )  # fmt: skip
-        except NotFound:
-            pass
+        self._delete(
+            self.cognito, "delete_user_pool_domain", f"domain {domain}",
+            Domain=domain, UserPoolId=pool_id,
+        )  # fmt: skip
 
     def list_clients(self, pool_id: str) -> list[dict[str, Any]]:
         out, token = [], None
@@ -407,10 +410,7 @@ class Aws:
             self.detach_policy(name, arn)
         for pname in role["InlinePolicies"]:
             self.delete_inline_policy(name, pname)
-        try:
-            self._call(self.iam, "delete_role", f"IAM role {name}", RoleName=name)
-        except NotFound:
-            pass
+        self._delete(self.iam, "delete_role", f"IAM role {name}", RoleName=name)
 
     # ---- Lambda ---------------------------------------------------------------------------
 
@@ -484,10 +484,7 @@ class Aws:
         self._call(self.lambda_, "tag_resource", f"Lambda function {arn}", Resource=arn, Tags=tags)
 
     def delete_function(self, name: str) -> None:
-        try:
-            self._call(self.lambda_, "delete_function", f"Lambda function {name}", FunctionName=name)
-        except NotFound:
-            pass
+        self._delete(self.lambda_, "delete_function", f"Lambda function {name}", FunctionName=name)
 
     def get_policy_statements(self, name: str) -> list[dict[str, Any]]:
         r = self._read(self.lambda_, "get_policy", f"policy of Lambda function {name}", FunctionName=name)
@@ -506,15 +503,13 @@ class Aws:
         )  # fmt: skip
 
     def remove_permission(self, name: str, sid: str) -> None:
-        try:
-            self._call(self.lambda_, "remove_permission", f"Lambda function {name}", FunctionName=name, StatementId=sid)
-        except NotFound:
-            pass
+        self._delete(self.lambda_, "remove_permission", f"Lambda function {name}", FunctionName=name, StatementId=sid)
 
     # ---- API Gateway (REST) ----------------------------------------------------------------
 
     def find_rest_apis(self, name: str) -> list[dict[str, Any]]:
-        out, position = [], None
+        out: list[dict[str, Any]] = []
+        position = None
         while True:
             params: dict[str, Any] = {"limit": 500}
             if position:
@@ -540,10 +535,7 @@ class Aws:
         )  # fmt: skip
 
     def delete_rest_api(self, api_id: str) -> None:
-        try:
-            self._call(self.apigw, "delete_rest_api", f"REST API {api_id}", restApiId=api_id)
-        except NotFound:
-            pass
+        self._delete(self.apigw, "delete_rest_api", f"REST API {api_id}", restApiId=api_id)
 
     def get_resources(self, api_id: str) -> list[dict[str, Any]]:
         out, position = [], None
@@ -572,19 +564,13 @@ class Aws:
         return str(r["id"])
 
     def delete_resource(self, api_id: str, resource_id: str) -> None:
-        try:
-            self._call(self.apigw, "delete_resource", f"resource {resource_id}", restApiId=api_id, resourceId=resource_id)
-        except NotFound:
-            pass
+        self._delete(self.apigw, "delete_resource", f"resource {resource_id}", restApiId=api_id, resourceId=resource_id)
 
     def delete_method(self, api_id: str, resource_id: str, http_method: str) -> None:
-        try:
-            self._call(
-                self.apigw, "delete_method", f"method {http_method} of resource {resource_id}",
-                restApiId=api_id, resourceId=resource_id, httpMethod=http_method,
-            )  # fmt: skip
-        except NotFound:
-            pass
+        self._delete(
+            self.apigw, "delete_method", f"method {http_method} of resource {resource_id}",
+            restApiId=api_id, resourceId=resource_id, httpMethod=http_method,
+        )  # fmt: skip
 
     def put_method(self, api_id: str, resource_id: str, spec: dict[str, Any]) -> None:
         """Create a method with its integration (and responses for the non-proxy one).
@@ -638,10 +624,7 @@ class Aws:
         return str(r["id"])
 
     def delete_authorizer(self, api_id: str, authorizer_id: str) -> None:
-        try:
-            self._call(self.apigw, "delete_authorizer", f"authorizer {authorizer_id}", restApiId=api_id, authorizerId=authorizer_id)
-        except NotFound:
-            pass
+        self._delete(self.apigw, "delete_authorizer", f"authorizer {authorizer_id}", restApiId=api_id, authorizerId=authorizer_id)
 
     def get_stage(self, api_id: str, stage: str) -> dict[str, Any] | None:
         r = self._read(self.apigw, "get_stage", f"stage {stage}", restApiId=api_id, stageName=stage)
@@ -674,6 +657,34 @@ class Aws:
     def tag_stage(self, api_id: str, stage: str, tags: dict[str, str]) -> None:
         arn = f"arn:aws:apigateway:{self.region}::/restapis/{api_id}/stages/{stage}"
         self._call(self.apigw, "tag_resource", f"stage {stage}", resourceArn=arn, tags=tags)
+
+    # ---- sign-in for `cogapi token --flow password` (issue 4; owned by cogapi/sign_in.py) ------
+    # InitiateAuth is unsigned: it needs no AWS credentials, only the app client's id (and a
+    # SECRET_HASH when the client has a secret). Its tokens carry no OAuth scopes (aws-notes).
+
+    def initiate_password_auth(
+        self, client_id: str, username: str, password: str, secret_hash: str | None = None
+    ) -> dict[str, Any]:
+        """InitiateAuth USER_PASSWORD_AUTH: the whole answer (`AuthenticationResult` or a challenge)."""
+        params = {"USERNAME": username, "PASSWORD": password}
+        if secret_hash:
+            params["SECRET_HASH"] = secret_hash
+        return dict(self._call(
+            self.cognito, "initiate_auth", f"user {username}",
+            ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters=params,
+        ))  # fmt: skip
+
+    def refresh_password_auth(
+        self, client_id: str, refresh_token: str, secret_hash: str | None = None
+    ) -> dict[str, Any]:
+        """InitiateAuth REFRESH_TOKEN_AUTH (no new refresh token comes back)."""
+        params = {"REFRESH_TOKEN": refresh_token}
+        if secret_hash:
+            params["SECRET_HASH"] = secret_hash
+        return dict(self._call(
+            self.cognito, "initiate_auth", "refresh token",
+            ClientId=client_id, AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters=params,
+        ))  # fmt: skip
 
 
 def _hint(code: str) -> str | None:

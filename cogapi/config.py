@@ -103,17 +103,17 @@ class IdentityProvider(_Strict):
 class UserPool(_Strict):
     name: str | None = Field(None, min_length=1, max_length=128)
     sign_in: list[Literal["username", "email", "phone_number"]] = Field(
-        default_factory=lambda: ["email"], min_length=1
+        default=["email"], min_length=1
     )
     self_sign_up: bool = True
     password_policy: Literal["default"] | PasswordPolicy = "default"
     mfa: Literal["off", "optional", "required"] = "off"
-    mfa_methods: list[Literal["totp", "sms"]] = Field(default_factory=lambda: ["totp"])
+    mfa_methods: list[Literal["totp", "sms"]] = Field(default=["totp"])
     sms_role_arn: str | None = Field(None, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$")
     account_recovery: list[Literal["verified_email", "verified_phone_number", "admin_only"]] = (
-        Field(default_factory=lambda: ["verified_email"], min_length=1, max_length=2)
+        Field(default=["verified_email"], min_length=1, max_length=2)
     )
-    auto_verify: list[Literal["email", "phone_number"]] = Field(default_factory=lambda: ["email"])
+    auto_verify: list[Literal["email", "phone_number"]] = Field(default=["email"])
     required_attributes: list[str] = Field(default_factory=lambda: ["email"])
     custom_attributes: list[CustomAttribute] = Field(default_factory=list, max_length=50)
     email: Annotated[EmailCognito | EmailSes, Field(discriminator="sender")] = EmailCognito()
@@ -187,13 +187,13 @@ class AppClient(_Strict):
         default_factory=lambda: ["http://localhost:8765/signed-out"], max_length=100
     )
     oauth_flows: list[Literal["code", "implicit", "client_credentials"]] = Field(
-        default_factory=lambda: ["code", "implicit"]
+        default=["code", "implicit"]
     )
     oauth_scopes: list[str] = Field(default_factory=lambda: ["openid", "email"])
     identity_providers: list[str] | None = None
     auth_flows: list[
         Literal["refresh_token", "user_srp", "user_password", "admin_user_password", "custom"]
-    ] = Field(default_factory=lambda: ["refresh_token", "user_srp"])
+    ] = Field(default=["refresh_token", "user_srp"])
     token_validity: TokenValidity = TokenValidity()
     read_attributes: list[str] | None = None
     write_attributes: list[str] | None = None
@@ -447,10 +447,10 @@ def _cross_checks(cfg: Config, base_dir: Path) -> list[tuple[str, str]]:
     seen: set[tuple[str, str]] = set()
     allowed = set(client.oauth_scopes)
     for i, route in enumerate(cfg.api.routes):
-        key = (route.path, route.method)
-        if key in seen:
+        route_key = (route.path, route.method)
+        if route_key in seen:
             problems.append((f"api.routes[{i}]", f"{route.method} {route.path} is listed twice"))
-        seen.add(key)
+        seen.add(route_key)
         for j, scope in enumerate(route.scopes):
             if scope not in allowed:
                 problems.append((f"api.routes[{i}].scopes[{j}]", f"{scope!r} is not in app_client.oauth_scopes, so no token can carry it"))
