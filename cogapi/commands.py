@@ -184,7 +184,7 @@ def example_config_text() -> str:
 
 def random_prefix(name: str) -> str:
     alphabet = string.ascii_lowercase + string.digits
-    base = "".join(ch for ch in name.lower() if ch.isalnum() or ch == "-").strip("-")[:40] or "cogapi"
+    base = "".join(ch for ch in name.lower() if ch in alphabet or ch == "-").strip("-")[:40] or "cogapi"
     for word in ("aws", "amazon", "cognito"):
         base = base.replace(word, "x")
     return f"{base}-{''.join(secrets.choice(alphabet) for _ in range(6))}"

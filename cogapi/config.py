@@ -26,7 +26,7 @@ DEFAULT_PATH = "cogapi.yaml"
 PREFIX_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 RESERVED_IN_PREFIX = ("aws", "amazon", "cognito")
 SUPPORTED_RUNTIMES = ("python3.14", "python3.13", "python3.12", "python3.11")
-LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 STANDARD_SCOPES = ("openid", "email", "phone", "profile", "aws.cognito.signin.user.admin")
 STANDARD_ATTRIBUTES = (
     "address", "birthdate", "email", "family_name", "gender", "given_name", "locale",
@@ -44,8 +44,8 @@ def parse_duration_minutes(value: str | int) -> int:
     """'90m' / '1h' / '30d' -> minutes. A bare integer is minutes."""
     if isinstance(value, bool):
         raise ValueError("must be a duration such as 60m, 1h or 30d")
-    if isinstance(value, int):
-        return value
+    if isinstance(value, int) or str(value).strip().isdigit():
+        return int(value)
     m = DURATION_RE.match(str(value).strip())
     if not m:
         raise ValueError(f"{value!r} is not a duration; use minutes, hours or days: 60m, 1h, 30d")
@@ -169,9 +169,18 @@ class Domain(_Strict):
 
 
 class TokenValidity(_Strict):
-    access: str | int = "1h"
-    id: str | int = "1h"
-    refresh: str | int = "30d"
+    access: str = "1h"
+    id: str = "1h"
+    refresh: str = "30d"
+
+    @field_validator("access", "id", "refresh", mode="before")
+    @classmethod
+    def _duration(cls, v: Any) -> Any:
+        # One type (str), so a bad value gives one error at its own key, not one per union branch.
+        if isinstance(v, bool) or not isinstance(v, (str, int)):
+            raise ValueError("must be a duration such as 60m, 1h or 30d")
+        parse_duration_minutes(v)
+        return str(v)
 
     def minutes(self) -> dict[str, int]:
         return {k: parse_duration_minutes(getattr(self, k)) for k in ("access", "id", "refresh")}
@@ -344,6 +353,19 @@ def _key_path(loc: tuple[Any, ...]) -> str:
     return out
 
 
+def _relevant(errors: list[Any]) -> list[Any]:
+    """Drop union-branch noise: `'default' | {...}` given a mapping also fails the literal branch,
+    which would tell the user to write 'default'; keep the errors of the branch that was meant."""
+    out = []
+    for e in errors:
+        if e["type"] == "literal_error" and not isinstance(e.get("input"), str):
+            base = _key_path(e["loc"])
+            if any(o is not e and _key_path(o["loc"]).startswith(base) for o in errors):
+                continue
+        out.append(e)
+    return out
+
+
 def _message(err: Any) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
@@ -355,14 +377,14 @@ def _message(err: Any) -> str:
 
 
 def _url_ok(url: str) -> str | None:
-    parts = urlsplit(url)
-    if parts.scheme == "https" and parts.netloc:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname  # lowercased, IPv6 brackets removed: "[::1]:9" -> "::1"
+    except ValueError:
+        return f"{url!r} is not a valid URL"
+    if parts.scheme == "https" and host:
         return None
     if parts.scheme == "http":
-        host = parts.netloc.rsplit("@", 1)[-1]
-        host = host if host.startswith("[") and host.endswith("]") else host.split(":")[0]
-        if host.startswith("[") and "]" in host:
-            host = host[: host.index("]") + 1]
         if host in LOOPBACK_HOSTS:
             return None
         return f"{url!r} must use https (plain http is only allowed for localhost, 127.0.0.1, [::1])"
@@ -429,11 +451,7 @@ def _cross_checks(cfg: Config, base_dir: Path) -> list[tuple[str, str]]:
     for i, scope in enumerate(client.oauth_scopes):
         if scope not in STANDARD_SCOPES:
             problems.append((f"app_client.oauth_scopes[{i}]", f"{scope!r} is not one of {', '.join(STANDARD_SCOPES)}"))
-    try:
-        minutes = client.token_validity.minutes()
-    except ValueError as exc:
-        minutes = {}
-        problems.append(("app_client.token_validity", str(exc)))
+    minutes = client.token_validity.minutes()  # formats were checked by the field validator
     limits = {"access": (5, 1440), "id": (5, 1440), "refresh": (60, 3650 * 1440)}
     for kind, value in minutes.items():
         lo, hi = limits[kind]
@@ -482,7 +500,7 @@ def parse_config(text: str, path: str = DEFAULT_PATH, base_dir: Path | None = No
     try:
         cfg = Config.model_validate(raw)
     except ValidationError as exc:
-        problems = [(_key_path(e["loc"]), _message(e)) for e in exc.errors()]
+        problems = [(_key_path(e["loc"]), _message(e)) for e in _relevant(exc.errors())]
         raise ConfigError(path, problems) from None
     base = base_dir or Path(path).resolve().parent
     problems = _cross_checks(cfg, base)

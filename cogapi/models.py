@@ -148,7 +148,8 @@ class RouteSpec:
         return f"{self.method} {self.path}"
 
     def permission_sid(self, api_id: str) -> str:
-        slug = re.sub(r"[^A-Za-z0-9-_.]", "-", self.path.strip("/"))
+        # AddPermission's StatementId allows only [a-zA-Z0-9-_] (botocore and moto do not check).
+        slug = re.sub(r"[^A-Za-z0-9_-]", "-", self.path.strip("/"))
         sid = f"cogapi-{api_id}-{self.method}-{slug}"
         if len(sid) > 100:  # StatementId is at most 100 characters
             sid = sid[:91] + "-" + hashlib.sha256(sid.encode()).hexdigest()[:8]
