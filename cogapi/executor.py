@@ -61,10 +61,12 @@ def dependencies(change: Change, plan: Plan) -> set[Key]:
     kind, action = change.kind, change.action
     if kind == "user_pool":  # the pool's SMS configuration names the SMS role
         return {k for k in of("iam_role") if k[1].endswith("-cognito-sms-role")}
+    if kind == "identity_provider" and action == "delete":
+        return of("user_pool", "app_client")  # the client stops naming it first
     if kind in ("identity_provider", "user_pool_domain"):
         return of("user_pool")
     if kind == "app_client":
-        return of("user_pool", "identity_provider")
+        return of("user_pool") | of("identity_provider", deletes=False)
     if kind == "lambda_function":
         return of("iam_role")
     if kind == "authorizer":

@@ -399,3 +399,54 @@ def test_status_text_output_and_exit_codes(aws: dict[str, Any], cfg: Path) -> No
     ok = run_cli("status", "-c", str(cfg))
     assert ok.exit_code == 0
     assert "in sync" in ok.stderr
+
+
+def test_sms_mfa_creates_its_own_role_and_wires_it_to_the_pool(aws: dict[str, Any], cfg: Path) -> None:
+    write_config(cfg, user_pool={"mfa": "optional", "mfa_methods": ["totp", "sms"]})
+    run = up(cfg)
+    assert run.exit_code == 0, run.stderr
+    role = aws["iam"].get_role(RoleName="test-cognito-sms-role")["Role"]
+    statement = role["AssumeRolePolicyDocument"]["Statement"][0]
+    assert statement["Principal"]["Service"] == "cognito-idp.amazonaws.com"
+    assert statement["Condition"] == {"StringEquals": {"sts:ExternalId": "cogapi-test"}}
+    assert aws["iam"].list_role_policies(RoleName="test-cognito-sms-role")["PolicyNames"] == ["cogapi-sms"]
+    pool_id = run.json()["outputs"]["user_pool_id"]
+    mfa = aws["cognito-idp"].get_user_pool_mfa_config(UserPoolId=pool_id)
+    assert mfa["SmsMfaConfiguration"]["SmsConfiguration"]["SnsCallerArn"] == role["Arn"]
+    assert up(cfg).mutating == []
+    assert run_cli("down", "-c", str(cfg), "--yes").exit_code == 0
+    assert [r["RoleName"] for r in aws["iam"].list_roles()["Roles"] if r["RoleName"].startswith("test-")] == []
+
+
+GOOGLE = {"type": "Google", "client_id": "123.apps.googleusercontent.com", "client_secret_env": "GOOGLE_SECRET"}
+
+
+def test_identity_provider_secret_comes_from_the_environment(aws: dict[str, Any], cfg: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_config(cfg, user_pool={"identity_providers": [GOOGLE]})
+    missing = up(cfg)
+    assert missing.exit_code == 2
+    assert "GOOGLE_SECRET" in missing.stderr and "user_pool.identity_providers[0]" in missing.stderr
+    assert missing.mutating == []
+
+    monkeypatch.setenv("GOOGLE_SECRET", "s3cr3t-value")
+    run = up(cfg)
+    assert run.exit_code == 0, run.stderr
+    assert "s3cr3t-value" not in run.stdout + run.stderr
+    pool_id = run.json()["outputs"]["user_pool_id"]
+    idp = aws["cognito-idp"].describe_identity_provider(UserPoolId=pool_id, ProviderName="Google")["IdentityProvider"]
+    assert idp["ProviderDetails"]["client_id"] == GOOGLE["client_id"]
+    assert idp["ProviderDetails"]["client_secret"] == "s3cr3t-value"
+    client = aws["cognito-idp"].describe_user_pool_client(UserPoolId=pool_id, ClientId=run.json()["outputs"]["app_client_id"])
+    assert sorted(client["UserPoolClient"]["SupportedIdentityProviders"]) == ["COGNITO", "Google"]
+    assert up(cfg).mutating == []
+
+    write_config(cfg, user_pool={"identity_providers": [{**GOOGLE, "client_id": "456.apps.googleusercontent.com"}]})
+    changed = up(cfg)
+    assert changed.mutating == ["UpdateIdentityProvider"]
+
+    write_config(cfg, user_pool={"identity_providers": []})
+    removed = up(cfg)
+    assert removed.exit_code == 0, removed.stderr
+    assert set(removed.mutating) == {"DeleteIdentityProvider", "UpdateUserPoolClient"}
+    assert aws["cognito-idp"].list_identity_providers(UserPoolId=pool_id)["Providers"] == []
+    assert status(cfg).exit_code == 0
