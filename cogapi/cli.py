@@ -24,17 +24,39 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """-c/--profile/--region/--endpoint-url/-o/--debug on every command."""
 
-    @click.option("-c", "--config", "config_path", metavar="PATH", help="Config file (default ./cogapi.yaml, or $COGAPI_CONFIG).")
+    @click.option(
+        "-c",
+        "--config",
+        "config_path",
+        metavar="PATH",
+        help="Config file (default ./cogapi.yaml, or $COGAPI_CONFIG).",
+    )
     @click.option("--profile", envvar="AWS_PROFILE", help="AWS profile (default $AWS_PROFILE).")
     @click.option("--region", help="Override the config's region.")
-    @click.option("--endpoint-url", metavar="URL", help="AWS endpoint, e.g. http://127.0.0.1:4566 for `cogapi local` (default $AWS_ENDPOINT_URL).")
-    @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True, help="json: one JSON document on stdout.")
+    @click.option(
+        "--endpoint-url",
+        metavar="URL",
+        help="AWS endpoint, e.g. http://127.0.0.1:4566 for `cogapi local` (default $AWS_ENDPOINT_URL).",
+    )
+    @click.option(
+        "-o",
+        "--output",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help="json: one JSON document on stdout.",
+    )
     @click.option("--debug", is_flag=True, help="Show tracebacks.")
     @functools.wraps(fn)
     def wrapper(**kwargs: Any) -> Any:
         from cogapi.commands import Options
 
-        opts = Options(**{k: kwargs.pop(k) for k in ("config_path", "profile", "region", "endpoint_url", "output", "debug")})
+        opts = Options(
+            **{
+                k: kwargs.pop(k)
+                for k in ("config_path", "profile", "region", "endpoint_url", "output", "debug")
+            }
+        )
         return _run(opts, lambda ui: fn(opts, ui, **kwargs))
 
     return wrapper
@@ -59,7 +81,10 @@ def _run(opts: Any, body: Callable[[Any], Any]) -> None:
     except Exception as exc:  # a bug: say so plainly, traceback only with --debug
         if opts.debug:
             raise
-        ui.error(f"unexpected {type(exc).__name__}: {exc}", "re-run with --debug for a traceback, and please report it")
+        ui.error(
+            f"unexpected {type(exc).__name__}: {exc}",
+            "re-run with --debug for a traceback, and please report it",
+        )
         sys.exit(int(ExitStatus.ERROR))
     sys.exit(int(status or 0))
 
@@ -84,7 +109,9 @@ def cli() -> None:
 
 @cli.command()
 @click.option("--dry-run", is_flag=True, help="Print the plan; make no changes.")
-@click.option("-y", "--yes", is_flag=True, help="Apply without asking (never asked off a terminal).")
+@click.option(
+    "-y", "--yes", is_flag=True, help="Apply without asking (never asked off a terminal)."
+)
 @common_options
 def up(opts: Any, ui: Any, dry_run: bool, yes: bool) -> int:
     """Create or converge the stack, then print the hosted-UI and invoke URLs."""
@@ -104,7 +131,11 @@ def status(opts: Any, ui: Any) -> int:
 
 @cli.command()
 @click.option("-y", "--yes", is_flag=True, help="Delete without asking (required off a terminal).")
-@click.option("--keep-user-pool", is_flag=True, help="Keep the user pool, its domain and client (and the users).")
+@click.option(
+    "--keep-user-pool",
+    is_flag=True,
+    help="Keep the user pool, its domain and client (and the users).",
+)
 @common_options
 def down(opts: Any, ui: Any, yes: bool, keep_user_pool: bool) -> int:
     """Delete every resource of the stack; never touches what cogapi did not create."""
@@ -114,7 +145,9 @@ def down(opts: Any, ui: Any, yes: bool, keep_user_pool: bool) -> int:
 
 
 @cli.command()
-@click.option("--name", default="test", show_default=True, help="Stack name, used for the domain prefix.")
+@click.option(
+    "--name", default="test", show_default=True, help="Stack name, used for the domain prefix."
+)
 @common_options
 def init(opts: Any, ui: Any, name: str) -> int:
     """Write a commented config (refuses to overwrite an existing file)."""
@@ -148,8 +181,12 @@ def local(port: int, host: str, debug: bool) -> None:
 
 
 @cli.command()
-@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--keep", is_flag=True, help="Leave the stack up at the end (the server stops anyway).")
+@click.option(
+    "-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option(
+    "--keep", is_flag=True, help="Leave the stack up at the end (the server stops anyway)."
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def demo(output: str, keep: bool, debug: bool) -> None:
     """The whole tutorial on this machine: up, sign in, call with and without a token, down."""

@@ -49,7 +49,9 @@ def open_stack(opts: Options, ui: UI) -> StackContext:
     from cogapi.outputs import is_local_endpoint
 
     session = make_session(opts.profile, cfg.region)
-    aws = Aws(session, cfg.region, endpoint_url=opts.endpoint_url or cfg.endpoint_url, on_wait=ui.info)
+    aws = Aws(
+        session, cfg.region, endpoint_url=opts.endpoint_url or cfg.endpoint_url, on_wait=ui.info
+    )
     local = endpoint if is_local_endpoint(endpoint) else None
     return StackContext(cfg, aws, endpoint, local)
 
@@ -90,9 +92,17 @@ def run_up(opts: Options, ui: UI, dry_run: bool, yes: bool) -> ExitStatus:
     ui.plan(plan, f"Plan for stack {ctx.cfg.name!r} in {ctx.cfg.region}:")
     if plan.blocked:
         if ui.json:
-            ui.emit_json({"plan": plan.to_json(), "outputs": None, "blocked": [c.reason for c in plan.blocked]})
+            ui.emit_json(
+                {
+                    "plan": plan.to_json(),
+                    "outputs": None,
+                    "blocked": [c.reason for c in plan.blocked],
+                }
+            )
         first = plan.blocked[0]
-        raise PlanBlocked(f"{first.kind} {first.name}: {first.reason}; nothing was changed", first.hint or None)
+        raise PlanBlocked(
+            f"{first.kind} {first.name}: {first.reason}; nothing was changed", first.hint or None
+        )
     ids = stack_ids(observed, ctx.cfg)
     if plan.mutating and not dry_run:
         if ui.interactive and not yes and not ui.confirm("Apply these changes?"):
@@ -111,7 +121,13 @@ def run_up(opts: Options, ui: UI, dry_run: bool, yes: bool) -> ExitStatus:
     return ExitStatus.OK
 
 
-STATES = {"ok": "ok", "create": "missing", "update": "drifted", "replace": "drifted", "delete": "drifted"}
+STATES = {
+    "ok": "ok",
+    "create": "missing",
+    "update": "drifted",
+    "replace": "drifted",
+    "delete": "drifted",
+}
 
 
 def status_rows(plan: Any) -> list[dict[str, Any]]:
@@ -142,7 +158,11 @@ def run_status(opts: Options, ui: UI) -> ExitStatus:
         ui.status(rows)
         ui.outputs(outputs)
         bad = sum(1 for r in rows if r["state"] != "ok")
-        ui.info("Stack is in sync." if in_sync else f"{bad} resource(s) out of sync; `cogapi up` converges them.")
+        ui.info(
+            "Stack is in sync."
+            if in_sync
+            else f"{bad} resource(s) out of sync; `cogapi up` converges them."
+        )
     return ExitStatus.OK if in_sync else ExitStatus.OUT_OF_SYNC
 
 
@@ -158,15 +178,22 @@ def run_down(opts: Options, ui: UI, yes: bool, keep_user_pool: bool) -> ExitStat
         if plan.changes:
             ui.plan(plan, f"Teardown of stack {ctx.cfg.name!r} in {ctx.cfg.region}:")
         else:
-            ui.result(f"Nothing to delete: stack {ctx.cfg.name!r} has no resources in {ctx.cfg.region}.")
+            ui.result(
+                f"Nothing to delete: stack {ctx.cfg.name!r} has no resources in {ctx.cfg.region}."
+            )
     if plan.blocked:
         if ui.json:
             ui.emit_json({"plan": plan.to_json(), "deleted": []})
         first = plan.blocked[0]
-        raise PlanBlocked(f"{first.kind} {first.name}: {first.reason}; nothing was deleted", first.hint or None)
+        raise PlanBlocked(
+            f"{first.kind} {first.name}: {first.reason}; nothing was deleted", first.hint or None
+        )
     if plan.mutating and not yes:
         if not ui.interactive:
-            raise UsageError("refusing to delete without confirmation; nothing was deleted", hint="pass --yes to confirm off a terminal")
+            raise UsageError(
+                "refusing to delete without confirmation; nothing was deleted",
+                hint="pass --yes to confirm off a terminal",
+            )
         if not ui.confirm(f"Delete {len(plan.mutating)} resource(s) of stack {ctx.cfg.name!r}?"):
             ui.info("Nothing deleted.")
             return ExitStatus.USAGE
@@ -184,7 +211,10 @@ def example_config_text() -> str:
 
 def random_prefix(name: str) -> str:
     alphabet = string.ascii_lowercase + string.digits
-    base = "".join(ch for ch in name.lower() if ch in alphabet or ch == "-").strip("-")[:40] or "cogapi"
+    base = (
+        "".join(ch for ch in name.lower() if ch in alphabet or ch == "-").strip("-")[:40]
+        or "cogapi"
+    )
     for word in ("aws", "amazon", "cognito"):
         base = base.replace(word, "x")
     return f"{base}-{''.join(secrets.choice(alphabet) for _ in range(6))}"
@@ -195,7 +225,10 @@ def run_init(path: str, ui: UI, name: str = "test") -> ExitStatus:
 
     target = Path(path)
     if target.exists():
-        raise UsageError(f"{path} already exists; not overwriting it", hint="remove it first, or pass -c OTHER_PATH")
+        raise UsageError(
+            f"{path} already exists; not overwriting it",
+            hint="remove it first, or pass -c OTHER_PATH",
+        )
     text = example_config_text()
     prefix = random_prefix(name)
     text = text.replace("prefix: test-api-7f3k", f"prefix: {prefix}", 1)
@@ -224,9 +257,13 @@ def run_local(ui: UI, host: str, port: int) -> ExitStatus:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     ui.result(f"cogapi local: AWS control plane, hosted UI and API Gateway at {endpoint}")
     ui.result("In another shell, point cogapi (and the AWS CLI) at it:")
-    ui.result(f"  export AWS_ENDPOINT_URL={endpoint} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local")
+    ui.result(
+        f"  export AWS_ENDPOINT_URL={endpoint} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local"
+    )
     ui.result("  cogapi init && cogapi up")
-    ui.result(f"or put `endpoint_url: {endpoint}` in cogapi.yaml. Ctrl-C stops the server (state is lost).")
+    ui.result(
+        f"or put `endpoint_url: {endpoint}` in cogapi.yaml. Ctrl-C stops the server (state is lost)."
+    )
     try:
         while True:  # the server runs in its thread; this one waits for Ctrl-C
             time.sleep(3600)

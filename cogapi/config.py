@@ -261,7 +261,9 @@ class Route(_Strict):
     @classmethod
     def _path(cls, v: str) -> str:
         if not v.startswith("/") or v == "/" or v.endswith("/"):
-            raise ValueError(f"{v!r} must start with '/', name at least one segment, and not end with '/'")
+            raise ValueError(
+                f"{v!r} must start with '/', name at least one segment, and not end with '/'"
+            )
         for seg in v.strip("/").split("/"):
             if not PATH_SEGMENT_RE.match(seg):
                 raise ValueError(f"segment {seg!r} of {v!r} is not a valid resource path part")
@@ -387,7 +389,9 @@ def _url_ok(url: str) -> str | None:
     if parts.scheme == "http":
         if host in LOOPBACK_HOSTS:
             return None
-        return f"{url!r} must use https (plain http is only allowed for localhost, 127.0.0.1, [::1])"
+        return (
+            f"{url!r} must use https (plain http is only allowed for localhost, 127.0.0.1, [::1])"
+        )
     return f"{url!r} is not an http(s) URL"
 
 
@@ -398,23 +402,39 @@ def _cross_checks(cfg: Config, base_dir: Path) -> list[tuple[str, str]]:
     if bool(dom.prefix) == bool(dom.custom):
         problems.append(("domain", "set exactly one of prefix or custom"))
     if dom.custom and not dom.certificate_arn:
-        problems.append(("domain.certificate_arn", "a custom domain needs an ACM certificate in us-east-1"))
+        problems.append(
+            ("domain.certificate_arn", "a custom domain needs an ACM certificate in us-east-1")
+        )
     if dom.certificate_arn and not dom.custom:
         problems.append(("domain.certificate_arn", "only used with domain.custom"))
 
     if "admin_only" in up.account_recovery and len(up.account_recovery) > 1:
-        problems.append(("user_pool.account_recovery", "admin_only cannot be combined with other methods"))
+        problems.append(
+            ("user_pool.account_recovery", "admin_only cannot be combined with other methods")
+        )
     if len(set(up.account_recovery)) != len(up.account_recovery):
         problems.append(("user_pool.account_recovery", "lists a method twice"))
     if up.mfa != "off" and not up.mfa_methods:
-        problems.append(("user_pool.mfa_methods", f"mfa is {up.mfa}: name at least one method (totp, sms)"))
+        problems.append(
+            ("user_pool.mfa_methods", f"mfa is {up.mfa}: name at least one method (totp, sms)")
+        )
     if up.sms_role_arn and "sms" not in up.mfa_methods:
         problems.append(("user_pool.sms_role_arn", "only used when mfa_methods includes sms"))
     for i, attr in enumerate(up.custom_attributes):
         if attr.type != "String" and (attr.min_length is not None or attr.max_length is not None):
-            problems.append((f"user_pool.custom_attributes[{i}]", "min_length/max_length apply to String attributes only"))
+            problems.append(
+                (
+                    f"user_pool.custom_attributes[{i}]",
+                    "min_length/max_length apply to String attributes only",
+                )
+            )
         if attr.type != "Number" and (attr.min_value is not None or attr.max_value is not None):
-            problems.append((f"user_pool.custom_attributes[{i}]", "min_value/max_value apply to Number attributes only"))
+            problems.append(
+                (
+                    f"user_pool.custom_attributes[{i}]",
+                    "min_value/max_value apply to Number attributes only",
+                )
+            )
     names = [a.name for a in up.custom_attributes]
     if len(set(names)) != len(names):
         problems.append(("user_pool.custom_attributes", "an attribute name is listed twice"))
@@ -430,19 +450,41 @@ def _cross_checks(cfg: Config, base_dir: Path) -> list[tuple[str, str]]:
                 if not getattr(idp, key):
                     problems.append((f"{where}.{key}", "required for SignInWithApple"))
         elif not idp.client_secret_env:
-            problems.append((f"{where}.client_secret_env", "name the environment variable holding the client secret (secrets never go in YAML)"))
+            problems.append(
+                (
+                    f"{where}.client_secret_env",
+                    "name the environment variable holding the client secret (secrets never go in YAML)",
+                )
+            )
     if len(set(idp_names)) != len(idp_names):
         problems.append(("user_pool.identity_providers", "two providers share a name"))
 
     flows = set(client.oauth_flows)
     if client.generate_secret and "implicit" in flows:
-        problems.append(("app_client.oauth_flows", "the implicit flow would expose a client secret; drop implicit or set generate_secret: false"))
+        problems.append(
+            (
+                "app_client.oauth_flows",
+                "the implicit flow would expose a client secret; drop implicit or set generate_secret: false",
+            )
+        )
     if "client_credentials" in flows and (flows - {"client_credentials"}):
-        problems.append(("app_client.oauth_flows", "client_credentials cannot be combined with code or implicit"))
+        problems.append(
+            (
+                "app_client.oauth_flows",
+                "client_credentials cannot be combined with code or implicit",
+            )
+        )
     if "client_credentials" in flows and not client.generate_secret:
-        problems.append(("app_client.oauth_flows", "client_credentials needs generate_secret: true"))
+        problems.append(
+            ("app_client.oauth_flows", "client_credentials needs generate_secret: true")
+        )
     if flows & {"code", "implicit"} and not client.callback_urls:
-        problems.append(("app_client.callback_urls", "the code and implicit flows need at least one callback URL"))
+        problems.append(
+            (
+                "app_client.callback_urls",
+                "the code and implicit flows need at least one callback URL",
+            )
+        )
     for key in ("callback_urls", "logout_urls"):
         for i, url in enumerate(getattr(client, key)):
             why = _url_ok(url)
@@ -450,17 +492,32 @@ def _cross_checks(cfg: Config, base_dir: Path) -> list[tuple[str, str]]:
                 problems.append((f"app_client.{key}[{i}]", why))
     for i, scope in enumerate(client.oauth_scopes):
         if scope not in STANDARD_SCOPES:
-            problems.append((f"app_client.oauth_scopes[{i}]", f"{scope!r} is not one of {', '.join(STANDARD_SCOPES)}"))
+            problems.append(
+                (
+                    f"app_client.oauth_scopes[{i}]",
+                    f"{scope!r} is not one of {', '.join(STANDARD_SCOPES)}",
+                )
+            )
     minutes = client.token_validity.minutes()  # formats were checked by the field validator
     limits = {"access": (5, 1440), "id": (5, 1440), "refresh": (60, 3650 * 1440)}
     for kind, value in minutes.items():
         lo, hi = limits[kind]
         if not lo <= value <= hi:
-            problems.append((f"app_client.token_validity.{kind}", f"{value} minutes is outside AWS's range ({lo} minutes to {hi // 1440} days)"))
+            problems.append(
+                (
+                    f"app_client.token_validity.{kind}",
+                    f"{value} minutes is outside AWS's range ({lo} minutes to {hi // 1440} days)",
+                )
+            )
     if client.identity_providers is not None:
         for i, name in enumerate(client.identity_providers):
             if name != "COGNITO" and name not in idp_names:
-                problems.append((f"app_client.identity_providers[{i}]", f"{name!r} is neither COGNITO nor a provider under user_pool.identity_providers"))
+                problems.append(
+                    (
+                        f"app_client.identity_providers[{i}]",
+                        f"{name!r} is neither COGNITO nor a provider under user_pool.identity_providers",
+                    )
+                )
 
     seen: set[tuple[str, str]] = set()
     allowed = set(client.oauth_scopes)
@@ -471,14 +528,26 @@ def _cross_checks(cfg: Config, base_dir: Path) -> list[tuple[str, str]]:
         seen.add(route_key)
         for j, scope in enumerate(route.scopes):
             if scope not in allowed:
-                problems.append((f"api.routes[{i}].scopes[{j}]", f"{scope!r} is not in app_client.oauth_scopes, so no token can carry it"))
+                problems.append(
+                    (
+                        f"api.routes[{i}].scopes[{j}]",
+                        f"{scope!r} is not in app_client.oauth_scopes, so no token can carry it",
+                    )
+                )
         if route.scopes and not route.authorizer:
-            problems.append((f"api.routes[{i}].scopes", "scopes need the authorizer (authorizer: true)"))
+            problems.append(
+                (f"api.routes[{i}].scopes", "scopes need the authorizer (authorizer: true)")
+            )
 
     if cfg.function.source is not None:
         src = (base_dir / cfg.function.source).resolve()
         if not src.exists():
-            problems.append(("function.source", f"{cfg.function.source!r} does not exist (relative to {base_dir})"))
+            problems.append(
+                (
+                    "function.source",
+                    f"{cfg.function.source!r} does not exist (relative to {base_dir})",
+                )
+            )
         elif src.is_file() and src.suffix != ".py":
             problems.append(("function.source", "must be a folder or a .py file"))
     return problems
@@ -494,7 +563,9 @@ def parse_config(text: str, path: str = DEFAULT_PATH, base_dir: Path | None = No
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(path, [(where, f"not valid YAML: {problem}")]) from None
     if raw is None:
-        raise ConfigError(path, [("", "the file is empty")], hint="run `cogapi init` for a commented example")
+        raise ConfigError(
+            path, [("", "the file is empty")], hint="run `cogapi init` for a commented example"
+        )
     if not isinstance(raw, dict):
         raise ConfigError(path, [("", "the top level must be a mapping of keys")])
     try:
@@ -521,7 +592,9 @@ def load_config(path: str) -> Config:
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(path, [("", "no such file")], hint="run `cogapi init` to write one, or pass -c PATH") from None
+        raise ConfigError(
+            path, [("", "no such file")], hint="run `cogapi init` to write one, or pass -c PATH"
+        ) from None
     except OSError as exc:
         raise ConfigError(path, [("", f"cannot read: {exc.strerror}")]) from None
     return parse_config(text, path, p.resolve().parent)

@@ -72,7 +72,9 @@ class HttpBrowser:
             urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect()
         )
 
-    def request(self, url: str, data: dict[str, str] | None = None, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], str]:
+    def request(
+        self, url: str, data: dict[str, str] | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], str]:
         body = urllib.parse.urlencode(data).encode() if data is not None else None
         req = urllib.request.Request(url, data=body, headers=headers or {})
         try:
@@ -84,11 +86,15 @@ class HttpBrowser:
 
 def pkce_pair() -> tuple[str, str]:
     verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    challenge = (
+        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    )
     return verifier, challenge
 
 
-def sign_in_with_form(hosted_ui: str, client_id: str, username: str, password: str, scopes: list[str]) -> dict[str, Any]:
+def sign_in_with_form(
+    hosted_ui: str, client_id: str, username: str, password: str, scopes: list[str]
+) -> dict[str, Any]:
     """Code + PKCE through the hosted UI's real login form; returns the token endpoint's answer."""
     browser = HttpBrowser()
     verifier, challenge = pkce_pair()
@@ -108,10 +114,14 @@ def sign_in_with_form(hosted_ui: str, client_id: str, username: str, password: s
     if status != 200 or "_csrf" not in form.fields:
         raise CogapiError(f"the login page answered {status} without a sign-in form")
     action = urllib.parse.urljoin(login, form.action or login)
-    status, headers, _ = browser.request(action, {**form.fields, "username": username, "password": password})
+    status, headers, _ = browser.request(
+        action, {**form.fields, "username": username, "password": password}
+    )
     location = headers.get("Location", "")
     if status != 302 or not location.startswith(CALLBACK):
-        raise CogapiError(f"signing in answered {status} (Location {location or 'none'}), expected a redirect to {CALLBACK}")
+        raise CogapiError(
+            f"signing in answered {status} (Location {location or 'none'}), expected a redirect to {CALLBACK}"
+        )
     params = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(location).query))
     if params.get("state") != state:
         raise CogapiError("the redirect carried another state than the one sent")
@@ -160,7 +170,9 @@ def run_demo(ui: UI, keep: bool = False) -> ExitStatus:
         ui.info(f"Local stand-in running at {endpoint}")
         from cogapi.commands import example_config_text, random_prefix
 
-        text = example_config_text().replace("prefix: test-api-7f3k", f"prefix: {random_prefix('demo')}", 1)
+        text = example_config_text().replace(
+            "prefix: test-api-7f3k", f"prefix: {random_prefix('demo')}", 1
+        )
         text = text.replace("# endpoint_url: http://127.0.0.1:4566", f"endpoint_url: {endpoint}", 1)
         cfg_path = Path(tmp) / "cogapi.yaml"
         cfg_path.write_text(text)
@@ -171,14 +183,32 @@ def run_demo(ui: UI, keep: bool = False) -> ExitStatus:
         ui.info(f"1. cogapi up: {len(plan.mutating)} change(s)")
         ids = Executor(ctx.aws, desired, observed).apply(plan)
         outputs = stack_outputs(ctx.cfg, ids, ctx.local_endpoint)
-        step("up", "every resource created", f"{len(plan.mutating)} created; invoke URL {outputs['invoke_url']}", bool(outputs["invoke_url"]))
+        step(
+            "up",
+            "every resource created",
+            f"{len(plan.mutating)} created; invoke URL {outputs['invoke_url']}",
+            bool(outputs["invoke_url"]),
+        )
         try:
             password = "Demo-" + secrets.token_urlsafe(9) + "9a!"
-            ctx.aws.create_confirmed_user(ids["pool_id"], DEMO_EMAIL, password, {"email": DEMO_EMAIL, "email_verified": "true"})
+            ctx.aws.create_confirmed_user(
+                ids["pool_id"],
+                DEMO_EMAIL,
+                password,
+                {"email": DEMO_EMAIL, "email_verified": "true"},
+            )
             step("demo user", "a confirmed user", DEMO_EMAIL, True)
             hosted = outputs["hosted_ui_url"].split("/login?", 1)[0]
-            ui.info("2. sign in through the hosted UI (authorize -> login form -> code + PKCE exchange)")
-            tokens = sign_in_with_form(hosted, ids["client_id"], DEMO_EMAIL, password, list(ctx.cfg.app_client.oauth_scopes))
+            ui.info(
+                "2. sign in through the hosted UI (authorize -> login form -> code + PKCE exchange)"
+            )
+            tokens = sign_in_with_form(
+                hosted,
+                ids["client_id"],
+                DEMO_EMAIL,
+                password,
+                list(ctx.cfg.app_client.oauth_scopes),
+            )
             got = sorted(k for k in ("access_token", "id_token", "refresh_token") if k in tokens)
             step("sign in", "access, ID and refresh tokens", ", ".join(got), len(got) == 3)
             url = outputs["invoke_url"]
@@ -208,14 +238,21 @@ def run_demo(ui: UI, keep: bool = False) -> ExitStatus:
                 down = plan_down(ctx.cfg, observed)
                 apply_down(ctx.aws, down, observed)
                 left = plan_down(ctx.cfg, discover_stack(ctx.aws, ctx.cfg)).mutating
-                step("down", "nothing left", f"{len(down.mutating)} deleted, {len(left)} left", not left)
+                step(
+                    "down",
+                    "nothing left",
+                    f"{len(down.mutating)} deleted, {len(left)} left",
+                    not left,
+                )
     ok = all(s.ok for s in steps)
     if ui.json:
         ui.emit_json({"ok": ok, "steps": [s.to_json() for s in steps]})
     else:
         width = max(len(s.name) for s in steps)
         for s in steps:
-            ui.result(f"{'PASS' if s.ok else 'FAIL'}  {s.name:{width}}  expected {s.expected}; got {s.actual}")
+            ui.result(
+                f"{'PASS' if s.ok else 'FAIL'}  {s.name:{width}}  expected {s.expected}; got {s.actual}"
+            )
         ui.result("Demo passed: the API answers only with a valid token." if ok else "Demo FAILED.")
     return ExitStatus.OK if ok else ExitStatus.ERROR
 

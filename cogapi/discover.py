@@ -84,7 +84,9 @@ def discover_stack(aws: Aws, cfg: Config) -> Observed:
 
 
 def _discover_cognito(aws: Aws, cfg: Config, obs: Observed) -> None:
-    pools = [p for p in aws.find_user_pools(cfg.pool_name) if _owned(p.get("UserPoolTags"), cfg.name)]
+    pools = [
+        p for p in aws.find_user_pools(cfg.pool_name) if _owned(p.get("UserPoolTags"), cfg.name)
+    ]
     pools.sort(key=lambda p: str(p.get("CreationDate", "")))
     if pools:
         obs.pool = pools[0]

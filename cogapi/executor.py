@@ -77,13 +77,17 @@ def dependencies(change: Change, plan: Plan) -> set[Key]:
             below = {k for k in of("api_resource") if k[1].startswith(change.name + "/")}
             return of("rest_api", "api_method") | below
         parent = change.name.rsplit("/", 1)[0]
-        return of("rest_api") | ({("api_resource", parent)} & of("api_resource") if parent else set())
+        return of("rest_api") | (
+            {("api_resource", parent)} & of("api_resource") if parent else set()
+        )
     if kind == "api_method":
         if action == "delete":
             return of("rest_api")
         path = change.name.split(" ", 1)[1]
-        return of("rest_api", "lambda_function") | of("authorizer", deletes=False) | (
-            {("api_resource", path)} & of("api_resource")
+        return (
+            of("rest_api", "lambda_function")
+            | of("authorizer", deletes=False)
+            | ({("api_resource", path)} & of("api_resource"))
         )
     if kind == "lambda_permission":
         return of("rest_api", "lambda_function")
@@ -174,7 +178,11 @@ class Executor:
             self.aws.set_mfa_config(pool_id, spec.mfa_params)
         if any(not n.startswith("custom_attributes.") for n in names):
             self.aws.update_user_pool(spec.update_params(pool_id))
-        added = [spec.custom_attributes[n.split(".", 1)[1]] for n in sorted(names) if n.startswith("custom_attributes.")]
+        added = [
+            spec.custom_attributes[n.split(".", 1)[1]]
+            for n in sorted(names)
+            if n.startswith("custom_attributes.")
+        ]
         if added:
             self.aws.add_custom_attributes(pool_id, added)
 
@@ -210,7 +218,9 @@ class Executor:
     # ---- IAM / Lambda -----------------------------------------------------------------------
 
     def _iam_role(self, c: Change) -> None:
-        spec = self.d.sms_role if (self.d.sms_role and c.name == self.d.sms_role.name) else self.d.role
+        spec = (
+            self.d.sms_role if (self.d.sms_role and c.name == self.d.sms_role.name) else self.d.role
+        )
         names = {f.field for f in c.fields}
         if c.action == "create":
             role = self.aws.create_role(spec.name, spec.trust, spec.tags, spec.description)
@@ -247,7 +257,9 @@ class Executor:
         if names & {"runtime", "handler", "memory_mb", "timeout_s", "environment", "role_arn"}:
             self.aws.update_function_configuration(spec.name, spec.configuration_params())
         if "tags" in names:
-            self.aws.tag_function(self.ids.get("function_arn") or self.d.function_arn, spec.settings["tags"])
+            self.aws.tag_function(
+                self.ids.get("function_arn") or self.d.function_arn, spec.settings["tags"]
+            )
 
     def _lambda_permission(self, c: Change) -> None:
         if c.action == "delete":
@@ -257,7 +269,9 @@ class Executor:
         api_id = self.ids["api_id"]
         account = self.ids.get("account_id") or self.d.account_id
         self.aws.add_permission(
-            self.d.function.name, route.permission_sid(api_id), route.source_arn(self.d.cfg.region, account, api_id)
+            self.d.function.name,
+            route.permission_sid(api_id),
+            route.source_arn(self.d.cfg.region, account, api_id),
         )
 
     # ---- API Gateway ------------------------------------------------------------------------
@@ -342,7 +356,11 @@ class Executor:
 
 def check_environment(desired: DesiredStack, environ: dict[str, str] | os._Environ[str]) -> None:
     """Secrets come from the environment: check them all before any change."""
-    missing = [(i, spec.secret_env) for i, spec in enumerate(desired.idps) if spec.secret_env and not environ.get(spec.secret_env)]
+    missing = [
+        (i, spec.secret_env)
+        for i, spec in enumerate(desired.idps)
+        if spec.secret_env and not environ.get(spec.secret_env)
+    ]
     if missing:
         i, var = missing[0]
         raise UsageError(
@@ -354,7 +372,14 @@ def check_environment(desired: DesiredStack, environ: dict[str, str] | os._Envir
 def apply_down(aws: Aws, plan: Plan, o: Observed, on_event: Event | None = None) -> None:
     """Delete in reverse dependency order: domain before pool, API, function before role."""
     emit = on_event or (lambda c, s, m: None)
-    order = ("user_pool_domain", "app_client", "user_pool", "rest_api", "lambda_function", "iam_role")
+    order = (
+        "user_pool_domain",
+        "app_client",
+        "user_pool",
+        "rest_api",
+        "lambda_function",
+        "iam_role",
+    )
     for kind in order:
         for c in [c for c in plan.changes if c.kind == kind and c.action == "delete"]:
             emit(c, "start", "")

@@ -29,7 +29,11 @@ AUTH_FLOWS = {
     "admin_user_password": "ALLOW_ADMIN_USER_PASSWORD_AUTH",
     "custom": "ALLOW_CUSTOM_AUTH",
 }
-RECOVERY = {"verified_email": "verified_email", "verified_phone_number": "verified_phone_number", "admin_only": "admin_only"}
+RECOVERY = {
+    "verified_email": "verified_email",
+    "verified_phone_number": "verified_phone_number",
+    "admin_only": "admin_only",
+}
 # The fixed request template of the non-proxy integration: the built-in handler and the local
 # stand-in both rely on this exact shape.
 NON_PROXY_TEMPLATE = (
@@ -197,7 +201,10 @@ class DesiredStack:
         return f"arn:aws:cognito-idp:{self.cfg.region}:{self.account_id}:userpool/{pool_id}"
 
     def authorizer_spec(self, pool_id: str | None) -> dict[str, Any]:
-        return {**self.authorizer_settings, "providerARNs": [self.pool_arn(pool_id or "<new pool>")]}
+        return {
+            **self.authorizer_settings,
+            "providerARNs": [self.pool_arn(pool_id or "<new pool>")],
+        }
 
     def fingerprint(self, pool_id: str | None) -> str:
         """Identity of what the stage should serve: routes, authorizer, integration target.
@@ -229,7 +236,11 @@ def normalise_trust(doc: dict[str, Any] | None) -> list[list[str]]:
 
 
 def _trust(service: str, external_id: str | None = None) -> dict[str, Any]:
-    st: dict[str, Any] = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    st: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": "sts:AssumeRole",
+    }
     if external_id:
         st["Condition"] = {"StringEquals": {"sts:ExternalId": external_id}}
     return {"Version": "2012-10-17", "Statement": [st]}
@@ -244,7 +255,10 @@ def _pool_spec(cfg: Config, account_id: str, tags: dict[str, str]) -> UserPoolSp
         f"arn:aws:iam::{account_id}:role/{cfg.sms_role_name}" if cfg.wants_sms_role else None
     )
     if up.email.sender == "ses":
-        email: dict[str, Any] = {"EmailSendingAccount": "DEVELOPER", "SourceArn": up.email.source_arn}
+        email: dict[str, Any] = {
+            "EmailSendingAccount": "DEVELOPER",
+            "SourceArn": up.email.source_arn,
+        }
         if up.email.from_address:
             email["From"] = up.email.from_address
         if up.email.reply_to:
@@ -257,14 +271,22 @@ def _pool_spec(cfg: Config, account_id: str, tags: dict[str, str]) -> UserPoolSp
     ]
     custom: dict[str, dict[str, Any]] = {}
     for attr in up.custom_attributes:
-        entry: dict[str, Any] = {"Name": attr.name, "AttributeDataType": attr.type, "Mutable": attr.mutable}
+        entry: dict[str, Any] = {
+            "Name": attr.name,
+            "AttributeDataType": attr.type,
+            "Mutable": attr.mutable,
+        }
         if attr.type == "String" and (attr.min_length is not None or attr.max_length is not None):
             entry["StringAttributeConstraints"] = {
-                k: str(v) for k, v in (("MinLength", attr.min_length), ("MaxLength", attr.max_length)) if v is not None
+                k: str(v)
+                for k, v in (("MinLength", attr.min_length), ("MaxLength", attr.max_length))
+                if v is not None
             }
         if attr.type == "Number" and (attr.min_value is not None or attr.max_value is not None):
             entry["NumberAttributeConstraints"] = {
-                k: str(v) for k, v in (("MinValue", attr.min_value), ("MaxValue", attr.max_value)) if v is not None
+                k: str(v)
+                for k, v in (("MinValue", attr.min_value), ("MaxValue", attr.max_value))
+                if v is not None
             }
         custom[attr.name] = entry
     pool_tags = {**tags, SIGN_IN_TAG: "+".join(sorted(up.sign_in))}
@@ -321,7 +343,11 @@ def _client_spec(cfg: Config) -> ClientSpec:
         "AccessTokenValidity": minutes["access"],
         "IdTokenValidity": minutes["id"],
         "RefreshTokenValidity": minutes["refresh"],
-        "TokenValidityUnits": {"AccessToken": "minutes", "IdToken": "minutes", "RefreshToken": "minutes"},
+        "TokenValidityUnits": {
+            "AccessToken": "minutes",
+            "IdToken": "minutes",
+            "RefreshToken": "minutes",
+        },
         "ExplicitAuthFlows": sorted(AUTH_FLOWS[f] for f in c.auth_flows),
         "SupportedIdentityProviders": sorted(cfg.client_identity_providers),
         "CallbackURLs": list(c.callback_urls),
@@ -376,7 +402,10 @@ def client_settings(d: dict[str, Any]) -> dict[str, Any]:
 def _idp_specs(cfg: Config) -> tuple[IdpSpec, ...]:
     out = []
     for idp in cfg.user_pool.identity_providers:
-        details: dict[str, str] = {"client_id": idp.client_id, "authorize_scopes": " ".join(idp.scopes)}
+        details: dict[str, str] = {
+            "client_id": idp.client_id,
+            "authorize_scopes": " ".join(idp.scopes),
+        }
         if idp.type == "OIDC":
             details.update({"oidc_issuer": idp.issuer or "", "attributes_request_method": "GET"})
         if idp.type == "SignInWithApple":
@@ -387,7 +416,11 @@ def _idp_specs(cfg: Config) -> tuple[IdpSpec, ...]:
             "ProviderDetails": details,
             "AttributeMapping": dict(idp.attribute_mapping),
         }
-        settings = {"type": idp.type, "details": details, "attribute_mapping": dict(idp.attribute_mapping)}
+        settings = {
+            "type": idp.type,
+            "details": details,
+            "attribute_mapping": dict(idp.attribute_mapping),
+        }
         secret_env = idp.private_key_env if idp.type == "SignInWithApple" else idp.client_secret_env
         out.append(IdpSpec(idp.provider_name, settings, secret_env, params))
     return tuple(out)

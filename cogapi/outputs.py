@@ -20,7 +20,9 @@ def is_local_endpoint(endpoint_url: str | None, timeout: float = 1.0) -> bool:
     if not endpoint_url:
         return False
     try:
-        with urllib.request.urlopen(local_urls.info_url(endpoint_url.rstrip("/")), timeout=timeout) as r:
+        with urllib.request.urlopen(
+            local_urls.info_url(endpoint_url.rstrip("/")), timeout=timeout
+        ) as r:
             return bool(json.loads(r.read().decode() or "{}").get("cogapi_local"))
     except Exception:  # any failure: not the local stand-in
         return False
@@ -50,11 +52,15 @@ def login_url(cfg: Config, client_id: str, local_endpoint: str | None) -> str:
     return f"{hosted_ui_base(cfg, local_endpoint)}/login?{query}"
 
 
-def stack_outputs(cfg: Config, ids: dict[str, str], local_endpoint: str | None = None) -> dict[str, Any]:
+def stack_outputs(
+    cfg: Config, ids: dict[str, str], local_endpoint: str | None = None
+) -> dict[str, Any]:
     client_id, api_id = ids.get("client_id"), ids.get("api_id")
     return {
         "hosted_ui_url": login_url(cfg, client_id, local_endpoint) if client_id else None,
-        "invoke_url": invoke_base(cfg, api_id, local_endpoint) + cfg.api.routes[0].path if api_id else None,
+        "invoke_url": invoke_base(cfg, api_id, local_endpoint) + cfg.api.routes[0].path
+        if api_id
+        else None,
         "user_pool_id": ids.get("pool_id"),
         "app_client_id": client_id,
         "api_id": api_id,

@@ -94,7 +94,9 @@ class Plan:
         return [c.to_json() for c in self.changes]
 
 
-def diff(old: dict[str, Any], new: dict[str, Any], secret: tuple[str, ...] = ()) -> tuple[FieldChange, ...]:
+def diff(
+    old: dict[str, Any], new: dict[str, Any], secret: tuple[str, ...] = ()
+) -> tuple[FieldChange, ...]:
     out = []
     for key in new:
         if _canon(old.get(key)) != _canon(new[key]):
@@ -118,7 +120,9 @@ def _subset(observed: dict[str, str] | None, wanted: dict[str, str]) -> dict[str
 # ---- observed settings in the same normal form as models.py ---------------------------------
 
 
-def observed_pool_settings(pool: dict[str, Any], mfa: dict[str, Any] | None, wanted_tags: dict[str, str]) -> dict[str, Any]:
+def observed_pool_settings(
+    pool: dict[str, Any], mfa: dict[str, Any] | None, wanted_tags: dict[str, str]
+) -> dict[str, Any]:
     pw = (pool.get("Policies") or {}).get("PasswordPolicy") or {}
     pw_keys = ("MinimumLength", "RequireUppercase", "RequireLowercase", "RequireNumbers",
                "RequireSymbols", "TemporaryPasswordValidityDays")  # fmt: skip
@@ -130,13 +134,22 @@ def observed_pool_settings(pool: dict[str, Any], mfa: dict[str, Any] | None, wan
         if mfa.get("SmsMfaConfiguration"):
             methods.append("sms")
     email = pool.get("EmailConfiguration") or {}
-    email = {k: email[k] for k in ("EmailSendingAccount", "SourceArn", "From", "ReplyToEmailAddress") if email.get(k)}
-    mechanisms = sorted((pool.get("AccountRecoverySetting") or {}).get("RecoveryMechanisms") or [], key=lambda m: m.get("Priority", 0))
+    email = {
+        k: email[k]
+        for k in ("EmailSendingAccount", "SourceArn", "From", "ReplyToEmailAddress")
+        if email.get(k)
+    }
+    mechanisms = sorted(
+        (pool.get("AccountRecoverySetting") or {}).get("RecoveryMechanisms") or [],
+        key=lambda m: m.get("Priority", 0),
+    )
     return {
         "password_policy": {k: pw.get(k) for k in pw_keys},
         "deletion_protection": pool.get("DeletionProtection", "INACTIVE"),
         "auto_verify": sorted(pool.get("AutoVerifiedAttributes") or []),
-        "self_sign_up": not (pool.get("AdminCreateUserConfig") or {}).get("AllowAdminCreateUserOnly", False),
+        "self_sign_up": not (pool.get("AdminCreateUserConfig") or {}).get(
+            "AllowAdminCreateUserOnly", False
+        ),
         "mfa": mfa_mode,
         "mfa_methods": sorted(methods),
         "email": email or {"EmailSendingAccount": "COGNITO_DEFAULT"},
@@ -167,7 +180,9 @@ def observed_required(pool: dict[str, Any]) -> list[str]:
 
 
 def observed_custom(pool: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {a["Name"][len("custom:"):]: a for a in _schema(pool) if a["Name"].startswith("custom:")}
+    return {
+        a["Name"][len("custom:") :]: a for a in _schema(pool) if a["Name"].startswith("custom:")
+    }
 
 
 def observed_function_settings(fn: dict[str, Any], wanted_tags: dict[str, str]) -> dict[str, Any]:
@@ -183,11 +198,15 @@ def observed_function_settings(fn: dict[str, Any], wanted_tags: dict[str, str]) 
     }
 
 
-def observed_method_settings(method: dict[str, Any], authorizer_names: dict[str, str]) -> dict[str, Any]:
+def observed_method_settings(
+    method: dict[str, Any], authorizer_names: dict[str, str]
+) -> dict[str, Any]:
     integ = method.get("methodIntegration") or {}
     out = {
         "authorization": method.get("authorizationType"),
-        "authorizer": authorizer_names.get(method.get("authorizerId") or "", method.get("authorizerId")),
+        "authorizer": authorizer_names.get(
+            method.get("authorizerId") or "", method.get("authorizerId")
+        ),
         "scopes": sorted(method.get("authorizationScopes") or []),
         "integration": integ.get("type"),
         "uri": integ.get("uri"),
@@ -212,7 +231,9 @@ def _has_permission(policy: list[dict[str, Any]], sid: str, source_arn: str) -> 
         if st.get("Sid") != sid:
             continue
         cond = st.get("Condition") or {}
-        arn = (cond.get("ArnLike") or {}).get("AWS:SourceArn") or (cond.get("ArnEquals") or {}).get("AWS:SourceArn")
+        arn = (cond.get("ArnLike") or {}).get("AWS:SourceArn") or (cond.get("ArnEquals") or {}).get(
+            "AWS:SourceArn"
+        )
         return arn == source_arn
     return False
 
@@ -244,16 +265,25 @@ def _plan_cognito(d: DesiredStack, o: Observed, plan: Plan) -> None:
         observed = {
             "type": seen.get("ProviderType"),
             "details": {k: details.get(k) for k in idp.settings["details"]},
-            "attribute_mapping": {k: (seen.get("AttributeMapping") or {}).get(k) for k in idp.settings["attribute_mapping"]},
+            "attribute_mapping": {
+                k: (seen.get("AttributeMapping") or {}).get(k)
+                for k in idp.settings["attribute_mapping"]
+            },
         }
         fields = diff(observed, idp.settings)
         if observed["type"] != idp.settings["type"]:
             plan.add(Change("identity_provider", idp.name, "replace", idp.name, fields))
         else:
-            plan.add(Change("identity_provider", idp.name, "update" if fields else "ok", idp.name, fields))
+            plan.add(
+                Change(
+                    "identity_provider", idp.name, "update" if fields else "ok", idp.name, fields
+                )
+            )
     if not pool_new:
         for name in sorted(set(o.idps) - {i.name for i in d.idps}):
-            plan.add(Change("identity_provider", name, "delete", name, reason="no longer in the config"))
+            plan.add(
+                Change("identity_provider", name, "delete", name, reason="no longer in the config")
+            )
 
     # Domain: a prefix is unique across all accounts of the region.
     owner = (o.domain_owner or {}).get("UserPoolId")
@@ -265,7 +295,15 @@ def _plan_cognito(d: DesiredStack, o: Observed, plan: Plan) -> None:
     elif pool_new or not o.pool_domain:
         plan.add(Change("user_pool_domain", d.domain, "create"))
     elif o.pool_domain != d.domain:
-        plan.add(Change("user_pool_domain", d.domain, "replace", o.pool_domain, (FieldChange("domain", o.pool_domain, d.domain),)))
+        plan.add(
+            Change(
+                "user_pool_domain",
+                d.domain,
+                "replace",
+                o.pool_domain,
+                (FieldChange("domain", o.pool_domain, d.domain),),
+            )
+        )
     else:
         plan.add(Change("user_pool_domain", d.domain, "ok", d.domain))
 
@@ -288,7 +326,15 @@ def _plan_cognito(d: DesiredStack, o: Observed, plan: Plan) -> None:
             plan.add(Change("app_client", d.client.name, "update" if fields else "ok", cid, fields))
     if o.client_duplicates and not pool_new:
         for cid in o.client_duplicates:
-            plan.add(Change("app_client", f"{d.client.name} (duplicate {cid})", "delete", cid, reason="a second client of the same name in our pool"))
+            plan.add(
+                Change(
+                    "app_client",
+                    f"{d.client.name} (duplicate {cid})",
+                    "delete",
+                    cid,
+                    reason="a second client of the same name in our pool",
+                )
+            )
 
 
 def _plan_pool(d: DesiredStack, o: Observed) -> Change:
@@ -310,9 +356,16 @@ def _plan_pool(d: DesiredStack, o: Observed) -> Change:
     for name, attr in spec.custom_attributes.items():
         seen = custom_now.get(name)
         if seen is not None and (
-            seen.get("AttributeDataType") != attr["AttributeDataType"] or bool(seen.get("Mutable", True)) != attr["Mutable"]
+            seen.get("AttributeDataType") != attr["AttributeDataType"]
+            or bool(seen.get("Mutable", True)) != attr["Mutable"]
         ):
-            fixed += (FieldChange(f"custom_attributes.{name}", seen.get("AttributeDataType"), attr["AttributeDataType"]),)
+            fixed += (
+                FieldChange(
+                    f"custom_attributes.{name}",
+                    seen.get("AttributeDataType"),
+                    attr["AttributeDataType"],
+                ),
+            )
     if fixed:
         return Change(
             "user_pool", spec.name, "blocked", pool["Id"], fixed,
@@ -321,7 +374,11 @@ def _plan_pool(d: DesiredStack, o: Observed) -> Change:
             hint="revert these keys in the config, or run `cogapi down` then `cogapi up` to start a new pool",
         )  # fmt: skip
     fields = diff(observed_pool_settings(pool, o.mfa, spec.settings["tags"]), spec.settings)
-    added = tuple(FieldChange(f"custom_attributes.{n}", None, "added") for n in spec.custom_attributes if n not in custom_now)
+    added = tuple(
+        FieldChange(f"custom_attributes.{n}", None, "added")
+        for n in spec.custom_attributes
+        if n not in custom_now
+    )
     fields += added
     return Change("user_pool", spec.name, "update" if fields else "ok", pool["Id"], fields)
 
@@ -360,8 +417,18 @@ def _plan_lambda(d: DesiredStack, o: Observed, plan: Plan) -> None:
             hint="cogapi never changes a resource it did not create: set function.name to another name",
         ))  # fmt: skip
     else:
-        fields = diff(observed_function_settings(fn, d.function.settings["tags"]), d.function.settings)
-        plan.add(Change("lambda_function", d.function.name, "update" if fields else "ok", fn.get("FunctionArn"), fields))
+        fields = diff(
+            observed_function_settings(fn, d.function.settings["tags"]), d.function.settings
+        )
+        plan.add(
+            Change(
+                "lambda_function",
+                d.function.name,
+                "update" if fields else "ok",
+                fn.get("FunctionArn"),
+                fields,
+            )
+        )
 
 
 def _plan_api(d: DesiredStack, o: Observed, plan: Plan) -> None:
@@ -377,7 +444,9 @@ def _plan_api(d: DesiredStack, o: Observed, plan: Plan) -> None:
     else:
         # Tags go on at creation only (moto cannot tag a REST API afterwards), so only the
         # endpoint type is compared.
-        observed = {"endpoint_type": ((o.api.get("endpointConfiguration") or {}).get("types") or [None])[0]}
+        observed = {
+            "endpoint_type": ((o.api.get("endpointConfiguration") or {}).get("types") or [None])[0]
+        }
         fields = diff(observed, {"endpoint_type": d.api_settings["endpoint_type"]})
         plan.add(Change("rest_api", d.api_name, "update" if fields else "ok", o.api_id, fields))
 
@@ -387,32 +456,61 @@ def _plan_api(d: DesiredStack, o: Observed, plan: Plan) -> None:
     pool_id = None if pool_change is None or pool_change.action == "create" else o.pool_id
     want = d.authorizer_spec(pool_id)
     want_cmp = {**want, "providerARNs": sorted(want["providerARNs"])}
-    ours = None if api_new else next((a for a in o.authorizers if a.get("name") == want["name"]), None)
+    ours = (
+        None if api_new else next((a for a in o.authorizers if a.get("name") == want["name"]), None)
+    )
     kept_authorizer: dict[str, str] = {}
     if ours is None:
         plan.add(Change("authorizer", want["name"], "create"))
     else:
         fields = diff(observed_authorizer(ours), want_cmp)
         if fields or pool_id is None:
-            plan.add(Change("authorizer", want["name"], "replace", ours["id"], fields or (FieldChange("providerARNs", ours.get("providerARNs"), "<new pool>"),)))
+            plan.add(
+                Change(
+                    "authorizer",
+                    want["name"],
+                    "replace",
+                    ours["id"],
+                    fields
+                    or (FieldChange("providerARNs", ours.get("providerARNs"), "<new pool>"),),
+                )
+            )
         else:
             plan.add(Change("authorizer", want["name"], "ok", ours["id"]))
             kept_authorizer = {ours["id"]: want["name"]}
     if not api_new:
         for a in o.authorizers:
             if a.get("name") != want["name"]:
-                plan.add(Change("authorizer", a.get("name") or a["id"], "delete", a["id"], reason="no longer in the config"))
+                plan.add(
+                    Change(
+                        "authorizer",
+                        a.get("name") or a["id"],
+                        "delete",
+                        a["id"],
+                        reason="no longer in the config",
+                    )
+                )
 
     # Resources: every prefix of every route path; stale ones (topmost only) are deleted.
     for path in d.resource_paths:
         res = None if api_new else o.resources.get(path)
-        plan.add(Change("api_resource", path, "ok" if res else "create", res["id"] if res else None))
+        plan.add(
+            Change("api_resource", path, "ok" if res else "create", res["id"] if res else None)
+        )
     if not api_new:
         # Every stale resource is listed and deleted children first: AWS deletes a subtree with
         # its parent, but moto leaves the children orphaned and then fails every get_resources.
         stale = [p for p in o.resources if p != "/" and p not in d.resource_paths]
         for path in sorted(stale, key=lambda p: (-p.count("/"), p)):
-            plan.add(Change("api_resource", path, "delete", o.resources[path]["id"], reason="no longer in the config"))
+            plan.add(
+                Change(
+                    "api_resource",
+                    path,
+                    "delete",
+                    o.resources[path]["id"],
+                    reason="no longer in the config",
+                )
+            )
 
     # Methods, keyed "VERB /path".
     wanted_keys = {r.key for r in d.routes}
@@ -424,7 +522,15 @@ def _plan_api(d: DesiredStack, o: Observed, plan: Plan) -> None:
                 continue
             for verb in sorted(res.get("resourceMethods") or {}):
                 if f"{verb} {path}" not in wanted_keys:
-                    plan.add(Change("api_method", f"{verb} {path}", "delete", res["id"], reason="no longer in the config"))
+                    plan.add(
+                        Change(
+                            "api_method",
+                            f"{verb} {path}",
+                            "delete",
+                            res["id"],
+                            reason="no longer in the config",
+                        )
+                    )
 
     # Invoke permissions: one statement per route, scoped to this API's id.
     policy = [] if o.function_foreign else o.policy
@@ -441,7 +547,15 @@ def _plan_api(d: DesiredStack, o: Observed, plan: Plan) -> None:
     for st in policy:
         sid = st.get("Sid", "")
         if sid.startswith("cogapi-") and sid not in wanted_sids:
-            plan.add(Change("lambda_permission", sid, "delete", sid, reason="not needed by any route of this API"))
+            plan.add(
+                Change(
+                    "lambda_permission",
+                    sid,
+                    "delete",
+                    sid,
+                    reason="not needed by any route of this API",
+                )
+            )
 
     # Stage: redeploy when anything it serves changed, or when its deployment carries another
     # fingerprint (a crash between a method change and its deployment leaves exactly that).
@@ -460,13 +574,17 @@ def _plan_api(d: DesiredStack, o: Observed, plan: Plan) -> None:
         plan.add(Change("stage", d.stage, "update" if fields else "ok", d.stage, fields))
 
 
-def _plan_method(r: RouteSpec, res: dict[str, Any] | None, authorizer_names: dict[str, str]) -> Change:
+def _plan_method(
+    r: RouteSpec, res: dict[str, Any] | None, authorizer_names: dict[str, str]
+) -> Change:
     method = ((res or {}).get("resourceMethods") or {}).get(r.method)
     if method is None:
         return Change("api_method", r.key, "create")
     observed = observed_method_settings(method, authorizer_names)
     fields = diff(observed, r.settings)
-    return Change("api_method", r.key, "update" if fields else "ok", res["id"] if res else None, fields)
+    return Change(
+        "api_method", r.key, "update" if fields else "ok", res["id"] if res else None, fields
+    )
 
 
 # ---- plan_down -------------------------------------------------------------------------------
@@ -478,12 +596,24 @@ def plan_down(cfg: Config, o: Observed, keep_user_pool: bool = False) -> Plan:
     if o.pool is not None:
         users = o.pool.get("EstimatedNumberOfUsers", 0)
         if o.pool_domain:
-            plan.add(Change("user_pool_domain", o.pool_domain, "skip" if keep_user_pool else "delete", o.pool_domain, reason=keep if keep_user_pool else ""))
+            plan.add(
+                Change(
+                    "user_pool_domain",
+                    o.pool_domain,
+                    "skip" if keep_user_pool else "delete",
+                    o.pool_domain,
+                    reason=keep if keep_user_pool else "",
+                )
+            )
         if o.client:
             plan.add(Change("app_client", cfg.client_name, "skip" if keep_user_pool else "delete", o.client["ClientId"],
                             reason=keep if keep_user_pool else "deleted with the pool"))  # fmt: skip
         if keep_user_pool:
-            plan.add(Change("user_pool", cfg.pool_name, "skip", o.pool_id, reason=f"{keep}; {users} user(s)"))
+            plan.add(
+                Change(
+                    "user_pool", cfg.pool_name, "skip", o.pool_id, reason=f"{keep}; {users} user(s)"
+                )
+            )
         elif o.pool.get("DeletionProtection") == "ACTIVE":
             plan.add(Change(
                 "user_pool", cfg.pool_name, "blocked", o.pool_id,
@@ -491,18 +621,57 @@ def plan_down(cfg: Config, o: Observed, keep_user_pool: bool = False) -> Plan:
                 hint="set user_pool.deletion_protection: false and run `cogapi up`, or keep the pool with `cogapi down --keep-user-pool`",
             ))  # fmt: skip
         else:
-            plan.add(Change("user_pool", cfg.pool_name, "delete", o.pool_id, reason=f"{users} user(s) will be lost"))
+            plan.add(
+                Change(
+                    "user_pool",
+                    cfg.pool_name,
+                    "delete",
+                    o.pool_id,
+                    reason=f"{users} user(s) will be lost",
+                )
+            )
     if o.api is not None:
-        plan.add(Change("rest_api", cfg.api_name, "delete", o.api_id, reason="with its resources, methods, authorizer and stage"))
+        plan.add(
+            Change(
+                "rest_api",
+                cfg.api_name,
+                "delete",
+                o.api_id,
+                reason="with its resources, methods, authorizer and stage",
+            )
+        )
     if o.function is not None:
         if o.function_foreign:
-            plan.add(Change("lambda_function", cfg.function_name, "skip", o.function.get("FunctionArn"), reason="not created by cogapi; left alone"))
+            plan.add(
+                Change(
+                    "lambda_function",
+                    cfg.function_name,
+                    "skip",
+                    o.function.get("FunctionArn"),
+                    reason="not created by cogapi; left alone",
+                )
+            )
         else:
-            plan.add(Change("lambda_function", cfg.function_name, "delete", o.function.get("FunctionArn")))
-    for role, foreign, name in ((o.role, o.role_foreign, cfg.role_name), (o.sms_role, o.sms_role_foreign, cfg.sms_role_name)):
+            plan.add(
+                Change(
+                    "lambda_function", cfg.function_name, "delete", o.function.get("FunctionArn")
+                )
+            )
+    for role, foreign, name in (
+        (o.role, o.role_foreign, cfg.role_name),
+        (o.sms_role, o.sms_role_foreign, cfg.sms_role_name),
+    ):
         if role is not None:
             if foreign:
-                plan.add(Change("iam_role", name, "skip", role.get("Arn"), reason="not created by cogapi; left alone"))
+                plan.add(
+                    Change(
+                        "iam_role",
+                        name,
+                        "skip",
+                        role.get("Arn"),
+                        reason="not created by cogapi; left alone",
+                    )
+                )
             else:
                 plan.add(Change("iam_role", name, "delete", role.get("Arn")))
     return plan

@@ -46,7 +46,9 @@ class UI:
         self.output = output
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
-        self.interactive = self.stdout.isatty() and sys.stdin.isatty() if interactive is None else interactive
+        self.interactive = (
+            self.stdout.isatty() and sys.stdin.isatty() if interactive is None else interactive
+        )
         self.out = Console(file=self.stdout, highlight=False, soft_wrap=True)
         self.err = Console(file=self.stderr, highlight=False, soft_wrap=True)
         self._lock = threading.Lock()
@@ -95,7 +97,9 @@ class UI:
             for c in plan.changes:
                 style = ACTION_STYLE.get(c.action, "")
                 details = describe_fields(c) or c.reason
-                table.add_row(f"[{style}]{c.action}[/]", c.kind, c.name, c.id or "", details, style=None)
+                table.add_row(
+                    f"[{style}]{c.action}[/]", c.kind, c.name, c.id or "", details, style=None
+                )
             self.out.print(table)
         else:
             print(title, file=self.stdout)
@@ -107,7 +111,10 @@ class UI:
                 if details:
                     line += f"  {details}"
                 print(line, file=self.stdout)
-        counts = {a: sum(1 for c in plan.changes if c.action == a) for a in ("create", "update", "replace", "delete")}
+        counts = {
+            a: sum(1 for c in plan.changes if c.action == a)
+            for a in ("create", "update", "replace", "delete")
+        }
         summary = ", ".join(f"{n} to {a}" for a, n in counts.items() if n) or "no changes"
         print(f"Plan: {summary}.", file=self.stdout, flush=True)
         for c in plan.blocked:
@@ -120,7 +127,13 @@ class UI:
                 table.add_column(col, overflow="fold")
             for r in rows:
                 st = STATE_STYLE.get(r["state"], "")
-                table.add_row(r["kind"], r["name"], r["id"] or "", f"[{st}]{r['state']}[/]", "; ".join(r["drift"]))
+                table.add_row(
+                    r["kind"],
+                    r["name"],
+                    r["id"] or "",
+                    f"[{st}]{r['state']}[/]",
+                    "; ".join(r["drift"]),
+                )
             self.out.print(table)
             return
         for r in rows:

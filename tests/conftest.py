@@ -12,7 +12,13 @@ EXAMPLE = ROOT / "cogapi" / "config.example.yaml"
 
 @pytest.fixture(autouse=True)
 def _fake_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for var in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "COGAPI_CONFIG", "COGAPI_TEST_KILL_AFTER"):
+    for var in (
+        "AWS_ENDPOINT_URL",
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "COGAPI_CONFIG",
+        "COGAPI_TEST_KILL_AFTER",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")

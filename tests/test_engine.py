@@ -54,7 +54,9 @@ def the_api(aws: dict[str, Any]) -> dict[str, Any]:
 
 def method(aws: dict[str, Any], api_id: str, path: str, verb: str = "GET") -> dict[str, Any]:
     res = {r["path"]: r for r in aws["apigateway"].get_resources(restApiId=api_id)["items"]}
-    return aws["apigateway"].get_method(restApiId=api_id, resourceId=res[path]["id"], httpMethod=verb)
+    return aws["apigateway"].get_method(
+        restApiId=api_id, resourceId=res[path]["id"], httpMethod=verb
+    )
 
 
 def test_fresh_up_creates_exactly_the_configured_stack(aws: dict[str, Any], cfg: Path) -> None:
@@ -73,38 +75,63 @@ def test_fresh_up_creates_exactly_the_configured_stack(aws: dict[str, Any], cfg:
     assert pool["Policies"]["PasswordPolicy"]["MinimumLength"] == 8
     assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is False
     assert pool["AutoVerifiedAttributes"] == ["email"]
-    assert [m["Name"] for m in pool["AccountRecoverySetting"]["RecoveryMechanisms"]] == ["verified_email"]
+    assert [m["Name"] for m in pool["AccountRecoverySetting"]["RecoveryMechanisms"]] == [
+        "verified_email"
+    ]
     assert pool["Domain"] == "test-api-7f3k"
-    assert cog.describe_user_pool_domain(Domain="test-api-7f3k")["DomainDescription"]["UserPoolId"] == pool["Id"]
+    assert (
+        cog.describe_user_pool_domain(Domain="test-api-7f3k")["DomainDescription"]["UserPoolId"]
+        == pool["Id"]
+    )
 
     clients = cog.list_user_pool_clients(UserPoolId=pool["Id"], MaxResults=60)["UserPoolClients"]
     assert [c["ClientName"] for c in clients] == ["test-Client"]
-    client = cog.describe_user_pool_client(UserPoolId=pool["Id"], ClientId=out["app_client_id"])["UserPoolClient"]
+    client = cog.describe_user_pool_client(UserPoolId=pool["Id"], ClientId=out["app_client_id"])[
+        "UserPoolClient"
+    ]
     assert client["CallbackURLs"] == ["http://localhost:8765/callback"]
     assert client["LogoutURLs"] == ["http://localhost:8765/signed-out"]
     assert sorted(client["AllowedOAuthFlows"]) == ["code", "implicit"]
     assert sorted(client["AllowedOAuthScopes"]) == ["email", "openid"]
     assert client["AllowedOAuthFlowsUserPoolClient"] is True
     assert "ClientSecret" not in client
-    assert (client["AccessTokenValidity"], client["TokenValidityUnits"]["AccessToken"]) == (60, "minutes")
-    assert (client["RefreshTokenValidity"], client["TokenValidityUnits"]["RefreshToken"]) == (43200, "minutes")
+    assert (client["AccessTokenValidity"], client["TokenValidityUnits"]["AccessToken"]) == (
+        60,
+        "minutes",
+    )
+    assert (client["RefreshTokenValidity"], client["TokenValidityUnits"]["RefreshToken"]) == (
+        43200,
+        "minutes",
+    )
 
     role = iam.get_role(RoleName="test-API-function-role")["Role"]
     assert {t["Key"]: t["Value"] for t in role["Tags"]}["cogapi:stack"] == "test"
-    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"] == "lambda.amazonaws.com"
-    attached = iam.list_attached_role_policies(RoleName="test-API-function-role")["AttachedPolicies"]
+    assert (
+        role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"]
+        == "lambda.amazonaws.com"
+    )
+    attached = iam.list_attached_role_policies(RoleName="test-API-function-role")[
+        "AttachedPolicies"
+    ]
     assert [p["PolicyArn"] for p in attached] == [BASIC]
 
     fn = lam.get_function(FunctionName="test-API-function")
     conf = fn["Configuration"]
-    assert (conf["Runtime"], conf["MemorySize"], conf["Timeout"], conf["Handler"]) == ("python3.13", 128, 10, "app.handler")
+    assert (conf["Runtime"], conf["MemorySize"], conf["Timeout"], conf["Handler"]) == (
+        "python3.13",
+        128,
+        10,
+        "app.handler",
+    )
     assert conf["Role"] == role["Arn"] == out["role_arn"]
     assert fn["Tags"]["cogapi:stack"] == "test"
     policy = json.loads(lam.get_policy(FunctionName="test-API-function")["Policy"])["Statement"]
     assert len(policy) == 1
     assert policy[0]["Principal"] == {"Service": "apigateway.amazonaws.com"}
     arn = policy[0]["Condition"]["ArnLike"]["AWS:SourceArn"]
-    assert arn == f"arn:aws:execute-api:{REGION}:123456789012:{out['api_id']}/*/GET/test-API-resource"
+    assert (
+        arn == f"arn:aws:execute-api:{REGION}:123456789012:{out['api_id']}/*/GET/test-API-resource"
+    )
 
     api = the_api(aws)
     assert api["id"] == out["api_id"] and api["tags"]["cogapi:stack"] == "test"
@@ -124,8 +151,13 @@ def test_fresh_up_creates_exactly_the_configured_stack(aws: dict[str, Any], cfg:
     assert stage["tags"]["cogapi:stack"] == "test"
     assert stage["description"].startswith("cogapi:")
 
-    assert out["invoke_url"] == f"https://{api['id']}.execute-api.{REGION}.amazonaws.com/test/test-API-resource"
-    assert out["hosted_ui_url"].startswith("https://test-api-7f3k.auth.us-east-1.amazoncognito.com/login?client_id=")
+    assert (
+        out["invoke_url"]
+        == f"https://{api['id']}.execute-api.{REGION}.amazonaws.com/test/test-API-resource"
+    )
+    assert out["hosted_ui_url"].startswith(
+        "https://test-api-7f3k.auth.us-east-1.amazoncognito.com/login?client_id="
+    )
     assert "redirect_uri=http%3A%2F%2Flocalhost%3A8765%2Fcallback" in out["hosted_ui_url"]
 
 
@@ -149,17 +181,28 @@ def test_memory_change_touches_only_lambda(aws: dict[str, Any], tmp_path: Path, 
     assert [(c["kind"], c["changes"]) for c in changed] == [
         ("lambda_function", [{"field": "memory_mb", "old": 128, "new": 256}])
     ]
-    assert aws["lambda"].get_function_configuration(FunctionName="test-API-function")["MemorySize"] == 256
+    assert (
+        aws["lambda"].get_function_configuration(FunctionName="test-API-function")["MemorySize"]
+        == 256
+    )
 
 
 def test_scope_change_updates_the_method_and_redeploys(aws: dict[str, Any], cfg: Path) -> None:
     assert up(cfg).exit_code == 0
     api_id = the_api(aws)["id"]
     before = aws["apigateway"].get_stage(restApiId=api_id, stageName="test")["deploymentId"]
-    write_config(cfg, api={"routes": [{"path": "/test-API-resource", "method": "GET", "scopes": ["openid"]}]})
+    write_config(
+        cfg, api={"routes": [{"path": "/test-API-resource", "method": "GET", "scopes": ["openid"]}]}
+    )
     run = up(cfg)
     assert run.exit_code == 0, run.stderr
-    assert set(run.mutating) == {"DeleteMethod", "PutMethod", "PutIntegration", "CreateDeployment", "UpdateStage"}
+    assert set(run.mutating) == {
+        "DeleteMethod",
+        "PutMethod",
+        "PutIntegration",
+        "CreateDeployment",
+        "UpdateStage",
+    }
     assert method(aws, api_id, "/test-API-resource")["authorizationScopes"] == ["openid"]
     after = aws["apigateway"].get_stage(restApiId=api_id, stageName="test")["deploymentId"]
     assert after != before
@@ -169,11 +212,15 @@ def test_scope_change_updates_the_method_and_redeploys(aws: dict[str, Any], cfg:
 def test_code_change_updates_only_the_code(aws: dict[str, Any], tmp_path: Path) -> None:
     src = tmp_path / "src"
     src.mkdir()
-    (src / "app.py").write_text("def handler(event, context):\n    return {'statusCode': 200, 'body': 'v1'}\n")
+    (src / "app.py").write_text(
+        "def handler(event, context):\n    return {'statusCode': 200, 'body': 'v1'}\n"
+    )
     cfg = write_config(tmp_path / "cogapi.yaml", function={"source": "src"})
     assert up(cfg).exit_code == 0
     assert up(cfg).mutating == []  # same source, same zip: no update
-    (src / "app.py").write_text("def handler(event, context):\n    return {'statusCode': 200, 'body': 'v2'}\n")
+    (src / "app.py").write_text(
+        "def handler(event, context):\n    return {'statusCode': 200, 'body': 'v2'}\n"
+    )
     run = up(cfg)
     assert run.mutating == ["UpdateFunctionCode"]
 
@@ -188,7 +235,9 @@ def test_drift_shows_in_status_and_up_repairs_it(aws: dict[str, Any], cfg: Path)
     )  # fmt: skip
     api_id = first["api_id"]
     res = {r["path"]: r["id"] for r in aws["apigateway"].get_resources(restApiId=api_id)["items"]}
-    aws["apigateway"].delete_method(restApiId=api_id, resourceId=res["/test-API-resource"], httpMethod="GET")
+    aws["apigateway"].delete_method(
+        restApiId=api_id, resourceId=res["/test-API-resource"], httpMethod="GET"
+    )
 
     st = status(cfg)
     assert st.exit_code == 3
@@ -203,8 +252,12 @@ def test_drift_shows_in_status_and_up_repairs_it(aws: dict[str, Any], cfg: Path)
     fix = up(cfg)
     assert fix.exit_code == 0, fix.stderr
     assert status(cfg).exit_code == 0
-    assert aws["lambda"].get_function_configuration(FunctionName="test-API-function")["Timeout"] == 10
-    client = aws["cognito-idp"].describe_user_pool_client(UserPoolId=first["user_pool_id"], ClientId=first["app_client_id"])
+    assert (
+        aws["lambda"].get_function_configuration(FunctionName="test-API-function")["Timeout"] == 10
+    )
+    client = aws["cognito-idp"].describe_user_pool_client(
+        UserPoolId=first["user_pool_id"], ClientId=first["app_client_id"]
+    )
     assert client["UserPoolClient"]["CallbackURLs"] == ["http://localhost:8765/callback"]
     assert method(aws, api_id, "/test-API-resource")["authorizationScopes"] == ["email"]
     assert "CreateDeployment" in fix.mutating  # a repaired method is deployed
@@ -213,8 +266,12 @@ def test_drift_shows_in_status_and_up_repairs_it(aws: dict[str, Any], cfg: Path)
 def test_deleted_resources_are_recreated(aws: dict[str, Any], cfg: Path) -> None:
     first = up(cfg).json()["outputs"]
     aws["lambda"].delete_function(FunctionName="test-API-function")
-    aws["cognito-idp"].delete_user_pool_domain(Domain="test-api-7f3k", UserPoolId=first["user_pool_id"])
-    aws["cognito-idp"].delete_user_pool_client(UserPoolId=first["user_pool_id"], ClientId=first["app_client_id"])
+    aws["cognito-idp"].delete_user_pool_domain(
+        Domain="test-api-7f3k", UserPoolId=first["user_pool_id"]
+    )
+    aws["cognito-idp"].delete_user_pool_client(
+        UserPoolId=first["user_pool_id"], ClientId=first["app_client_id"]
+    )
     rows = states(status(cfg))
     assert rows[("lambda_function", "test-API-function")]["state"] == "missing"
     assert rows[("user_pool_domain", "test-api-7f3k")]["state"] == "missing"
@@ -222,14 +279,23 @@ def test_deleted_resources_are_recreated(aws: dict[str, Any], cfg: Path) -> None
     run = up(cfg)
     assert run.exit_code == 0, run.stderr
     assert status(cfg).exit_code == 0
-    assert aws["lambda"].get_function(FunctionName="test-API-function")["Configuration"]["MemorySize"] == 128
-    policy = json.loads(aws["lambda"].get_policy(FunctionName="test-API-function")["Policy"])["Statement"]
+    assert (
+        aws["lambda"].get_function(FunctionName="test-API-function")["Configuration"]["MemorySize"]
+        == 128
+    )
+    policy = json.loads(aws["lambda"].get_policy(FunctionName="test-API-function")["Policy"])[
+        "Statement"
+    ]
     assert len(policy) == 1
 
 
-def test_deleted_pool_is_recreated_and_the_authorizer_follows(aws: dict[str, Any], cfg: Path) -> None:
+def test_deleted_pool_is_recreated_and_the_authorizer_follows(
+    aws: dict[str, Any], cfg: Path
+) -> None:
     first = up(cfg).json()["outputs"]
-    aws["cognito-idp"].delete_user_pool_domain(Domain="test-api-7f3k", UserPoolId=first["user_pool_id"])
+    aws["cognito-idp"].delete_user_pool_domain(
+        Domain="test-api-7f3k", UserPoolId=first["user_pool_id"]
+    )
     aws["cognito-idp"].delete_user_pool(UserPoolId=first["user_pool_id"])
     run = up(cfg)
     assert run.exit_code == 0, run.stderr
@@ -254,7 +320,9 @@ def test_routes_added_and_removed(aws: dict[str, Any], cfg: Path) -> None:
     m = method(aws, api_id, "/items/{id}", "POST")
     assert m["methodIntegration"]["type"] == "AWS" and "authorizationScopes" not in m
     assert status(cfg).exit_code == 0
-    policy = json.loads(aws["lambda"].get_policy(FunctionName="test-API-function")["Policy"])["Statement"]
+    policy = json.loads(aws["lambda"].get_policy(FunctionName="test-API-function")["Policy"])[
+        "Statement"
+    ]
     assert sorted(s["Condition"]["ArnLike"]["AWS:SourceArn"].split("/", 1)[1] for s in policy) == [
         "*/GET/test-API-resource", "*/POST/items/*",
     ]  # fmt: skip
@@ -264,7 +332,9 @@ def test_routes_added_and_removed(aws: dict[str, Any], cfg: Path) -> None:
     assert run.exit_code == 0, run.stderr
     paths = {r["path"] for r in aws["apigateway"].get_resources(restApiId=api_id)["items"]}
     assert paths == {"/", "/test-API-resource"}
-    policy = json.loads(aws["lambda"].get_policy(FunctionName="test-API-function")["Policy"])["Statement"]
+    policy = json.loads(aws["lambda"].get_policy(FunctionName="test-API-function")["Policy"])[
+        "Statement"
+    ]
     assert len(policy) == 1
     assert status(cfg).exit_code == 0
 
@@ -279,8 +349,19 @@ def test_dry_run_makes_no_mutating_call(aws: dict[str, Any], cfg: Path) -> None:
 
 def test_foreign_role_and_function_are_never_touched(aws: dict[str, Any], cfg: Path) -> None:
     iam, lam = aws["iam"], aws["lambda"]
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
-    role = iam.create_role(RoleName="test-API-function-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    role = iam.create_role(
+        RoleName="test-API-function-role", AssumeRolePolicyDocument=json.dumps(trust)
+    )["Role"]
     from cogapi.lambda_code import package
 
     lam.create_function(FunctionName="test-API-function", Runtime="python3.12", Role=role["Arn"], Handler="x.y",
@@ -345,7 +426,10 @@ def test_mfa_and_custom_attribute_changes_converge(aws: dict[str, Any], cfg: Pat
     assert run.exit_code == 0, run.stderr
     pool_id = run.json()["outputs"]["user_pool_id"]
     mfa = aws["cognito-idp"].get_user_pool_mfa_config(UserPoolId=pool_id)
-    assert mfa["MfaConfiguration"] == "OPTIONAL" and mfa["SoftwareTokenMfaConfiguration"]["Enabled"] is True
+    assert (
+        mfa["MfaConfiguration"] == "OPTIONAL"
+        and mfa["SoftwareTokenMfaConfiguration"]["Enabled"] is True
+    )
     pool = aws["cognito-idp"].describe_user_pool(UserPoolId=pool_id)["UserPool"]
     assert "custom:tenant" in {a["Name"] for a in pool["SchemaAttributes"]}
     assert pool["UserPoolTags"]["cogapi:stack"] == "test"  # the full-settings update kept the tag
@@ -368,7 +452,10 @@ def test_down_asks_first_and_leaves_nothing(aws: dict[str, Any], cfg: Path) -> N
     assert aws["apigateway"].get_rest_apis()["items"] == []
     assert aws["lambda"].list_functions()["Functions"] == []
     assert [r for r in aws["iam"].list_roles()["Roles"] if r["RoleName"].startswith("test-")] == []
-    assert aws["cognito-idp"].describe_user_pool_domain(Domain="test-api-7f3k")["DomainDescription"] == {}
+    assert (
+        aws["cognito-idp"].describe_user_pool_domain(Domain="test-api-7f3k")["DomainDescription"]
+        == {}
+    )
     again = run_cli("down", "-c", str(cfg), "--yes")
     assert again.exit_code == 0 and again.mutating == []
     assert "Nothing to delete" in again.stdout
@@ -376,7 +463,9 @@ def test_down_asks_first_and_leaves_nothing(aws: dict[str, Any], cfg: Path) -> N
     assert st.exit_code == 3 and {r["state"] for r in st.json()["resources"]} == {"missing"}
 
 
-def test_deletion_protection_stops_down_unless_the_pool_is_kept(aws: dict[str, Any], cfg: Path) -> None:
+def test_deletion_protection_stops_down_unless_the_pool_is_kept(
+    aws: dict[str, Any], cfg: Path
+) -> None:
     write_config(cfg, user_pool={"deletion_protection": True})
     first = up(cfg).json()["outputs"]
     run = run_cli("down", "-c", str(cfg), "--yes")
@@ -386,7 +475,12 @@ def test_deletion_protection_stops_down_unless_the_pool_is_kept(aws: dict[str, A
     kept = run_cli("down", "-c", str(cfg), "--yes", "--keep-user-pool")
     assert kept.exit_code == 0, kept.stderr
     assert [p["Id"] for p in our_pools(aws)] == [first["user_pool_id"]]
-    assert aws["cognito-idp"].describe_user_pool_domain(Domain="test-api-7f3k")["DomainDescription"]["UserPoolId"] == first["user_pool_id"]
+    assert (
+        aws["cognito-idp"].describe_user_pool_domain(Domain="test-api-7f3k")["DomainDescription"][
+            "UserPoolId"
+        ]
+        == first["user_pool_id"]
+    )
     assert aws["apigateway"].get_rest_apis()["items"] == []
     assert aws["lambda"].list_functions()["Functions"] == []
 
@@ -401,7 +495,9 @@ def test_status_text_output_and_exit_codes(aws: dict[str, Any], cfg: Path) -> No
     assert "in sync" in ok.stderr
 
 
-def test_sms_mfa_creates_its_own_role_and_wires_it_to_the_pool(aws: dict[str, Any], cfg: Path) -> None:
+def test_sms_mfa_creates_its_own_role_and_wires_it_to_the_pool(
+    aws: dict[str, Any], cfg: Path
+) -> None:
     write_config(cfg, user_pool={"mfa": "optional", "mfa_methods": ["totp", "sms"]})
     run = up(cfg)
     assert run.exit_code == 0, run.stderr
@@ -409,19 +505,29 @@ def test_sms_mfa_creates_its_own_role_and_wires_it_to_the_pool(aws: dict[str, An
     statement = role["AssumeRolePolicyDocument"]["Statement"][0]
     assert statement["Principal"]["Service"] == "cognito-idp.amazonaws.com"
     assert statement["Condition"] == {"StringEquals": {"sts:ExternalId": "cogapi-test"}}
-    assert aws["iam"].list_role_policies(RoleName="test-cognito-sms-role")["PolicyNames"] == ["cogapi-sms"]
+    assert aws["iam"].list_role_policies(RoleName="test-cognito-sms-role")["PolicyNames"] == [
+        "cogapi-sms"
+    ]
     pool_id = run.json()["outputs"]["user_pool_id"]
     mfa = aws["cognito-idp"].get_user_pool_mfa_config(UserPoolId=pool_id)
     assert mfa["SmsMfaConfiguration"]["SmsConfiguration"]["SnsCallerArn"] == role["Arn"]
     assert up(cfg).mutating == []
     assert run_cli("down", "-c", str(cfg), "--yes").exit_code == 0
-    assert [r["RoleName"] for r in aws["iam"].list_roles()["Roles"] if r["RoleName"].startswith("test-")] == []
+    assert [
+        r["RoleName"] for r in aws["iam"].list_roles()["Roles"] if r["RoleName"].startswith("test-")
+    ] == []
 
 
-GOOGLE = {"type": "Google", "client_id": "123.apps.googleusercontent.com", "client_secret_env": "GOOGLE_SECRET"}
+GOOGLE = {
+    "type": "Google",
+    "client_id": "123.apps.googleusercontent.com",
+    "client_secret_env": "GOOGLE_SECRET",
+}
 
 
-def test_identity_provider_secret_comes_from_the_environment(aws: dict[str, Any], cfg: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_identity_provider_secret_comes_from_the_environment(
+    aws: dict[str, Any], cfg: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     write_config(cfg, user_pool={"identity_providers": [GOOGLE]})
     missing = up(cfg)
     assert missing.exit_code == 2
@@ -433,14 +539,23 @@ def test_identity_provider_secret_comes_from_the_environment(aws: dict[str, Any]
     assert run.exit_code == 0, run.stderr
     assert "s3cr3t-value" not in run.stdout + run.stderr
     pool_id = run.json()["outputs"]["user_pool_id"]
-    idp = aws["cognito-idp"].describe_identity_provider(UserPoolId=pool_id, ProviderName="Google")["IdentityProvider"]
+    idp = aws["cognito-idp"].describe_identity_provider(UserPoolId=pool_id, ProviderName="Google")[
+        "IdentityProvider"
+    ]
     assert idp["ProviderDetails"]["client_id"] == GOOGLE["client_id"]
     assert idp["ProviderDetails"]["client_secret"] == "s3cr3t-value"
-    client = aws["cognito-idp"].describe_user_pool_client(UserPoolId=pool_id, ClientId=run.json()["outputs"]["app_client_id"])
+    client = aws["cognito-idp"].describe_user_pool_client(
+        UserPoolId=pool_id, ClientId=run.json()["outputs"]["app_client_id"]
+    )
     assert sorted(client["UserPoolClient"]["SupportedIdentityProviders"]) == ["COGNITO", "Google"]
     assert up(cfg).mutating == []
 
-    write_config(cfg, user_pool={"identity_providers": [{**GOOGLE, "client_id": "456.apps.googleusercontent.com"}]})
+    write_config(
+        cfg,
+        user_pool={
+            "identity_providers": [{**GOOGLE, "client_id": "456.apps.googleusercontent.com"}]
+        },
+    )
     changed = up(cfg)
     assert changed.mutating == ["UpdateIdentityProvider"]
 

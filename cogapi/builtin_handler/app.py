@@ -11,7 +11,12 @@ import json
 
 def _caller(claims):
     claims = claims or {}
-    return claims.get("email") or claims.get("username") or claims.get("cognito:username") or claims.get("sub")
+    return (
+        claims.get("email")
+        or claims.get("username")
+        or claims.get("cognito:username")
+        or claims.get("sub")
+    )
 
 
 def handler(event, context):

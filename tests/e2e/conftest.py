@@ -46,7 +46,10 @@ class MotoServer:
 
     def client(self, service: str) -> Any:
         return boto3.Session(region_name="us-east-1").client(
-            service, endpoint_url=self.url, aws_access_key_id="testing", aws_secret_access_key="testing"
+            service,
+            endpoint_url=self.url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
         )
 
 
@@ -88,9 +91,7 @@ class Result:
 @pytest.fixture
 def cogapi(moto_server: MotoServer, tmp_path: Path) -> Any:
     moto_server.reset()
-    base_env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "COGAPI_"))
-    }
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "COGAPI_"))}
     base_env.update({
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_ENDPOINT_URL": moto_server.url, "AWS_CONFIG_FILE": str(tmp_path / "none"),

@@ -21,20 +21,33 @@ UPDATED = {
 def count_resources(server: MotoServer) -> dict[str, int]:
     """How many of each top-level resource exist, and of the children that could duplicate."""
     cog, apigw = server.client("cognito-idp"), server.client("apigateway")
-    pools = [p for p in cog.list_user_pools(MaxResults=60)["UserPools"] if p["Name"] == "test-userPool"]
+    pools = [
+        p for p in cog.list_user_pools(MaxResults=60)["UserPools"] if p["Name"] == "test-userPool"
+    ]
     apis = [a for a in apigw.get_rest_apis()["items"] if a["name"] == "test-API"]
     out = {
         "pools": len(pools),
         "apis": len(apis),
         "functions": len(server.client("lambda").list_functions()["Functions"]),
-        "roles": len([r for r in server.client("iam").list_roles()["Roles"] if r["RoleName"].startswith("test-")]),
-        "clients": sum(len(cog.list_user_pool_clients(UserPoolId=p["Id"], MaxResults=60)["UserPoolClients"]) for p in pools),
+        "roles": len(
+            [
+                r
+                for r in server.client("iam").list_roles()["Roles"]
+                if r["RoleName"].startswith("test-")
+            ]
+        ),
+        "clients": sum(
+            len(cog.list_user_pool_clients(UserPoolId=p["Id"], MaxResults=60)["UserPoolClients"])
+            for p in pools
+        ),
         "authorizers": sum(len(apigw.get_authorizers(restApiId=a["id"])["items"]) for a in apis),
     }
     return out
 
 
-def test_up_status_down_through_the_installed_command(cogapi: Any, moto_server: MotoServer, tmp_path: Path) -> None:
+def test_up_status_down_through_the_installed_command(
+    cogapi: Any, moto_server: MotoServer, tmp_path: Path
+) -> None:
     cfg = str(write_config(tmp_path / "cogapi.yaml"))
     first = cogapi("up", "-c", cfg, "-o", "json")
     assert first.returncode == 0, first.stderr
@@ -49,7 +62,9 @@ def test_up_status_down_through_the_installed_command(cogapi: Any, moto_server: 
     assert st.returncode == 0, st.stdout
     assert {r["state"] for r in st.json()["resources"]} == {"ok"}
 
-    moto_server.client("lambda").update_function_configuration(FunctionName="test-API-function", MemorySize=512)
+    moto_server.client("lambda").update_function_configuration(
+        FunctionName="test-API-function", MemorySize=512
+    )
     drift = cogapi("status", "-c", cfg)
     assert drift.returncode == 3
     assert "drifted" in drift.stdout and "memory_mb" in drift.stdout
@@ -61,7 +76,9 @@ def test_up_status_down_through_the_installed_command(cogapi: Any, moto_server: 
 
     gone = cogapi("down", "-c", cfg, "--yes")
     assert gone.returncode == 0, gone.stderr
-    assert count_resources(moto_server) == dict.fromkeys(("pools", "apis", "functions", "roles", "clients", "authorizers"), 0)
+    assert count_resources(moto_server) == dict.fromkeys(
+        ("pools", "apis", "functions", "roles", "clients", "authorizers"), 0
+    )
 
 
 def test_bad_config_exits_2_without_traceback(cogapi: Any, tmp_path: Path) -> None:
@@ -92,13 +109,24 @@ def _converges_after_kill(cogapi: Any, server: MotoServer, cfg: str, k: int) -> 
     again = cogapi("up", "-c", cfg)
     assert again.returncode == 0, f"re-run after kill at call {k}: {again.stderr}"
     st = cogapi("status", "-c", cfg, "-o", "json")
-    assert st.returncode == 0, f"after kill at call {k}: {[r for r in st.json()['resources'] if r['state'] != 'ok']}"
+    assert st.returncode == 0, (
+        f"after kill at call {k}: {[r for r in st.json()['resources'] if r['state'] != 'ok']}"
+    )
     counts = count_resources(server)
-    assert counts == {"pools": 1, "apis": 1, "functions": 1, "roles": 1, "clients": 1, "authorizers": 1}, (k, counts)
+    assert counts == {
+        "pools": 1,
+        "apis": 1,
+        "functions": 1,
+        "roles": 1,
+        "clients": 1,
+        "authorizers": 1,
+    }, (k, counts)
     return True
 
 
-def test_fresh_up_killed_after_every_mutating_call_converges(cogapi: Any, moto_server: MotoServer, tmp_path: Path) -> None:
+def test_fresh_up_killed_after_every_mutating_call_converges(
+    cogapi: Any, moto_server: MotoServer, tmp_path: Path
+) -> None:
     cfg = str(write_config(tmp_path / "cogapi.yaml"))
     k = 1
     while True:
@@ -107,12 +135,16 @@ def test_fresh_up_killed_after_every_mutating_call_converges(cogapi: Any, moto_s
             break
         down = cogapi("down", "-c", cfg, "--yes")
         assert down.returncode == 0, down.stderr
-        assert count_resources(moto_server) == dict.fromkeys(("pools", "apis", "functions", "roles", "clients", "authorizers"), 0)
+        assert count_resources(moto_server) == dict.fromkeys(
+            ("pools", "apis", "functions", "roles", "clients", "authorizers"), 0
+        )
         k += 1
     assert k > 15  # the fresh stack takes well over 15 mutating calls: every one was a kill point
 
 
-def test_updating_up_killed_after_every_mutating_call_converges(cogapi: Any, moto_server: MotoServer, tmp_path: Path) -> None:
+def test_updating_up_killed_after_every_mutating_call_converges(
+    cogapi: Any, moto_server: MotoServer, tmp_path: Path
+) -> None:
     base = tmp_path / "base.yaml"
     write_config(base)
     updated = str(write_config(tmp_path / "updated.yaml", **UPDATED))

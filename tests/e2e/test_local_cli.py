@@ -25,7 +25,13 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 def test_demo_passes_every_step(tmp_path: Path) -> None:
     env = {k: v for k, v in _env(tmp_path).items() if not k.startswith("AWS_")}  # nothing set up
-    p = subprocess.run([*cogapi_command(), "demo", "-o", "json"], env=env, capture_output=True, text=True, timeout=180)
+    p = subprocess.run(
+        [*cogapi_command(), "demo", "-o", "json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert p.returncode == 0, p.stderr
     doc = json.loads(p.stdout)
     assert doc["ok"] is True
@@ -46,10 +52,14 @@ def test_local_serves_the_stack_and_up_prints_local_urls(tmp_path: Path) -> None
         deadline = time.monotonic() + 30
         while True:
             try:
-                info = json.loads(urllib.request.urlopen(f"{endpoint}/_cogapi/info", timeout=1).read())
+                info = json.loads(
+                    urllib.request.urlopen(f"{endpoint}/_cogapi/info", timeout=1).read()
+                )
                 break
             except (urllib.error.URLError, ConnectionError):
-                assert server.poll() is None and time.monotonic() < deadline, "cogapi local did not start"
+                assert server.poll() is None and time.monotonic() < deadline, (
+                    "cogapi local did not start"
+                )
                 time.sleep(0.2)
         assert info["cogapi_local"] is True
         cfg = write_config(tmp_path / "cogapi.yaml")
@@ -57,8 +67,12 @@ def test_local_serves_the_stack_and_up_prints_local_urls(tmp_path: Path) -> None
                             env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
         assert up.returncode == 0, up.stderr
         out = json.loads(up.stdout)["outputs"]
-        assert out["invoke_url"].startswith(f"{endpoint}/_cogapi/api/{out['api_id']}/test/test-API-resource")
-        assert out["hosted_ui_url"].startswith(f"{endpoint}/_cogapi/auth/test-api-7f3k/login?client_id=")
+        assert out["invoke_url"].startswith(
+            f"{endpoint}/_cogapi/api/{out['api_id']}/test/test-API-resource"
+        )
+        assert out["hosted_ui_url"].startswith(
+            f"{endpoint}/_cogapi/auth/test-api-7f3k/login?client_id="
+        )
         try:
             urllib.request.urlopen(out["invoke_url"], timeout=10)
             raise AssertionError("an unauthenticated call succeeded")
@@ -80,7 +94,9 @@ def test_local_without_moto_says_how_to_install(tmp_path: Path) -> None:
         "import sys; sys.modules['moto'] = None; sys.argv = ['cogapi', 'local', '--port', '0'];"
         "from cogapi.cli import main; main()"
     )
-    p = subprocess.run([sys.executable, "-c", code], env=_env(tmp_path), capture_output=True, text=True, timeout=60)
+    p = subprocess.run(
+        [sys.executable, "-c", code], env=_env(tmp_path), capture_output=True, text=True, timeout=60
+    )
     assert p.returncode == 1
     assert "moto is not installed" in p.stderr and "pip install 'cogapi[local]'" in p.stderr
     assert "Traceback" not in p.stderr
