@@ -572,15 +572,17 @@ class Aws:
             restApiId=api_id, resourceId=resource_id, httpMethod=http_method,
         )  # fmt: skip
 
-    def put_method(self, api_id: str, resource_id: str, spec: dict[str, Any]) -> None:
+    def put_method(self, api_id: str, resource_id: str, spec: dict[str, Any], replace: bool = False) -> None:
         """Create a method with its integration (and responses for the non-proxy one).
 
-        A changed method is replaced (delete + put): moto does not implement update_method and
-        its put_method on an existing method silently drops the integration.
+        A changed method is replaced (delete + put, `replace=True`): moto does not implement
+        update_method, its put_method on an existing method silently drops the integration, and
+        AWS answers ConflictException.
         """
         http_method = spec["httpMethod"]
         where = f"method {http_method} of resource {resource_id}"
-        self.delete_method(api_id, resource_id, http_method)
+        if replace:
+            self.delete_method(api_id, resource_id, http_method)
         method: dict[str, Any] = {
             "restApiId": api_id, "resourceId": resource_id, "httpMethod": http_method,
             "authorizationType": spec["authorizationType"],

@@ -331,7 +331,7 @@ class Executor:
             spec["authorizerId"] = self.ids.get("authorizer_id") or self._authorizer_id()
         if s.get("template"):
             spec["requestTemplates"] = {"application/json": s["template"]}
-        self.aws.put_method(api_id, self.ids[f"res:{path}"], spec)
+        self.aws.put_method(api_id, self.ids[f"res:{path}"], spec, replace=c.action == "update")
 
     def _authorizer_id(self) -> str:
         for a in self.o.authorizers:
