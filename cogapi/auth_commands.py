@@ -1,0 +1,165 @@
+"""What `token`, `call`, `verify` and `user` do, as functions of (options, UI, flags) -> exit status.
+
+`cli_auth.py` parses flags and calls these; the work lives in `sign_in`, `api_call`, `verify` and
+`users`. Results go to stdout (`$(cogapi token)` must get the token and nothing else), notes and
+warnings to stderr, `-o json` prints one document.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from cogapi.errors import CogapiError, ExitStatus, UsageError
+
+
+def read_password(from_stdin: bool, ui: Any, confirm: bool = False) -> str:
+    if from_stdin:
+        line = sys.stdin.readline()
+        password = line[:-1] if line.endswith("\n") else line
+        if not password:
+            raise UsageError("--password-stdin read an empty password")
+        return password
+    if not sys.stdin.isatty():
+        raise UsageError(
+            "no password given and stdin is not a terminal to prompt on",
+            hint="pass --password-stdin and pipe the password in",
+        )
+    import click
+
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=confirm, err=True))
+
+
+def run_token(
+    opts: Any,
+    ui: Any,
+    flow: str | None,
+    open_browser: bool | None,
+    username: str | None,
+    password_stdin: bool,
+    which: str,
+    force: bool,
+    logout: bool,
+    timeout: float,
+) -> ExitStatus:
+    from cogapi import hosted_ui
+    from cogapi.commands import open_stack
+    from cogapi.sign_in import TokenService
+
+    if username and flow is None:
+        flow = "password"
+    if flow == "password" and not username and not logout:
+        raise UsageError(
+            "--flow password needs --username", hint="or use the code flow (the default)"
+        )
+    if (password_stdin or username) and flow != "password":
+        raise UsageError("--username and --password-stdin belong to --flow password")
+    ctx = open_stack(opts, ui)
+    service = TokenService(ctx, ui, opener=hosted_ui.default_opener)
+    browser = hosted_ui.has_desktop() if open_browser is None else open_browser
+    if logout:
+        out = service.logout(browser)
+        if ui.json:
+            ui.emit_json(out)
+        else:
+            ui.info(
+                f"Removed the cached tokens ({out['cache_file']})."
+                if out["cleared"]
+                else "There were no cached tokens."
+            )
+        return ExitStatus.OK
+    tokens = None if force else service.cached(flow)
+    if tokens is None:
+        chosen = flow or "code"
+        password = read_password(password_stdin, ui) if chosen == "password" else None
+        tokens = service.sign_in(chosen, browser, timeout, username, password)
+    for warning in tokens.warnings:
+        ui.warn(warning)
+    if ui.json:
+        ui.emit_json(tokens.to_json())
+        return ExitStatus.OK
+    value = tokens.get(which)
+    if not value:
+        why = {
+            "refresh": "the implicit flow gives no refresh token",
+            "id": "no ID token was issued (the openid scope was not granted)",
+        }.get(which, "")
+        raise CogapiError(
+            f"there is no {which} token ({why})",
+            hint="sign in with the code flow: `cogapi token --force --flow code`",
+        )
+    ui.result(value)
+    return ExitStatus.OK
+
+
+def run_call(
+    opts: Any,
+    ui: Any,
+    path: str | None,
+    method: str | None,
+    data: str | None,
+    headers: tuple[str, ...],
+    no_token: bool,
+    token_type: str | None,
+    include: bool,
+) -> ExitStatus:
+    from cogapi.api_call import call_stack
+
+    return call_stack(opts, ui, path, method, data, headers, no_token, token_type, include)
+
+
+def run_verify(opts: Any, ui: Any) -> ExitStatus:
+    from cogapi.verify import verify_stack
+
+    return verify_stack(opts, ui)
+
+
+def run_user_add(opts: Any, ui: Any, email: str, password_stdin: bool) -> ExitStatus:
+    from cogapi.commands import open_stack
+    from cogapi.users import Users
+
+    ctx = open_stack(opts, ui)
+    users = Users.for_stack(ctx.aws, ctx.cfg)
+    password = read_password(password_stdin, ui, confirm=True)
+    row = users.add(email, password)
+    if ui.json:
+        ui.emit_json(row)
+    else:
+        ui.info(f"Created user {email} (confirmed, permanent password) in pool {users.pool_id}.")
+    return ExitStatus.OK
+
+
+def run_user_rm(opts: Any, ui: Any, email: str) -> ExitStatus:
+    from cogapi.commands import open_stack
+    from cogapi.users import Users
+
+    ctx = open_stack(opts, ui)
+    users = Users.for_stack(ctx.aws, ctx.cfg)
+    users.remove(email)
+    if ui.json:
+        ui.emit_json({"deleted": email, "user_pool_id": users.pool_id})
+    else:
+        ui.info(f"Deleted user {email} from pool {users.pool_id}.")
+    return ExitStatus.OK
+
+
+def run_user_ls(opts: Any, ui: Any) -> ExitStatus:
+    from cogapi.commands import open_stack
+    from cogapi.users import Users
+
+    ctx = open_stack(opts, ui)
+    users = Users.for_stack(ctx.aws, ctx.cfg)
+    rows = users.list()
+    if ui.json:
+        ui.emit_json({"user_pool_id": users.pool_id, "users": rows})
+        return ExitStatus.OK
+    if not rows:
+        ui.info(f"No users in pool {users.pool_id}; add one with `cogapi user add EMAIL`.")
+        return ExitStatus.OK
+    width = max(len(r["email"] or r["username"]) for r in rows)
+    for r in rows:
+        enabled = "" if r["enabled"] else "  (disabled)"
+        ui.result(
+            f"{(r['email'] or r['username']):{width}}  {r['status']:22} {r['created']}{enabled}"
+        )
+    return ExitStatus.OK

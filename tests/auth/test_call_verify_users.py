@@ -1,0 +1,162 @@
+"""`cogapi call`, `cogapi verify` and `cogapi user` end to end against `cogapi local`."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from tests.auth.conftest import EMAIL, PASSWORD, AuthStack
+from tests.auth.flows import browser_code_login
+
+
+def signed_in(stack: AuthStack, cache: Path, url_file: tuple[Path, str]) -> None:
+    result = browser_code_login(stack, cache, url_file)
+    assert result.returncode == 0, result.stderr
+
+
+def test_call_sends_the_right_token_for_each_route(
+    auth_stack: AuthStack, cache: Path, url_file: tuple[Path, str]
+) -> None:
+    signed_in(auth_stack, cache, url_file)
+    hello = auth_stack.run("call", cache=cache)  # default: the first route, scoped: access token
+    assert hello.returncode == 0, hello.stderr
+    assert "Hello" in hello.stdout
+    me = auth_stack.run("call", "/me", "-i", cache=cache)  # no scopes: ID token
+    assert me.returncode == 0, me.stderr
+    assert me.stdout.startswith("HTTP 200") and "x-amzn-RequestId" in me.stdout
+    doc = auth_stack.run("call", "/hello", "-o", "json", cache=cache).json()
+    assert doc["status"] == 200 and doc["token_type"] == "access"
+
+
+def test_call_explains_a_401(
+    auth_stack: AuthStack, cache: Path, url_file: tuple[Path, str]
+) -> None:
+    signed_in(auth_stack, cache, url_file)
+    wrong = auth_stack.run("call", "/hello", "--token-type", "id", cache=cache)
+    assert wrong.returncode == 1
+    assert '"Unauthorized"' in wrong.stdout
+    assert "ACCESS token" in wrong.stderr and "ID token was sent" in wrong.stderr
+    none = auth_stack.run("call", "--no-token", cache=cache)
+    assert none.returncode == 1 and "no token was sent" in none.stderr
+    reverse = auth_stack.run("call", "/me", "--token-type", "access", cache=cache)
+    assert reverse.returncode == 1 and "wants an ID token" in reverse.stderr
+    missing = auth_stack.run("call", "/nope", cache=cache)
+    assert missing.returncode == 1
+    assert "Missing Authentication Token" in missing.stderr and "GET /hello" in missing.stderr
+
+
+def test_call_with_a_password_token_names_the_missing_scopes(
+    auth_stack: AuthStack, cache: Path
+) -> None:
+    got = auth_stack.run(
+        "token",
+        "--flow",
+        "password",
+        "--username",
+        EMAIL,
+        "--password-stdin",
+        cache=cache,
+        input=PASSWORD + "\n",
+    )
+    assert got.returncode == 0, got.stderr
+    result = auth_stack.run("call", "/hello", cache=cache)
+    assert result.returncode == 1
+    assert "password flow carry none" in result.stderr
+
+
+def test_call_without_a_cached_token_says_what_to_do(auth_stack: AuthStack, cache: Path) -> None:
+    result = auth_stack.run("call", cache=cache)
+    assert result.returncode == 1
+    assert "no valid token is cached" in result.stderr and "cogapi token" in result.stderr
+
+
+def test_verify_passes_on_the_local_stack(
+    auth_stack: AuthStack, cache: Path, url_file: tuple[Path, str]
+) -> None:
+    signed_in(auth_stack, cache, url_file)
+    result = auth_stack.run("verify", "-o", "json", cache=cache)
+    assert result.returncode == 0, result.stdout + result.stderr
+    checks = {(c["name"], c["target"]): c for c in result.json()["checks"]}
+    for name in (
+        "hosted UI answers",
+        "JWKS answers",
+        "malformed token -> 401",
+        "forged signature -> 401",
+        "ID token on a scoped route -> 401",
+        "valid token -> 200",
+    ):
+        assert any(n == name and c["status"] == "pass" for (n, _), c in checks.items()), name
+    assert checks[("no token -> 401", "GET /hello")]["status"] == "pass"
+    assert checks[("no token -> 401", "GET /me")]["status"] == "pass"
+    assert "Hello" in checks[("valid token -> 200", "GET /hello")]["detail"]
+    expired = checks[("expired token -> 401", "GET /hello")]
+    assert expired["status"] == "skip" and "no expired token" in expired["detail"]
+
+    # With an expired token of the pool at hand (kept by cogapi after a refresh), it is checked.
+    path = next((cache / "cogapi" / "tokens").iterdir())
+    entry = json.loads(path.read_text())
+    old = auth_stack.server.issue_tokens(
+        auth_stack.pool_id, auth_stack.client_id, EMAIL, issued_at=int(time.time()) - 3600
+    )
+    entry["expired_access_token"] = old["access_token"]
+    path.write_text(json.dumps(entry))
+    text = auth_stack.run("verify", cache=cache)
+    assert text.returncode == 0, text.stdout + text.stderr
+    assert any(
+        line.startswith("PASS") and "expired token -> 401" in line
+        for line in text.stdout.splitlines()
+    )
+    assert "All checks passed." in text.stderr
+
+
+def test_verify_without_a_token_fails_and_says_why(auth_stack: AuthStack, cache: Path) -> None:
+    result = auth_stack.run("verify", cache=cache)
+    assert result.returncode == 1
+    fails = [line for line in result.stdout.splitlines() if line.startswith("FAIL")]
+    assert any("valid token -> 200" in line and "cogapi token" in line for line in fails)
+
+
+def test_user_ls_add_rm(auth_stack: AuthStack, cache: Path) -> None:
+    listed = auth_stack.run("user", "ls", "-o", "json", cache=cache).json()
+    assert any(u["email"] == EMAIL and u["status"] == "CONFIRMED" for u in listed["users"])
+    text = auth_stack.run("user", "ls", cache=cache)
+    assert EMAIL in text.stdout and "CONFIRMED" in text.stdout
+
+    dup = auth_stack.run(
+        "user", "add", EMAIL, "--password-stdin", cache=cache, input=PASSWORD + "\n"
+    )
+    assert dup.returncode == 1 and "already exists" in dup.stderr
+
+    weak = auth_stack.run(
+        "user", "add", "bob@example.com", "--password-stdin", cache=cache, input="short\n"
+    )
+    assert weak.returncode == 2 and "policy" in weak.stderr
+    assert "bob@example.com" not in auth_stack.run("user", "ls", cache=cache).stdout
+
+    added = auth_stack.run(
+        "user", "add", "bob@example.com", "--password-stdin", cache=cache, input="Another-Horse-7\n"
+    )
+    assert added.returncode == 0, added.stderr
+    assert "bob@example.com" in auth_stack.run("user", "ls", cache=cache).stdout
+    removed = auth_stack.run("user", "rm", "bob@example.com", cache=cache)
+    assert removed.returncode == 0, removed.stderr
+    assert "bob@example.com" not in auth_stack.run("user", "ls", cache=cache).stdout
+    gone = auth_stack.run("user", "rm", "bob@example.com", cache=cache)
+    assert gone.returncode == 1 and "no user bob@example.com" in gone.stderr
+
+
+def test_user_refuses_a_pool_the_stack_does_not_own(
+    auth_stack: AuthStack, cache: Path, tmp_path: Path
+) -> None:
+    import yaml
+
+    doc = yaml.safe_load(auth_stack.config.read_text())
+    doc["name"] = "someone-else"
+    doc["user_pool"]["name"] = f"{auth_stack.outputs['domain'].split('-')[0]}-user-pool"
+    other = tmp_path / "other.yaml"
+    other.write_text(yaml.safe_dump(doc))
+    result = auth_stack.run("user", "ls", cache=cache, COGAPI_CONFIG=str(other))
+    assert result.returncode == 1
+    assert "is not owned by stack 'someone-else'" in result.stderr
+    assert EMAIL not in result.stdout
