@@ -1,0 +1,93 @@
+"""A real browser signs in: headless Chromium (Debian's `chromium` + `chromium-driver`, installed by
+`.ci/run`) opens what `cogapi token --open-browser` hands to `$BROWSER`, fills the local hosted
+UI's form, and is redirected to cogapi's loopback server; the token cogapi prints must verify
+against the pool's JWKS. The implicit flow also runs the callback page's relay script for real.
+
+Without Chromium these tests fail (never skip): CI installs it, and a silent skip would hide the
+only test of the real redirect and of the relay script.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.auth.conftest import EMAIL, PASSWORD, AuthStack, wait_for_url
+from tests.auth.flows import finish, verify
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-dev-shm-usage")  # fmt: skip
+
+
+@pytest.fixture
+def chromium() -> Iterator[Any]:
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).exists()]
+    if missing:
+        pytest.fail(
+            f"{' and '.join(missing)} not installed: apt-get install chromium "
+            "chromium-driver (.ci/run does it)",
+            pytrace=False,
+        )
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        pytest.fail("selenium is not installed: pip install -e '.[test]'", pytrace=False)
+    profile = tempfile.mkdtemp(prefix="cogapi-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (*FLAGS, f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    driver.set_page_load_timeout(20)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def sign_in_with(driver: Any, url: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver.get(url)
+    driver.find_element(By.ID, "username").send_keys(EMAIL)
+    driver.find_element(By.ID, "password").send_keys(PASSWORD)
+    driver.find_element(By.NAME, "signInSubmitButton").click()
+
+
+def wait_for_text(driver: Any, text: str, timeout: float = 15) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, timeout).until(lambda d: text in d.page_source)
+
+
+@pytest.mark.parametrize("flow", ["code", "implicit"])
+def test_real_browser_sign_in(
+    auth_stack: AuthStack, cache: Path, url_file: tuple[Path, str], chromium: Any, flow: str
+) -> None:
+    urls_path, browser = url_file
+    proc = auth_stack.start(
+        "token", "--flow", flow, "--open-browser", "--print", "id", cache=cache, BROWSER=browser
+    )
+    try:
+        authorize = wait_for_url(urls_path, proc)
+        sign_in_with(chromium, authorize)
+        wait_for_text(chromium, "Signed in")
+        assert chromium.current_url.startswith(auth_stack.callback)
+        result = finish(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert result.returncode == 0, result.stderr
+    claims = verify(auth_stack, result.stdout.strip(), "id")
+    assert claims["email"] == EMAIL and claims["aud"] == auth_stack.client_id
