@@ -244,3 +244,26 @@ def test_unauthorized_hints_name_the_cause() -> None:
     password = token(scope="aws.cognito.signin.user.admin")
     assert "password flow" in unauthorized_hint(scoped, "access", password, "Unauthorized")
     assert "wants an ID token" in unauthorized_hint(plain, "access", token(), "Unauthorized")
+
+
+@pytest.mark.parametrize(
+    "command", ["token", "call", "verify", "user", "user add", "user rm", "user ls"]
+)
+def test_help_imports_no_boto3_pydantic_or_rich(command: str) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from tests.auth.cogapi_main import cli\n"
+        f"try:\n    cli({command.split()!r} + ['--help'], prog_name='cogapi')\n"
+        "except SystemExit:\n    pass\n"
+        "heavy = sorted(m for m in ('boto3', 'pydantic', 'rich') if m in sys.modules)\n"
+        "print('HEAVY', heavy, file=sys.stderr)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    p = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=root, timeout=60
+    )
+    assert "Usage: cogapi" in p.stdout
+    assert "HEAVY []" in p.stderr, p.stderr
