@@ -266,7 +266,8 @@ def machine_info() -> dict[str, Any]:
         pass
     try:
         commit = subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            # The last commit that touched cogapi/, not HEAD: bench and test commits change nothing measured.
+            ["git", "-C", str(ROOT), "log", "-1", "--format=%h", "--", "cogapi"],
             capture_output=True,
             text=True,
             check=True,
