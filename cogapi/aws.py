@@ -401,14 +401,20 @@ class Aws:
     def delete_inline_policy(self, name: str, policy_name: str) -> None:
         self._call(self.iam, "delete_role_policy", f"IAM role {name}", RoleName=name, PolicyName=policy_name)
 
-    def delete_role(self, name: str) -> None:
-        """Detach and delete the role's policies, then the role (IAM refuses it otherwise)."""
-        role = self.get_role(name, with_inline=True)
-        if role is None:
-            return
-        for arn in role["ManagedPolicyArns"]:
+    def delete_role(self, name: str, managed_policy_arns: list[str] | None = None) -> None:
+        """Detach and delete the role's policies, then the role (IAM refuses it otherwise).
+
+        `managed_policy_arns` from a discovery just made saves reading them again.
+        """
+        if managed_policy_arns is None:
+            attached = self._read(self.iam, "list_attached_role_policies", f"IAM role {name}", RoleName=name)
+            if attached is None:
+                return
+            managed_policy_arns = [p["PolicyArn"] for p in attached.get("AttachedPolicies", [])]
+        for arn in managed_policy_arns:
             self.detach_policy(name, arn)
-        for pname in role["InlinePolicies"]:
+        inline = self._read(self.iam, "list_role_policies", f"IAM role {name}", RoleName=name) or {}
+        for pname in inline.get("PolicyNames", []):
             self.delete_inline_policy(name, pname)
         self._delete(self.iam, "delete_role", f"IAM role {name}", RoleName=name)
 

@@ -10,6 +10,7 @@ import os
 import secrets
 import string
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,14 @@ class StackContext:
     cfg: Any  # Config
     aws: Any  # Aws
     endpoint_url: str | None
-    local_endpoint: str | None
+    _local_probe: Future[bool] | None = None
+
+    @property
+    def local_endpoint(self) -> str | None:
+        """The endpoint when it is `cogapi local` (then URLs printed are the local ones)."""
+        if self._local_probe is None or not self._local_probe.result():
+            return None
+        return self.endpoint_url
 
 
 def open_stack(opts: Options, ui: UI) -> StackContext:
@@ -52,8 +60,10 @@ def open_stack(opts: Options, ui: UI) -> StackContext:
     aws = Aws(
         session, cfg.region, endpoint_url=opts.endpoint_url or cfg.endpoint_url, on_wait=ui.info
     )
-    local = endpoint if is_local_endpoint(endpoint) else None
-    return StackContext(cfg, aws, endpoint, local)
+    probe = None
+    if endpoint:  # asked in the background, while discovery runs
+        probe = ThreadPoolExecutor(max_workers=1).submit(is_local_endpoint, endpoint)
+    return StackContext(cfg, aws, endpoint, probe)
 
 
 def plan_stack(ctx: StackContext) -> tuple[Any, Any, Any]:

@@ -5,13 +5,15 @@ stack. Pools and REST APIs are found by name *and* the ownership tag (their name
 the role and function by name, then checked for the tag; children (client, domain, identity
 providers, authorizer, resources, methods, stage) inside their parent.
 
-The number of calls matters (a no-op `up` should stay at about a dozen): the account id comes from
+The number of calls matters (a no-op `up` should stay at about a dozen), and so does their latency:
+the Cognito, IAM/Lambda and API Gateway parts are read concurrently. The account id comes from
 an ARN we already read when there is one, MFA and identity-provider reads are skipped when neither
 the config nor the pool uses them, and methods come embedded in `get_resources`.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,10 +72,12 @@ def _account_from_arn(arn: str | None) -> str | None:
 
 
 def discover_stack(aws: Aws, cfg: Config) -> Observed:
+    """Read the three independent parts concurrently: discovery is all round trips."""
     obs = Observed()
-    _discover_cognito(aws, cfg, obs)
-    _discover_lambda(aws, cfg, obs)
-    _discover_api(aws, cfg, obs)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        parts = [pool.submit(f, aws, cfg, obs) for f in (_discover_cognito, _discover_lambda, _discover_api)]
+        for part in parts:
+            part.result()  # each part fills its own fields of `obs`; re-raise the first failure
     obs.account_id = (
         _account_from_arn((obs.function or {}).get("FunctionArn"))
         or _account_from_arn((obs.role or {}).get("Arn"))

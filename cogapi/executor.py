@@ -395,7 +395,8 @@ def apply_down(aws: Aws, plan: Plan, o: Observed, on_event: Event | None = None)
                 elif kind == "lambda_function":
                     aws.delete_function(c.name)
                 elif kind == "iam_role":
-                    aws.delete_role(c.name)
+                    seen = o.sms_role if o.sms_role and o.sms_role.get("RoleName") == c.name else o.role
+                    aws.delete_role(c.name, (seen or {}).get("ManagedPolicyArns"))
             except BaseException as exc:
                 emit(c, "failed", str(exc))
                 raise
