@@ -274,3 +274,17 @@ def test_token_is_signed_by_the_pool_not_anyone(auth_stack: AuthStack, cache: Pa
         verify(auth_stack, forged)
     with pytest.raises(TokenRejected, match="token_use"):
         verify(auth_stack, good["access_token"], "id")
+
+
+def test_no_loopback_callback_is_a_clear_error(
+    auth_stack: AuthStack, cache: Path, tmp_path: Path
+) -> None:
+    import yaml
+
+    doc = yaml.safe_load(auth_stack.config.read_text())
+    doc["app_client"]["callback_urls"] = ["https://app.example.com/callback"]
+    other = tmp_path / "https-only.yaml"
+    other.write_text(yaml.safe_dump(doc))
+    result = auth_stack.run("token", "--open-browser", cache=cache, COGAPI_CONFIG=str(other))
+    assert result.returncode == 2
+    assert "no loopback callback URL" in result.stderr and "--no-browser" in result.stderr
