@@ -444,7 +444,8 @@ class Aws:
                 self.sleep(delay)
                 waited += delay
                 delay = min(delay * 1.5, 10.0)
-        self.wait_function_ready(params["FunctionName"])
+        # Not waited for here: nothing else in the stack needs the function Active (integrations
+        # and permissions only name it), so the executor waits once at the end instead.
         return dict(conf)
 
     def wait_function_ready(self, name: str, deadline_s: float = 300.0) -> None:

@@ -99,6 +99,10 @@ def cli() -> None:
     cogapi up          plan, then create or converge the whole stack
     cogapi status      what exists, what drifted, what is missing
     cogapi down        delete everything the stack owns (asks first)
+    cogapi token       sign in through the hosted UI; print a verified token
+    cogapi call        call the API with the cached token
+    cogapi verify      the tutorial's checks: 401 without a valid token, 200 with
+    cogapi user        add, remove and list test users
     cogapi local       run the stack's AWS services on this machine (no account)
     cogapi demo        the whole tutorial locally: up, sign in, call, down
 
@@ -194,6 +198,11 @@ def demo(output: str, keep: bool, debug: bool) -> None:
     from cogapi.demo import run_demo
 
     _run(Options(output=output, debug=debug), lambda ui: run_demo(ui, keep=keep))
+
+
+from cogapi.cli_auth import register  # noqa: E402  (needs `cli` and `common_options` above)
+
+register(cli)
 
 
 def main() -> None:

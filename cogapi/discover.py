@@ -79,7 +79,8 @@ def discover_stack(aws: Aws, cfg: Config) -> Observed:
         for part in parts:
             part.result()  # each part fills its own fields of `obs`; re-raise the first failure
     obs.account_id = (
-        _account_from_arn((obs.function or {}).get("FunctionArn"))
+        obs.account_id
+        or _account_from_arn((obs.function or {}).get("FunctionArn"))
         or _account_from_arn((obs.role or {}).get("Arn"))
         or _account_from_arn((obs.pool or {}).get("Arn"))
         or aws.account_id()
@@ -120,6 +121,8 @@ def _discover_lambda(aws: Aws, cfg: Config, obs: Observed) -> None:
     role = aws.get_role(cfg.role_name)
     if role is not None:
         obs.role, obs.role_foreign = role, not _owned(role["TagMap"], cfg.name)
+    else:  # no ARN to read the account id from: ask STS now, alongside the other parts
+        obs.account_id = aws.account_id()
     if cfg.wants_sms_role:
         sms = aws.get_role(cfg.sms_role_name, with_inline=True)
         if sms is not None:

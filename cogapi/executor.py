@@ -83,9 +83,11 @@ def dependencies(change: Change, plan: Plan) -> set[Key]:
     if kind == "api_method":
         if action == "delete":
             return of("rest_api")
+        # Not on the function: an integration only names the function's ARN (known in advance),
+        # and API Gateway does not check that the function exists yet.
         path = change.name.split(" ", 1)[1]
         return (
-            of("rest_api", "lambda_function")
+            of("rest_api")
             | of("authorizer", deletes=False)
             | ({("api_resource", path)} & of("api_resource"))
         )
@@ -144,6 +146,9 @@ class Executor:
                         done.add(key)
         if error is not None:
             raise error
+        if ("lambda_function", self.d.function.name) in done:
+            # A new or updated function may still be Pending: callers expect it to answer.
+            self.aws.wait_function_ready(self.d.function.name)
         return self.ids
 
     def _run(self, change: Change) -> None:

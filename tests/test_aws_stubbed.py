@@ -439,7 +439,8 @@ def test_create_function_retries_iam_propagation(aws: Aws, waits: Waits) -> None
             {"FunctionName": FUNCTION, "FunctionArn": FUNCTION_ARN, "State": "Pending"},
             params,
         )
-        # A new function is Pending until Lambda has it ready: wait for Active.
+        # A new function is Pending until Lambda has it ready: the executor waits for Active
+        # once at the end (nothing before needs it), which is `wait_function_ready`.
         stub.add_response(
             "get_function_configuration", {"State": "Pending"}, {"FunctionName": FUNCTION}
         )
@@ -449,6 +450,7 @@ def test_create_function_retries_iam_propagation(aws: Aws, waits: Waits) -> None
             {"FunctionName": FUNCTION},
         )
         conf = aws.create_function(params)
+        aws.wait_function_ready(FUNCTION)
     assert conf["FunctionArn"] == FUNCTION_ARN
     assert waits.sleeps[:3] == [2.0, 3.0, 4.5]  # backoff, not a fixed beat
     assert len(waits.sleeps) == 4  # three IAM waits and one Pending wait
@@ -738,7 +740,8 @@ def test_run_down_refuses_a_protected_pool_and_deletes_nothing(
             {"UserPoolClients": []},
             {"UserPoolId": POOL_ID, "MaxResults": 60},
         )
-        _stub_lambda_and_api_missing(stubs, sts=False)  # the account comes from the pool's ARN
+        # No role to read the account from: discovery asks STS alongside the other parts.
+        _stub_lambda_and_api_missing(stubs, sts=True)
 
     attempted, stubbers = _stub_stack(monkeypatch, answers)
     with pytest.raises(PlanBlocked) as info:
