@@ -444,8 +444,7 @@ class Aws:
                 self.sleep(delay)
                 waited += delay
                 delay = min(delay * 1.5, 10.0)
-        # Not waited for here: nothing else in the stack needs the function Active (integrations
-        # and permissions only name it), so the executor waits once at the end instead.
+        # Not waited for here: the executor waits (`wait_function_ready`) off the API's path.
         return dict(conf)
 
     def wait_function_ready(self, name: str, deadline_s: float = 300.0) -> None:

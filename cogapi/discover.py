@@ -6,7 +6,7 @@ the role and function by name, then checked for the tag; children (client, domai
 providers, authorizer, resources, methods, stage) inside their parent.
 
 The number of calls matters (a no-op `up` should stay at about a dozen), and so does their latency:
-the Cognito, IAM/Lambda and API Gateway parts are read concurrently. The account id comes from
+the Cognito, IAM, Lambda and API Gateway parts are read concurrently. The account id comes from
 an ARN we already read when there is one, MFA and identity-provider reads are skipped when neither
 the config nor the pool uses them, and methods come embedded in `get_resources`.
 """
@@ -74,8 +74,11 @@ def _account_from_arn(arn: str | None) -> str | None:
 def discover_stack(aws: Aws, cfg: Config) -> Observed:
     """Read the three independent parts concurrently: discovery is all round trips."""
     obs = Observed()
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        parts = [pool.submit(f, aws, cfg, obs) for f in (_discover_cognito, _discover_lambda, _discover_api)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        parts = [
+            pool.submit(f, aws, cfg, obs)
+            for f in (_discover_cognito, _discover_roles, _discover_function, _discover_api)
+        ]
         for part in parts:
             part.result()  # each part fills its own fields of `obs`; re-raise the first failure
     obs.account_id = (
@@ -117,7 +120,7 @@ def _discover_cognito(aws: Aws, cfg: Config, obs: Observed) -> None:
         obs.idps = {p["ProviderName"]: p for p in aws.list_identity_providers(pool_id)}
 
 
-def _discover_lambda(aws: Aws, cfg: Config, obs: Observed) -> None:
+def _discover_roles(aws: Aws, cfg: Config, obs: Observed) -> None:
     role = aws.get_role(cfg.role_name)
     if role is not None:
         obs.role, obs.role_foreign = role, not _owned(role["TagMap"], cfg.name)
@@ -127,6 +130,9 @@ def _discover_lambda(aws: Aws, cfg: Config, obs: Observed) -> None:
         sms = aws.get_role(cfg.sms_role_name, with_inline=True)
         if sms is not None:
             obs.sms_role, obs.sms_role_foreign = sms, not _owned(sms["TagMap"], cfg.name)
+
+
+def _discover_function(aws: Aws, cfg: Config, obs: Observed) -> None:
     fn = aws.get_function(cfg.function_name)
     if fn is not None:
         obs.function, obs.function_foreign = fn, not _owned(fn.get("Tags"), cfg.name)

@@ -3,7 +3,8 @@
 Changes form a small graph (`dependencies`): the Cognito side (pool -> providers -> client,
 domain), the IAM/Lambda side (role -> function) and the REST API (api -> resources) have no edges
 between them, so they run concurrently on a thread pool; the authorizer waits for the pool and
-the API, methods for their resource, the authorizer and the function, the stage for everything.
+the API, methods for their resource and the authorizer, the stage for every API change. Nothing on
+the API's side waits for the function: an integration only names its (predictable) ARN.
 
 Ids created along the way (pool id, API id, resource ids, ...) go into one `ids` dict seeded from
 discovery. Nothing is recorded locally: every step leaves AWS in a state the next discovery
@@ -28,7 +29,6 @@ from cogapi.planner import FINGERPRINT_PREFIX, Change, Plan
 Event = Callable[[Change, str, str], None]  # (change, "start" | "done" | "failed", detail)
 Key = tuple[str, str]
 
-API_CHILD_KINDS = ("authorizer", "api_resource", "api_method", "lambda_permission")
 
 
 def initial_ids(o: Observed) -> dict[str, str]:
@@ -94,7 +94,8 @@ def dependencies(change: Change, plan: Plan) -> set[Key]:
     if kind == "lambda_permission":
         return of("rest_api", "lambda_function")
     if kind == "stage":
-        return of("rest_api", "lambda_function", *API_CHILD_KINDS)
+        # Not on the function or its permission: a deployment only snapshots the API.
+        return of("rest_api", "authorizer", "api_resource", "api_method")
     return set()
 
 
@@ -146,9 +147,6 @@ class Executor:
                         done.add(key)
         if error is not None:
             raise error
-        if ("lambda_function", self.d.function.name) in done:
-            # A new or updated function may still be Pending: callers expect it to answer.
-            self.aws.wait_function_ready(self.d.function.name)
         return self.ids
 
     def _run(self, change: Change) -> None:
@@ -255,6 +253,8 @@ class Executor:
         if c.action == "create":
             conf = self.aws.create_function(spec.create_params())
             self._set(function_arn=conf["FunctionArn"])
+            # Pending -> Active, off the API's path (nothing there needs the function).
+            self.aws.wait_function_ready(spec.name)
             return
         names = {f.field for f in c.fields}
         if "code_sha256" in names:

@@ -11,10 +11,8 @@ from __future__ import annotations
 import json
 import sys
 import threading
+from collections.abc import Sequence
 from typing import IO, Any
-
-from rich.console import Console
-from rich.table import Table
 
 from cogapi.planner import Change, Plan
 
@@ -49,9 +47,30 @@ class UI:
         self.interactive = (
             self.stdout.isatty() and sys.stdin.isatty() if interactive is None else interactive
         )
-        self.out = Console(file=self.stdout, highlight=False, soft_wrap=True)
-        self.err = Console(file=self.stderr, highlight=False, soft_wrap=True)
         self._lock = threading.Lock()
+
+    def _table(
+        self,
+        title: str,
+        columns: tuple[str, ...],
+        rows: Sequence[tuple[str, ...]],
+        styled: int,
+        styles: Sequence[str],
+    ) -> None:
+        """A rich table; cells are plain text (a `[name]` in AWS data is not markup), and column
+        `styled` is coloured with `styles[row]`. rich is imported only here, for a terminal."""
+        from rich.console import Console
+        from rich.table import Table
+        from rich.text import Text
+
+        table = Table(title=title, title_justify="left")
+        for col in columns:
+            table.add_column(col, overflow="fold")
+        for row, style in zip(rows, styles, strict=True):
+            table.add_row(
+                *(Text(cell, style=style if i == styled else "") for i, cell in enumerate(row))
+            )
+        Console(file=self.stdout, highlight=False, soft_wrap=True).print(table)
 
     @property
     def json(self) -> bool:
@@ -91,16 +110,12 @@ class UI:
         if self.json:
             return
         if self.interactive:
-            table = Table(title=title, title_justify="left")
-            for col in ("action", "kind", "name", "id", "details"):
-                table.add_column(col, overflow="fold")
-            for c in plan.changes:
-                style = ACTION_STYLE.get(c.action, "")
-                details = describe_fields(c) or c.reason
-                table.add_row(
-                    f"[{style}]{c.action}[/]", c.kind, c.name, c.id or "", details, style=None
-                )
-            self.out.print(table)
+            rows = [
+                (c.action, c.kind, c.name, c.id or "", describe_fields(c) or c.reason)
+                for c in plan.changes
+            ]
+            styles = [ACTION_STYLE.get(c.action, "") for c in plan.changes]
+            self._table(title, ("action", "kind", "name", "id", "details"), rows, 0, styles)
         else:
             print(title, file=self.stdout)
             for c in plan.changes:
@@ -122,19 +137,12 @@ class UI:
 
     def status(self, rows: list[dict[str, Any]]) -> None:
         if self.interactive:
-            table = Table(title="Stack status", title_justify="left")
-            for col in ("kind", "name", "id", "state", "drift"):
-                table.add_column(col, overflow="fold")
-            for r in rows:
-                st = STATE_STYLE.get(r["state"], "")
-                table.add_row(
-                    r["kind"],
-                    r["name"],
-                    r["id"] or "",
-                    f"[{st}]{r['state']}[/]",
-                    "; ".join(r["drift"]),
-                )
-            self.out.print(table)
+            cells = [
+                (r["kind"], r["name"], r["id"] or "", r["state"], "; ".join(r["drift"]))
+                for r in rows
+            ]
+            styles = [STATE_STYLE.get(r["state"], "") for r in rows]
+            self._table("Stack status", ("kind", "name", "id", "state", "drift"), cells, 3, styles)
             return
         for r in rows:
             line = f"{r['state']:8} {r['kind']:18} {r['name']}"

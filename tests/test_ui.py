@@ -1,0 +1,53 @@
+"""The UI contract: results on stdout, errors on stderr without markup, tables only on a terminal."""
+
+from __future__ import annotations
+
+import io
+
+from cogapi.planner import Change, FieldChange, Plan
+from cogapi.ui import UI
+
+PLAN = Plan([
+    Change("lambda_function", "fn", "update", "arn:fn", (FieldChange("memory_mb", 128, 256),)),
+    Change("app_client", "[bold]client", "ok", "c1"),
+    Change("user_pool_domain", "d", "blocked", reason="taken by [red]pool-2", hint="pick another"),
+])  # fmt: skip
+
+
+def _ui(interactive: bool) -> tuple[UI, io.StringIO, io.StringIO]:
+    out, err = io.StringIO(), io.StringIO()
+    return UI(stdout=out, stderr=err, interactive=interactive), out, err
+
+
+def test_plain_plan_is_one_greppable_line_per_resource() -> None:
+    ui, out, err = _ui(False)
+    ui.plan(PLAN, "Plan:")
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "Plan:"
+    assert lines[1].split() == ["update", "lambda_function", "fn", "(arn:fn)", "memory_mb:", "128", "->", "256"]
+    assert lines[-1] == "Plan: 1 to update."
+    assert "┃" not in out.getvalue()  # no table off a terminal
+    assert err.getvalue() == "error: user_pool_domain d: taken by [red]pool-2\nhint: pick another\n"
+
+
+def test_terminal_table_prints_aws_text_literally() -> None:
+    ui, out, _ = _ui(True)
+    ui.plan(PLAN, "Plan:")
+    text = out.getvalue()
+    assert "┃ action" in text
+    assert "[bold]client" in text  # a name is never read as rich markup
+
+
+def test_json_mode_prints_no_plan_text() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    ui = UI(output="json", stdout=out, stderr=err, interactive=False)
+    ui.plan(PLAN, "Plan:")
+    ui.result("ignored in json mode")
+    ui.emit_json({"a": 1})
+    assert out.getvalue().strip() == '{\n  "a": 1\n}'
+
+
+def test_status_rows_off_a_terminal() -> None:
+    ui, out, _ = _ui(False)
+    ui.status([{"kind": "stage", "name": "test", "id": "s", "state": "drifted", "drift": ["deployment: a -> b"]}])
+    assert out.getvalue().split() == ["drifted", "stage", "test", "(s)", "deployment:", "a", "->", "b"]
