@@ -11,8 +11,6 @@ hold.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import http.cookiejar
 import json
 import os
@@ -84,27 +82,19 @@ class HttpBrowser:
             return e.code, dict(e.headers.items()), e.read().decode()
 
 
-def pkce_pair() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    challenge = (
-        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    )
-    return verifier, challenge
-
-
 def sign_in_with_form(
     hosted_ui: str, client_id: str, username: str, password: str, scopes: list[str]
 ) -> dict[str, Any]:
-    """Code + PKCE through the hosted UI's real login form; returns the token endpoint's answer."""
+    """Code + PKCE through the hosted UI's real login form; returns the token endpoint's answer.
+
+    The same `HostedUiFlow` as `cogapi token` (state, PKCE, code exchange); only the browser is
+    played by `HttpBrowser` here.
+    """
+    from cogapi.hosted_ui import HostedUiFlow, TokenEndpoint
+
+    flow = HostedUiFlow(TokenEndpoint(hosted_ui, client_id), CALLBACK, scopes)
     browser = HttpBrowser()
-    verifier, challenge = pkce_pair()
-    state = secrets.token_urlsafe(16)
-    query = urllib.parse.urlencode({
-        "client_id": client_id, "response_type": "code", "redirect_uri": CALLBACK,
-        "scope": " ".join(scopes), "state": state, "code_challenge": challenge,
-        "code_challenge_method": "S256",
-    })  # fmt: skip
-    status, headers, _ = browser.request(f"{hosted_ui}/oauth2/authorize?{query}")
+    status, headers, _ = browser.request(flow.authorize_url())
     if status != 302:
         raise CogapiError(f"/oauth2/authorize answered {status}, expected a redirect to /login")
     login = urllib.parse.urljoin(hosted_ui + "/", headers["Location"])
@@ -122,16 +112,7 @@ def sign_in_with_form(
         raise CogapiError(
             f"signing in answered {status} (Location {location or 'none'}), expected a redirect to {CALLBACK}"
         )
-    params = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(location).query))
-    if params.get("state") != state:
-        raise CogapiError("the redirect carried another state than the one sent")
-    status, _, body = browser.request(f"{hosted_ui}/oauth2/token", {
-        "grant_type": "authorization_code", "client_id": client_id, "code": params["code"],
-        "redirect_uri": CALLBACK, "code_verifier": verifier,
-    })  # fmt: skip
-    if status != 200:
-        raise CogapiError(f"/oauth2/token answered {status}: {body}")
-    return dict(json.loads(body))
+    return flow.tokens(flow.params_from_pasted(location))  # checks `state`, redeems the code
 
 
 def forge(token: str) -> str:
