@@ -48,13 +48,6 @@ NOT_FOUND_CODES = {
 }
 IAM_PROPAGATION_HINTS = ("cannot be assumed by Lambda", "role defined for the function")
 LAMBDA_BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
-SERVICES = {
-    "cognito": "cognito-idp",
-    "apigw": "apigateway",
-    "lambda_": "lambda",
-    "iam": "iam",
-    "sts": "sts",
-}
 
 
 def make_session(profile: str | None, region: str) -> boto3.Session:
@@ -87,39 +80,53 @@ class Aws:
         self.call_log: list[str] = []
         self._lock = threading.Lock()
         self._kill_after = int(os.environ.get("COGAPI_TEST_KILL_AFTER", "0") or 0)
-        # Throttling (429) and transient errors: botocore's standard mode retries with backoff.
-        # API Gateway gets more attempts (DeleteRestApi is limited to 1 per 30 s per account);
-        # the others fewer, so an unreachable endpoint fails in seconds, not half a minute.
+        self._session = session
+        self._max_attempts = max_attempts
         self._clients: dict[str, Any] = {}
-        for attr, service in SERVICES.items():
-            attempts = max_attempts if service == "apigateway" else 4
-            cfg = botocore.config.Config(
-                region_name=region, connect_timeout=10, read_timeout=60,
-                retries={"mode": "standard", "max_attempts": attempts},
-            )  # fmt: skip
-            client = session.client(service, config=cfg, endpoint_url=endpoint_url)
-            client.meta.events.register("before-call", self._count)
-            client.meta.events.register("after-call", self._after)
-            self._clients[attr] = client
+        self._client_lock = threading.Lock()
         self._account: str | None = None
 
     # ---- plumbing -------------------------------------------------------------------------
 
+    def client(self, service: str) -> Any:
+        """The boto3 client for `service`, made on first use.
+
+        Made lazily, one at a time (a boto3 session is not thread-safe), so discovery's first
+        requests go out while the other clients are still being built: building all five up
+        front costs over 0.1 s of model loading before any request.
+        """
+        with self._client_lock:
+            client = self._clients.get(service)
+            if client is None:
+                # Throttling (429) and transient errors: botocore's standard mode retries with
+                # backoff. API Gateway gets more attempts (DeleteRestApi is limited to 1 per 30 s
+                # per account); the others fewer, so an unreachable endpoint fails in seconds.
+                attempts = self._max_attempts if service == "apigateway" else 4
+                cfg = botocore.config.Config(
+                    region_name=self.region, connect_timeout=10, read_timeout=60,
+                    retries={"mode": "standard", "max_attempts": attempts},
+                )  # fmt: skip
+                client = self._session.client(service, config=cfg, endpoint_url=self.endpoint_url)
+                client.meta.events.register("before-call", self._count)
+                client.meta.events.register("after-call", self._after)
+                self._clients[service] = client
+            return client
+
     @property
     def cognito(self) -> Any:
-        return self._clients["cognito"]
+        return self.client("cognito-idp")
 
     @property
     def apigw(self) -> Any:
-        return self._clients["apigw"]
+        return self.client("apigateway")
 
     @property
     def lambda_(self) -> Any:
-        return self._clients["lambda_"]
+        return self.client("lambda")
 
     @property
     def iam(self) -> Any:
-        return self._clients["iam"]
+        return self.client("iam")
 
     def _count(self, model: Any, **_: Any) -> None:
         with self._lock:
@@ -174,7 +181,7 @@ class Aws:
 
     def account_id(self) -> str:
         if self._account is None:
-            ident = self._call(self._clients["sts"], "get_caller_identity", "caller identity")
+            ident = self._call(self.client("sts"), "get_caller_identity", "caller identity")
             self._account = str(ident["Account"])
         return self._account
 

@@ -625,7 +625,7 @@ def _stub_stack(monkeypatch: pytest.MonkeyPatch, answers: Any) -> tuple[list[str
             "iam": a.iam,
             "lambda": a.lambda_,
             "apigw": a.apigw,
-            "sts": a._clients["sts"],
+            "sts": a.client("sts"),
         }
         for client in clients.values():
             client.meta.events.register(
