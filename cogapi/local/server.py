@@ -40,6 +40,12 @@ _DEPLOYMENTS = re.compile(r"/restapis/([^/]+)/deployments/?")
 _IDP = re.compile(r"/idp/([^/]+)/(\.well-known/[a-z-]+(?:\.json)?)")
 _AUTH = re.compile(r"/auth/([^/]+)/(.+)")
 _API = re.compile(r"/api/([^/]+)/([^/]+)(/.*)?")
+_SIGN_IN_OPERATIONS = {
+    "InitiateAuth",
+    "AdminInitiateAuth",
+    "RespondToAuthChallenge",
+    "AdminRespondToAuthChallenge",
+}
 
 StartResponse = Callable[..., Any]
 
@@ -56,11 +62,18 @@ def _is_loopback(host: str) -> bool:
 class LocalServer:
     """Start with `start()` (returns the base URL) or use as a context manager."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 4566, *,
-                 log_requests: bool = False, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 4566,
+        *,
+        log_requests: bool = False,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         if not _is_loopback(host):
-            raise CogapiError(f"cogapi local serves loopback only, not {host}",
-                              hint="use 127.0.0.1 (the default)")
+            raise CogapiError(
+                f"cogapi local serves loopback only, not {host}", hint="use 127.0.0.1 (the default)"
+            )
         self.host = host
         self.port = port
         self.log_requests = log_requests
@@ -89,18 +102,25 @@ class LocalServer:
                     super().log_request(*args, **kwargs)
 
         try:
-            server = make_server(self.host, self.port, self._wsgi, threaded=True,
-                                 request_handler=Handler)
+            server = make_server(
+                self.host, self.port, self._wsgi, threaded=True, request_handler=Handler
+            )
         except (OSError, SystemExit) as exc:  # werkzeug exits on "address in use"
-            raise CogapiError(f"cannot listen on {self.host}:{self.port} ({exc})",
-                              hint="stop whatever uses the port, or pick another with --port"
-                              ) from None
+            raise CogapiError(
+                f"cannot listen on {self.host}:{self.port} ({exc})",
+                hint="stop whatever uses the port, or pick another with --port",
+            ) from None
         port = server.server_address[1]
         host = f"[{self.host}]" if ":" in self.host else self.host
         self.endpoint = f"http://{host}:{port}"
-        self.runner = FunctionRunner(extra_env={
-            "AWS_ENDPOINT_URL": self.endpoint, "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"})
+        self.runner = FunctionRunner(
+            extra_env={
+                "AWS_ENDPOINT_URL": self.endpoint,
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_SESSION_TOKEN": "testing",
+            }
+        )
         self.hosted_ui = HostedUi(self.state, self.keys, self.endpoint, self.clock)
         self.idp = IdentityProvider(self.state, self.keys, self.endpoint)
         self.dataplane = DataPlane(self.state, self.keys, self.runner, self.endpoint, self.clock)
@@ -112,8 +132,9 @@ class LocalServer:
         endpoint = self._bind()
         if self._thread is None:
             assert self._server is not None
-            self._thread = threading.Thread(target=self._server.serve_forever,
-                                            name="cogapi-local", daemon=True)
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, name="cogapi-local", daemon=True
+            )
             self._thread.start()
         return endpoint
 
@@ -144,21 +165,31 @@ class LocalServer:
         self.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
     # --- helpers for callers -------------------------------------------------------------------
 
-    def issue_tokens(self, pool_id: str, client_id: str, username: str,
-                     scopes: Iterable[str] | None = None,
-                     issued_at: int | None = None) -> dict[str, Any]:
+    def issue_tokens(
+        self,
+        pool_id: str,
+        client_id: str,
+        username: str,
+        scopes: Iterable[str] | None = None,
+        issued_at: int | None = None,
+    ) -> dict[str, Any]:
         """Tokens for a user as `/oauth2/token` would answer, skipping the browser; `issued_at`
         in the past gives expired tokens."""
         if self.hosted_ui is None:
             raise CogapiError("the local server is not started")
-        return self.hosted_ui.issue(pool_id, client_id, username,
-                                    None if scopes is None else tuple(scopes), issued_at)
+        return self.hosted_ui.issue(
+            pool_id, client_id, username, None if scopes is None else tuple(scopes), issued_at
+        )
 
     # --- WSGI ----------------------------------------------------------------------------------
 
@@ -166,15 +197,63 @@ class LocalServer:
         path = environ.get("PATH_INFO", "")
         if path == urls.LOCAL_PREFIX or path.startswith(urls.LOCAL_PREFIX + "/"):
             request = Request(environ)
-            response = self._local(request, path[len(urls.LOCAL_PREFIX):])
+            response = self._local(request, path[len(urls.LOCAL_PREFIX) :])
             return response(environ, start_response)
         method = environ.get("REQUEST_METHOD")
         if path == "/moto-api/reset" and method == "POST":
             self.state = self._reset_state()
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if method == "POST" and target.rsplit(".", 1)[-1] in _SIGN_IN_OPERATIONS:
+            return self._moto_sign_in(environ, start_response)
         deployment = _DEPLOYMENTS.fullmatch(path) if method == "POST" else None
         if deployment is None:
             return self._moto_app(environ, start_response)
         return self._moto_recording(environ, start_response, deployment.group(1))
+
+    def _moto_sign_in(
+        self, environ: dict[str, Any], start_response: StartResponse
+    ) -> Iterable[bytes]:
+        """`InitiateAuth` & co.: moto checks the password, the stand-in signs the tokens.
+
+        moto signs with its own key and an AWS issuer, which the local API Gateway would refuse;
+        re-minting them with the stand-in's keys (scope `aws.cognito.signin.user.admin`, as AWS
+        gives API sign-ins) makes password tokens behave locally as they do on AWS. moto's
+        refresh token is kept, so a REFRESH_TOKEN_AUTH round trip still works.
+        """
+        seen: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
+            seen["status"], seen["headers"] = status, headers
+            return lambda data: None
+
+        body = b"".join(self._moto_app(environ, capture))
+        if str(seen.get("status", "")).startswith("2"):
+            body = self._remint(body)
+        headers = [(k, v) for k, v in seen.get("headers", []) if k.lower() != "content-length"]
+        start_response(
+            seen.get("status", "500 Internal Server Error"),
+            [*headers, ("Content-Length", str(len(body)))],
+        )
+        return [body]
+
+    def _remint(self, body: bytes) -> bytes:
+        import jwt
+
+        try:
+            doc = json.loads(body)
+            result = doc["AuthenticationResult"]
+            claims = jwt.decode(result["AccessToken"], options={"verify_signature": False})
+            pool_id = str(claims["iss"]).rstrip("/").rsplit("/", 1)[-1]
+            assert self.hosted_ui is not None
+            who = (pool_id, str(claims["client_id"]), str(claims["username"]))
+            # AWS gives API sign-ins an ID token and an access token scoped to the admin scope
+            # alone; minting hands out an ID token only with `openid`, so take each from its own.
+            access = self.hosted_ui.issue(*who, scopes=("aws.cognito.signin.user.admin",))
+            ident = self.hosted_ui.issue(*who, scopes=("openid", "aws.cognito.signin.user.admin"))
+        except (ValueError, KeyError, TypeError, LookupError, jwt.PyJWTError):
+            return body  # a challenge, or nothing we can map: moto's answer as it is
+        result["AccessToken"], result["IdToken"] = access["access_token"], ident["id_token"]
+        return json.dumps(doc).encode()
 
     def _reset_state(self) -> MotoState:
         state = MotoState()
@@ -186,8 +265,9 @@ class LocalServer:
             self.dataplane.authorizer.state = state
         return state
 
-    def _moto_recording(self, environ: dict[str, Any], start_response: StartResponse,
-                        api_id: str) -> Iterable[bytes]:
+    def _moto_recording(
+        self, environ: dict[str, Any], start_response: StartResponse, api_id: str
+    ) -> Iterable[bytes]:
         seen: dict[str, str] = {}
 
         def capture(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
@@ -210,8 +290,9 @@ class LocalServer:
                 return json_response({"cogapi_local": True, "endpoint": self.endpoint})
             api = _API.fullmatch(path)
             if api is not None:
-                return self.dataplane.handle(request, api.group(1), api.group(2),
-                                             api.group(3) or "/")
+                return self.dataplane.handle(
+                    request, api.group(1), api.group(2), api.group(3) or "/"
+                )
             auth = _AUTH.fullmatch(path)
             if auth is not None:
                 return self.hosted_ui.handle(request, auth.group(1), auth.group(2))
@@ -221,6 +302,7 @@ class LocalServer:
             return json_response({"message": "not found"}, 404)
         except Exception:
             log.exception("cogapi local failed on %s %s", request.method, request.path)
-            print(f"cogapi local: internal error on {request.method} {request.path}",
-                  file=sys.stderr)
+            print(
+                f"cogapi local: internal error on {request.method} {request.path}", file=sys.stderr
+            )
             return json_response({"message": "Internal server error"}, 500)

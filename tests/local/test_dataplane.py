@@ -26,8 +26,9 @@ def get(stack: Stack, path: str, token: str | None = None, **kw: Any) -> request
     return requests.get(stack.url(path), headers=headers, **kw)
 
 
-def assert_gateway(r: requests.Response, status: int, message: str,
-                   error_type: str | None = None) -> None:
+def assert_gateway(
+    r: requests.Response, status: int, message: str, error_type: str | None = None
+) -> None:
     assert r.status_code == status, r.text
     assert r.json() == {"message": message}
     assert r.headers["x-amzn-RequestId"] and r.headers["x-amz-apigw-id"]
@@ -45,9 +46,14 @@ def test_scoped_method_accepts_access_token_with_scope(stack: Stack) -> None:
     assert r.status_code == 200, r.text
     # an access token carries no email: the built-in handler names the caller by `username`
     username = stack.clients["cognito-idp"].admin_get_user(
-        UserPoolId=stack.pool_id, Username=EMAIL)["Username"]
-    assert r.json() == {"message": "Hello World", "caller": username, "path": "/hello",
-                        "method": "GET"}
+        UserPoolId=stack.pool_id, Username=EMAIL
+    )["Username"]
+    assert r.json() == {
+        "message": "Hello World",
+        "caller": username,
+        "path": "/hello",
+        "method": "GET",
+    }
     assert r.headers["x-amzn-RequestId"] and r.headers["x-amz-apigw-id"]
 
 
@@ -58,8 +64,12 @@ def test_bearer_prefix_is_accepted(stack: Stack) -> None:
 
 
 def test_scoped_method_refuses_id_token_and_access_token_without_scope(stack: Stack) -> None:
-    assert_gateway(get(stack, "/hello", stack.tokens()["id_token"]), 401, "Unauthorized",
-                   "UnauthorizedException")
+    assert_gateway(
+        get(stack, "/hello", stack.tokens()["id_token"]),
+        401,
+        "Unauthorized",
+        "UnauthorizedException",
+    )
     no_email = stack.tokens(scopes=("openid",))
     assert_gateway(get(stack, "/hello", no_email["access_token"]), 401, "Unauthorized")
 
@@ -68,8 +78,9 @@ def test_unscoped_method_takes_id_token_not_access_token(stack: Stack) -> None:
     tokens = stack.tokens()
     r = get(stack, "/me", tokens["id_token"])
     assert r.status_code == 200 and r.json()["caller"] == EMAIL
-    assert_gateway(get(stack, "/me", tokens["access_token"]), 401, "Unauthorized",
-                   "UnauthorizedException")
+    assert_gateway(
+        get(stack, "/me", tokens["access_token"]), 401, "Unauthorized", "UnauthorizedException"
+    )
 
 
 def test_missing_or_garbage_token_is_401(stack: Stack) -> None:
@@ -97,8 +108,15 @@ def test_token_from_another_issuer_is_401(stack: Stack) -> None:
     client = stack.server.state.client(stack.pool_id, stack.client_id)
     assert client is not None
     grant = ui.grant_for(stack.pool_id, client, subject, ("openid", "email"))
-    foreign = mint(stack.server.keys, grant.__class__(**{
-        **grant.__dict__, "issuer": f"https://cognito-idp.{REGION}.amazonaws.com/{stack.pool_id}"}))
+    foreign = mint(
+        stack.server.keys,
+        grant.__class__(
+            **{
+                **grant.__dict__,
+                "issuer": f"https://cognito-idp.{REGION}.amazonaws.com/{stack.pool_id}",
+            }
+        ),
+    )
     assert_gateway(get(stack, "/hello", foreign.access_token), 401, "Unauthorized")
     assert get(stack, "/hello", tokens["access_token"]).status_code == 200
 
@@ -106,8 +124,9 @@ def test_token_from_another_issuer_is_401(stack: Stack) -> None:
 def test_expired_token_has_its_own_message(stack: Stack) -> None:
     old = stack.tokens(issued_at=int(time.time()) - 7200)
     for path, token in (("/hello", old["access_token"]), ("/me", old["id_token"])):
-        assert_gateway(get(stack, path, token), 401, "The incoming token has expired",
-                       "UnauthorizedException")
+        assert_gateway(
+            get(stack, path, token), 401, "The incoming token has expired", "UnauthorizedException"
+        )
 
 
 def test_expiry_is_checked_after_the_signature(stack: Stack) -> None:
@@ -124,8 +143,9 @@ def test_unknown_path_method_stage_or_api_is_403(stack: Stack) -> None:
         requests.get(stack.url("/hello").replace("/dev/", "/prod/")),
         requests.get(stack.url("/hello").replace(stack.api_id, "nope123")),
     ):
-        assert_gateway(r, 403, "Missing Authentication Token",
-                       "MissingAuthenticationTokenException")
+        assert_gateway(
+            r, 403, "Missing Authentication Token", "MissingAuthenticationTokenException"
+        )
 
 
 def test_open_method_proxy_event_shape(stack: Stack) -> None:
@@ -145,8 +165,11 @@ def test_open_method_proxy_event_shape(stack: Stack) -> None:
 
 
 def test_any_method_query_headers_and_body(stack: Stack) -> None:
-    r = requests.post(stack.url("/open?a=1&a=2&b=x"), data='{"k": 1}',
-                      headers={"X-Thing": "yes", "Content-Type": "application/json"})
+    r = requests.post(
+        stack.url("/open?a=1&a=2&b=x"),
+        data='{"k": 1}',
+        headers={"X-Thing": "yes", "Content-Type": "application/json"},
+    )
     event = event_of(r)
     assert event["httpMethod"] == "POST"
     assert event["queryStringParameters"] == {"a": "2", "b": "x"}
@@ -171,10 +194,10 @@ def test_authorized_proxy_event_has_string_claims_and_path_parameters(stack: Sta
     assert claims["cognito:groups"] == "admins,staff"
     assert claims["token_use"] == "id" and claims["aud"] == stack.client_id
     assert re.fullmatch(r"\d+", claims["auth_time"])
-    assert re.fullmatch(r"[A-Z][a-z]{2} [A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d UTC \d{4}",
-                        claims["exp"]), claims["exp"]
-    assert re.fullmatch(r"[A-Z][a-z]{2} [A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d UTC \d{4}",
-                        claims["iat"])
+    assert re.fullmatch(
+        r"[A-Z][a-z]{2} [A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d UTC \d{4}", claims["exp"]
+    ), claims["exp"]
+    assert re.fullmatch(r"[A-Z][a-z]{2} [A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d UTC \d{4}", claims["iat"])
 
 
 def test_parent_resource_and_greedy_proxy(stack: Stack) -> None:
@@ -189,8 +212,12 @@ def test_non_proxy_integration_renders_cogapis_template(stack: Stack) -> None:
     tokens = stack.tokens()
     r = get(stack, "/legacy", tokens["id_token"])
     assert r.status_code == 200, r.text
-    assert r.json() == {"message": "Hello World", "caller": EMAIL, "path": "/legacy",
-                        "method": "GET"}
+    assert r.json() == {
+        "message": "Hello World",
+        "caller": EMAIL,
+        "path": "/legacy",
+        "method": "GET",
+    }
 
 
 def test_non_proxy_template_sees_claims_as_strings(stack: Stack) -> None:
@@ -202,10 +229,13 @@ def test_non_proxy_template_sees_claims_as_strings(stack: Stack) -> None:
     route = find_route(deployed.api, "/legacy", "GET")
     claims = {"sub": "s-1", "email": "e@x", "cognito:username": "u-1", "exp": 1}
     event = Call(request, deployed, route, "/legacy", "rid", claims).template_event(
-        route.method.integration)  # type: ignore[arg-type]
-    assert event == {"claims": {"sub": "s-1", "email": "e@x", "username": "",
-                                "cognito:username": "u-1"},
-                     "path": "/legacy", "method": "GET"}
+        route.method.integration
+    )  # type: ignore[arg-type]
+    assert event == {
+        "claims": {"sub": "s-1", "email": "e@x", "username": "", "cognito:username": "u-1"},
+        "path": "/legacy",
+        "method": "GET",
+    }
 
 
 def test_handler_that_raises_is_502(stack: Stack) -> None:
@@ -242,8 +272,9 @@ def test_changes_are_invisible_until_the_next_deployment(stack: Stack) -> None:
     apigw = stack.clients["apigateway"]
     api = apigw.create_rest_api(name="redeploy")
     sub = Stack(**{**stack.__dict__, "api_id": api["id"], "functions": dict(stack.functions)})
-    root = next(r["id"] for r in apigw.get_resources(restApiId=api["id"])["items"]
-                if r["path"] == "/")
+    root = next(
+        r["id"] for r in apigw.get_resources(restApiId=api["id"])["items"] if r["path"] == "/"
+    )
     _route(sub, root, "first", "GET", "echo")
     apigw.create_deployment(restApiId=api["id"], stageName="dev")
     assert get(sub, "/first").status_code == 200
@@ -269,6 +300,30 @@ def test_access_claims_have_no_aud() -> None:
 
 
 def test_new_function_is_found_without_restart(stack: Stack) -> None:
-    arn = _function(stack.clients, stack.role_arn, f"late{time.time_ns()}",
-                    lambda_code.package(None, "x"))
+    arn = _function(
+        stack.clients, stack.role_arn, f"late{time.time_ns()}", lambda_code.package(None, "x")
+    )
     assert stack.server.state.function_code(arn) is not None
+
+
+def test_password_sign_in_tokens_behave_as_on_aws(stack: Stack) -> None:
+    # InitiateAuth goes to moto (which checks the password); the stand-in re-signs the tokens,
+    # so they verify like hosted-UI tokens but carry only the admin scope, as on AWS.
+    from local_stack import PASSWORD
+
+    result = stack.clients["cognito-idp"].initiate_auth(
+        ClientId=stack.client_id, AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": EMAIL, "PASSWORD": PASSWORD},
+    )["AuthenticationResult"]  # fmt: skip
+    access = stack.server.keys.decode(result["AccessToken"])
+    assert access["scope"] == "aws.cognito.signin.user.admin"
+    assert access["iss"].startswith(stack.endpoint)
+    assert get(stack, "/me", result["IdToken"]).status_code == 200  # unscoped: the ID token
+    assert_gateway(
+        get(stack, "/hello", result["AccessToken"]), 401, "Unauthorized"
+    )  # no `email` scope
+    refreshed = stack.clients["cognito-idp"].initiate_auth(
+        ClientId=stack.client_id, AuthFlow="REFRESH_TOKEN_AUTH",
+        AuthParameters={"REFRESH_TOKEN": result["RefreshToken"]},
+    )["AuthenticationResult"]  # fmt: skip
+    assert get(stack, "/me", refreshed["IdToken"]).status_code == 200
