@@ -10,6 +10,7 @@ line per problem on stderr, nothing on stdout, no traceback, and no AWS request 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -541,5 +542,16 @@ def test_help_does_not_import_heavy_modules(args: list[str]) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "Usage: cogapi" in proc.stdout
+    probe = json.loads(proc.stderr.split("PROBE ", 1)[1])
+    assert probe == {"code": 0, "heavy": []}
+
+
+def test_shell_completion_does_not_import_heavy_modules() -> None:
+    # Click answers completion requests from the environment, before any command runs.
+    env = {**os.environ, "_COGAPI_COMPLETE": "bash_complete", "COMP_WORDS": "cogapi st", "COMP_CWORD": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-c", _HELP_PROBE], capture_output=True, text=True, timeout=60, cwd=ROOT, env=env
+    )
+    assert "plain,status" in proc.stdout.split()
     probe = json.loads(proc.stderr.split("PROBE ", 1)[1])
     assert probe == {"code": 0, "heavy": []}
