@@ -204,7 +204,11 @@ def run_down(opts: Options, ui: UI, yes: bool, keep_user_pool: bool) -> ExitStat
                 "refusing to delete without confirmation; nothing was deleted",
                 hint="pass --yes to confirm off a terminal",
             )
-        if not ui.confirm(f"Delete {len(plan.mutating)} resource(s) of stack {ctx.cfg.name!r}?"):
+        question = f"Delete {len(plan.mutating)} resource(s) of stack {ctx.cfg.name!r}"
+        if any(c.kind == "user_pool" and c.action == "delete" for c in plan.changes):
+            users = (observed.pool or {}).get("EstimatedNumberOfUsers", 0)
+            question += f", including the user pool and its {users} user(s)"
+        if not ui.confirm(question + "?"):
             ui.info("Nothing deleted.")
             return ExitStatus.USAGE
     if plan.mutating:

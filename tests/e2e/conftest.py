@@ -106,4 +106,5 @@ def cogapi(moto_server: MotoServer, tmp_path: Path) -> Any:
         )  # fmt: skip
         return Result(p.returncode, p.stdout, p.stderr)
 
+    run.env = base_env  # type: ignore[attr-defined]
     return run
