@@ -550,6 +550,20 @@ def _cross_checks(cfg: Config, base_dir: Path) -> list[tuple[str, str]]:
             )
         elif src.is_file() and src.suffix != ".py":
             problems.append(("function.source", "must be a folder or a .py file"))
+        else:
+            # Lambda would only fail at the first call ("Unable to import module"): say it now.
+            module = cfg.function.handler.rsplit(".", 1)[0]
+            expected = src.name if src.is_file() else module.replace(".", "/") + ".py"
+            if (src.is_file() and src.stem != module) or (
+                src.is_dir() and not (src / expected).is_file()
+            ):
+                problems.append(
+                    (
+                        "function.handler",
+                        f"module {module!r} is not in function.source "
+                        f"(expected {module.replace('.', '/')}.py {'as the file' if src.is_file() else 'in the folder'})",
+                    )
+                )
     return problems
 
 

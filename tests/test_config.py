@@ -324,6 +324,31 @@ def test_source_resolved_relative_to_the_config_file(
     assert load_config(str(path)).function.source == str((tmp_path / "src").resolve())
 
 
+@pytest.mark.parametrize(
+    ("files", "source", "handler", "ok"),
+    [
+        ({"app.py"}, "src", "app.handler", True),
+        ({"pkg/api.py"}, "src", "pkg.api.handler", True),
+        ({"main.py"}, "src", "app.handler", False),
+        ({"main.py"}, "src/main.py", "main.handler", True),
+        ({"main.py"}, "src/main.py", "app.handler", False),
+    ],
+)
+def test_handler_module_must_be_in_the_source(
+    tmp_path: Path, files: set[str], source: str, handler: str, ok: bool
+) -> None:
+    for name in files:
+        (tmp_path / "src" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "src" / name).write_text("def handler(e, c):\n    return {}\n")
+    text = with_base(function={"source": source, "handler": handler})
+    if ok:
+        parse(text, tmp_path)
+    else:
+        found = problems(text, base_dir=tmp_path)
+        assert [k for k, _ in found] == ["function.handler"]
+        assert f"module {handler.rsplit('.', 1)[0]!r} is not in function.source" in found[0][1]
+
+
 # ---- the CLI contract for bad configs -----------------------------------------------------
 
 
@@ -548,9 +573,19 @@ def test_help_does_not_import_heavy_modules(args: list[str]) -> None:
 
 def test_shell_completion_does_not_import_heavy_modules() -> None:
     # Click answers completion requests from the environment, before any command runs.
-    env = {**os.environ, "_COGAPI_COMPLETE": "bash_complete", "COMP_WORDS": "cogapi st", "COMP_CWORD": "1"}
+    env = {
+        **os.environ,
+        "_COGAPI_COMPLETE": "bash_complete",
+        "COMP_WORDS": "cogapi st",
+        "COMP_CWORD": "1",
+    }
     proc = subprocess.run(
-        [sys.executable, "-c", _HELP_PROBE], capture_output=True, text=True, timeout=60, cwd=ROOT, env=env
+        [sys.executable, "-c", _HELP_PROBE],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env=env,
     )
     assert "plain,status" in proc.stdout.split()
     probe = json.loads(proc.stderr.split("PROBE ", 1)[1])
