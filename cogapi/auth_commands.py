@@ -92,22 +92,6 @@ def run_token(
     return ExitStatus.OK
 
 
-def run_call(
-    opts: Any,
-    ui: Any,
-    path: str | None,
-    method: str | None,
-    data: str | None,
-    headers: tuple[str, ...],
-    no_token: bool,
-    token_type: str | None,
-    include: bool,
-) -> ExitStatus:
-    from cogapi.api_call import call_stack
-
-    return call_stack(opts, ui, path, method, data, headers, no_token, token_type, include)
-
-
 def run_verify(opts: Any, ui: Any) -> ExitStatus:
     from cogapi.verify import verify_stack
 

@@ -103,9 +103,9 @@ def register(cli: click.Group) -> None:
 
         Exits 0 on a 2xx answer, 1 otherwise; a 401 comes with a hint naming the likely cause.
         """
-        from cogapi.auth_commands import run_call
+        from cogapi.api_call import call_stack
 
-        return run_call(opts, ui, **kwargs)
+        return call_stack(opts, ui, **kwargs)
 
     @cli.command()
     @common_options

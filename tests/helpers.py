@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
+import socket
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -74,3 +77,31 @@ def run_cli(*args: str, input: str | None = None) -> Run:
     with record_calls() as calls:
         result = runner.invoke(cli, list(args), input=input, catch_exceptions=False)
     return Run(result.exit_code, result.stdout, result.stderr, calls)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cogapi_command() -> list[str]:
+    """The installed console script, next to the running interpreter (the venv's)."""
+    exe = Path(sys.executable).parent / "cogapi"
+    if exe.exists():
+        return [str(exe)]
+    found = shutil.which("cogapi")
+    assert found, "the cogapi command is not installed: pip install -e '.[test]'"
+    return [found]
+
+
+@dataclass
+class Result:
+    """What a `cogapi` subprocess did."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)

@@ -3,12 +3,9 @@ the real `cogapi` command as a subprocess with its own token cache per test."""
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,28 +15,11 @@ from typing import Any
 import pytest
 
 from cogapi.local.server import LocalServer
-from tests.helpers import write_config
+from tests.helpers import Result, cogapi_command, free_port, write_config
 
-MAIN = Path(__file__).with_name("cogapi_main.py")
 ROOT = Path(__file__).resolve().parents[2]
 EMAIL = "alice@example.com"
 PASSWORD = "Correct-Horse-9"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Result:
-    returncode: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> Any:
-        return json.loads(self.stdout)
 
 
 @dataclass
@@ -73,7 +53,7 @@ class AuthStack:
         return base
 
     def command(self, *args: str) -> list[str]:
-        return [sys.executable, str(MAIN), *args]
+        return [*cogapi_command(), *args]
 
     def run(
         self, *args: str, cache: Path, input: str | None = None, timeout: float = 60, **env: str

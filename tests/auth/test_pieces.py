@@ -21,7 +21,7 @@ from cogapi.callback_server import CallbackError, CallbackServer
 from cogapi.errors import CogapiError, UsageError
 from cogapi.hosted_ui import HostedUiFlow, Pkce, TokenEndpoint, has_desktop, loopback_callback
 from cogapi.token_cache import CachedTokens, TokenCache, cache_file_name, cache_root
-from tests.auth.conftest import free_port
+from tests.helpers import free_port
 
 
 def get(url: str, data: bytes | None = None) -> tuple[int, str]:
@@ -255,7 +255,7 @@ def test_help_imports_no_boto3_pydantic_or_rich(command: str) -> None:
 
     code = (
         "import sys\n"
-        "from tests.auth.cogapi_main import cli\n"
+        "from cogapi.cli import cli\n"
         f"try:\n    cli({command.split()!r} + ['--help'], prog_name='cogapi')\n"
         "except SystemExit:\n    pass\n"
         "heavy = sorted(m for m in ('boto3', 'pydantic', 'rich') if m in sys.modules)\n"

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -18,21 +15,7 @@ from typing import Any
 import boto3
 import pytest
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def cogapi_command() -> list[str]:
-    """The installed console script, next to the running interpreter (the venv's)."""
-    exe = Path(sys.executable).parent / "cogapi"
-    if exe.exists():
-        return [str(exe)]
-    found = shutil.which("cogapi")
-    assert found, "the cogapi command is not installed: pip install -e '.[test]'"
-    return [found]
+from tests.helpers import Result, cogapi_command, free_port
 
 
 @dataclass
@@ -55,7 +38,7 @@ class MotoServer:
 
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[MotoServer]:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
     moto_exe = Path(sys.executable).parent / "moto_server"
     proc = subprocess.Popen(
@@ -76,16 +59,6 @@ def moto_server() -> Iterator[MotoServer]:
     yield MotoServer(url, proc)
     proc.terminate()
     proc.wait(10)
-
-
-@dataclass
-class Result:
-    returncode: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> Any:
-        return json.loads(self.stdout)
 
 
 @pytest.fixture

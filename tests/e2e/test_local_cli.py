@@ -12,8 +12,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tests.e2e.conftest import _free_port, cogapi_command
-from tests.helpers import write_config
+from tests.helpers import cogapi_command, free_port, write_config
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
@@ -43,7 +42,7 @@ def test_demo_passes_every_step(tmp_path: Path) -> None:
 
 
 def test_local_serves_the_stack_and_up_prints_local_urls(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = _env(tmp_path)
     server = subprocess.Popen([*cogapi_command(), "local", "--port", str(port)], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip

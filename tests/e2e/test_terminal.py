@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.conftest import MotoServer, cogapi_command
+from tests.e2e.conftest import MotoServer
 from tests.e2e.test_cli_e2e import count_resources
-from tests.helpers import write_config
+from tests.helpers import cogapi_command, write_config
 
 NONE_LEFT = dict.fromkeys(("pools", "apis", "functions", "roles", "clients", "authorizers"), 0)
 
