@@ -16,6 +16,7 @@ import ipaddress
 import json
 import logging
 import re
+import socket
 import sys
 import threading
 import time
@@ -26,7 +27,7 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
-from cogapi.errors import CogapiError
+from cogapi.errors import CogapiError, UsageError
 from cogapi.local import urls
 from cogapi.local.dataplane import DataPlane
 from cogapi.local.edge import HostedUi, IdentityProvider, json_response
@@ -71,7 +72,7 @@ class LocalServer:
         clock: Callable[[], float] = time.time,
     ) -> None:
         if not _is_loopback(host):
-            raise CogapiError(
+            raise UsageError(
                 f"cogapi local serves loopback only, not {host}", hint="use 127.0.0.1 (the default)"
             )
         self.host = host
@@ -101,6 +102,17 @@ class LocalServer:
                 if not quiet:
                     super().log_request(*args, **kwargs)
 
+        if self.port:  # a busy port: say so plainly (werkzeug would print its own advice first)
+            family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+            with socket.socket(family) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    probe.bind((self.host, self.port))
+                except OSError as exc:
+                    raise CogapiError(
+                        f"cannot listen on {self.host}:{self.port}: {exc.strerror or exc}",
+                        hint="stop whatever uses the port, or pick another with --port",
+                    ) from None
         try:
             server = make_server(
                 self.host, self.port, self._wsgi, threaded=True, request_handler=Handler

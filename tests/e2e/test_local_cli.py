@@ -99,3 +99,20 @@ def test_local_without_moto_says_how_to_install(tmp_path: Path) -> None:
     assert p.returncode == 1
     assert "moto is not installed" in p.stderr and "pip install 'cogapi[local]'" in p.stderr
     assert "Traceback" not in p.stderr
+
+
+def test_local_refuses_a_busy_port_and_a_public_address(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        p = subprocess.run([*cogapi_command(), "local", "--port", str(port)], env=_env(tmp_path),
+                           capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert p.returncode == 1
+    assert p.stderr.splitlines()[0] == f"error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    public = subprocess.run([*cogapi_command(), "local", "--host", "0.0.0.0"], env=_env(tmp_path),
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert public.returncode == 2
+    assert "loopback only" in public.stderr and "Traceback" not in public.stderr
