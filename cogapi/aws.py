@@ -1,6 +1,8 @@
 """The one place that talks to AWS.
 
-Only this module imports boto3. `Aws` takes a boto3 session and an injectable `sleep`, returns
+Only this module talks to AWS. It builds clients with botocore, the core boto3 wraps: importing
+boto3 itself also loads s3transfer, about 60 ms of start-up for nothing cogapi uses. `Aws` takes a
+botocore (or boto3) session and an injectable `sleep`, returns
 plain dicts and lists, and turns every "does not exist" answer, whatever each service calls it,
 into `NotFound` (reads return `None` instead). Any other failure becomes an `AwsError` naming the
 operation and the resource, so the CLI can print it without a traceback.
@@ -32,11 +34,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import boto3
 import botocore.config
 import botocore.exceptions
+import botocore.session
 
-from cogapi.errors import AwsError, CogapiError, NotFound
+from cogapi.errors import AwsError, NotFound, UsageError
 
 READ_PREFIXES = ("Get", "List", "Describe")
 NOT_FOUND_CODES = {
@@ -50,11 +52,14 @@ IAM_PROPAGATION_HINTS = ("cannot be assumed by Lambda", "role defined for the fu
 LAMBDA_BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 
 
-def make_session(profile: str | None, region: str) -> boto3.Session:
+def make_session(profile: str | None, region: str) -> botocore.session.Session:
     try:
-        return boto3.Session(profile_name=profile, region_name=region)
+        session = botocore.session.Session(profile=profile)
+        session.get_scoped_config()  # an unknown profile fails here, before any call
+        session.set_config_variable("region", region)
+        return session
     except botocore.exceptions.ProfileNotFound:
-        raise CogapiError(
+        raise UsageError(
             f"AWS profile {profile!r} not found", hint="check ~/.aws/config or drop --profile"
         ) from None
 
@@ -89,9 +94,9 @@ class Aws:
     # ---- plumbing -------------------------------------------------------------------------
 
     def client(self, service: str) -> Any:
-        """The boto3 client for `service`, made on first use.
+        """The client for `service`, made on first use.
 
-        Made lazily, one at a time (a boto3 session is not thread-safe), so discovery's first
+        Made lazily, one at a time (a session is not thread-safe), so discovery's first
         requests go out while the other clients are still being built: building all five up
         front costs over 0.1 s of model loading before any request.
         """
@@ -106,7 +111,8 @@ class Aws:
                     region_name=self.region, connect_timeout=10, read_timeout=60,
                     retries={"mode": "standard", "max_attempts": attempts},
                 )  # fmt: skip
-                client = self._session.client(service, config=cfg, endpoint_url=self.endpoint_url)
+                make = getattr(self._session, "create_client", None) or self._session.client
+                client = make(service, config=cfg, endpoint_url=self.endpoint_url)
                 client.meta.events.register("before-call", self._count)
                 client.meta.events.register("after-call", self._after)
                 self._clients[service] = client

@@ -565,3 +565,13 @@ def test_identity_provider_secret_comes_from_the_environment(
     assert set(removed.mutating) == {"DeleteIdentityProvider", "UpdateUserPoolClient"}
     assert aws["cognito-idp"].list_identity_providers(UserPoolId=pool_id)["Providers"] == []
     assert status(cfg).exit_code == 0
+
+
+def test_unknown_profile_is_a_usage_error(aws: dict[str, Any], cfg: Path) -> None:
+    run = run_cli("status", "-c", str(cfg), "--profile", "nope")
+    assert run.exit_code == 2
+    assert run.stderr.splitlines() == [
+        "error: AWS profile 'nope' not found",
+        "hint: check ~/.aws/config or drop --profile",
+    ]
+    assert run.calls == []
