@@ -291,6 +291,7 @@ def _plan_cognito(d: DesiredStack, o: Observed, plan: Plan) -> None:
         plan.add(Change(
             "user_pool_domain", d.domain, "blocked", reason=f"domain {d.domain!r} already belongs to another user pool ({owner})",
             hint="choose another domain.prefix (it must be unique in the region across all AWS accounts)",
+            foreign=True,
         ))  # fmt: skip
     elif pool_new or not o.pool_domain:
         plan.add(Change("user_pool_domain", d.domain, "create"))

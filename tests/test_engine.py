@@ -403,6 +403,8 @@ def test_domain_of_another_pool_stops_up_before_any_change(aws: dict[str, Any], 
     assert "already belongs to another user pool" in run.stderr
     assert "hint:" in run.stderr
     assert our_pools(aws) == []
+    rows = states(status(cfg))
+    assert rows[("user_pool_domain", "test-api-7f3k")]["state"] == "foreign"
 
 
 def test_fixed_setting_change_is_refused(aws: dict[str, Any], cfg: Path) -> None:
