@@ -16,6 +16,14 @@ def verify(stack: AuthStack, token: str, use: str = "access") -> dict[str, objec
     return TokenVerifier(issuers, stack.client_id).verify(token, use)
 
 
+def password_token(stack: AuthStack, cache: Path, *extra: str, password: str = PASSWORD) -> Result:
+    """`cogapi token --flow password` for the test user, the password on stdin."""
+    return stack.run(
+        "token", "--flow", "password", "--username", EMAIL, "--password-stdin", *extra,
+        cache=cache, input=password + "\n",
+    )  # fmt: skip
+
+
 def finish(proc: subprocess.Popen[str], timeout: float = 30) -> Result:
     out, err = proc.communicate(timeout=timeout)
     return Result(proc.returncode, out, err)

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from tests.auth.conftest import EMAIL, PASSWORD, AuthStack
-from tests.auth.flows import browser_code_login
+from tests.auth.flows import browser_code_login, password_token
 
 
 def signed_in(stack: AuthStack, cache: Path, url_file: tuple[Path, str]) -> None:
@@ -49,16 +49,7 @@ def test_call_explains_a_401(
 def test_call_with_a_password_token_names_the_missing_scopes(
     auth_stack: AuthStack, cache: Path
 ) -> None:
-    got = auth_stack.run(
-        "token",
-        "--flow",
-        "password",
-        "--username",
-        EMAIL,
-        "--password-stdin",
-        cache=cache,
-        input=PASSWORD + "\n",
-    )
+    got = password_token(auth_stack, cache)
     assert got.returncode == 0, got.stderr
     result = auth_stack.run("call", "/hello", cache=cache)
     assert result.returncode == 1

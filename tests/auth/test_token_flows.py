@@ -16,7 +16,7 @@ import pytest
 from cogapi.local import urls
 from tests.auth.browser import FormBrowser
 from tests.auth.conftest import EMAIL, PASSWORD, AuthStack, wait_for_url
-from tests.auth.flows import browser_code_login, finish, verify
+from tests.auth.flows import browser_code_login, finish, password_token, verify
 
 
 def test_code_flow_with_pkce_through_the_loopback_callback(
@@ -187,18 +187,7 @@ def test_callback_port_in_use_is_a_clear_error(
 
 
 def test_password_flow_warns_about_scopes_and_refreshes(auth_stack: AuthStack, cache: Path) -> None:
-    result = auth_stack.run(
-        "token",
-        "--flow",
-        "password",
-        "--username",
-        EMAIL,
-        "--password-stdin",
-        "-o",
-        "json",
-        cache=cache,
-        input=PASSWORD + "\n",
-    )
+    result = password_token(auth_stack, cache, "-o", "json")
     assert result.returncode == 0, result.stderr
     doc = result.json()
     assert "no OAuth scopes" in doc["warnings"][0]
@@ -212,16 +201,7 @@ def test_password_flow_warns_about_scopes_and_refreshes(auth_stack: AuthStack, c
 
 
 def test_wrong_password_is_a_clear_error(auth_stack: AuthStack, cache: Path) -> None:
-    result = auth_stack.run(
-        "token",
-        "--flow",
-        "password",
-        "--username",
-        EMAIL,
-        "--password-stdin",
-        cache=cache,
-        input="Wrong-Horse-9\n",
-    )
+    result = password_token(auth_stack, cache, password="Wrong-Horse-9")
     assert result.returncode == 1
     assert "NotAuthorizedException" in result.stderr and "Traceback" not in result.stderr
 
