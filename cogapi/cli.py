@@ -150,7 +150,7 @@ def down(opts: Any, ui: Any, yes: bool, keep_user_pool: bool) -> int:
 
 @cli.command()
 @click.option(
-    "--name", default="test", show_default=True, help="Stack name, used for the domain prefix."
+    "--name", default="test", show_default=True, help="Word the random domain prefix starts with."
 )
 @common_options
 def init(opts: Any, ui: Any, name: str) -> int:

@@ -45,12 +45,23 @@ class StackContext:
 
 
 def open_stack(opts: Options, ui: UI) -> StackContext:
-    from cogapi.config import load_config, resolve_path
+    from cogapi.config import endpoint_problem, load_config, region_problem, resolve_path
 
     path = resolve_path(opts.config_path)
     cfg = load_config(path)
+    # Flags and the environment are checked like the config: before any AWS call.
     if opts.region:
+        problem = region_problem(opts.region)
+        if problem:
+            raise UsageError(f"--region: {problem}")
         cfg = cfg.model_copy(update={"region": opts.region})
+    for where, url in (
+        ("--endpoint-url", opts.endpoint_url),
+        ("AWS_ENDPOINT_URL", os.environ.get("AWS_ENDPOINT_URL")),
+    ):
+        problem = endpoint_problem(url) if url else None
+        if problem:
+            raise UsageError(f"{where}: {problem}")
     endpoint = opts.endpoint_url or cfg.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
 
     from cogapi.aws import Aws, make_session

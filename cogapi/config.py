@@ -33,6 +33,7 @@ STANDARD_ATTRIBUTES = (
     "middle_name", "name", "nickname", "phone_number", "picture", "preferred_username",
     "profile", "updated_at", "website", "zoneinfo",
 )  # fmt: skip
+REGION_PATTERN = r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$"
 DURATION_RE = re.compile(r"^(\d+)\s*(m|min|h|d)$")
 
 
@@ -283,8 +284,17 @@ class Api(_Strict):
 
 class Config(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
-    region: str = Field("us-east-1", pattern=r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
+    region: str = Field("us-east-1", pattern=REGION_PATTERN)
     endpoint_url: str | None = None
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _endpoint(cls, v: str | None) -> str | None:
+        problem = endpoint_problem(v) if v else None
+        if problem:
+            raise ValueError(problem)
+        return v
+
     tags: dict[str, str] = Field(default_factory=dict)
     user_pool: UserPool = UserPool()
     domain: Domain
@@ -341,15 +351,16 @@ class Config(_Strict):
         return up.mfa != "off" and "sms" in up.mfa_methods and up.sms_role_arn is None
 
 
+UNION_BRANCH_TAGS = ("cognito", "ses", "PasswordPolicy", "literal['default']")
+
+
 def _key_path(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif str(part) in ("EmailCognito", "EmailSes", "cognito", "ses", "PasswordPolicy"):
-            continue  # union branch names pydantic adds to the location
-        elif part in ("str", "int", "literal['default']", "function-after[_prefix_rules(), str]"):
-            continue
+        elif str(part) in UNION_BRANCH_TAGS:
+            continue  # names of union branches pydantic adds to the location, not config keys
         else:
             out += ("." if out else "") + str(part)
     return out
@@ -376,6 +387,20 @@ def _message(err: Any) -> str:
         return "required key is missing"
     msg = str(err["msg"])
     return msg.removeprefix("Value error, ")
+
+
+def endpoint_problem(url: str) -> str | None:
+    """What is wrong with an AWS endpoint URL, or None (shared by the config key and the flag)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return f"{url!r} is not an http(s) URL, e.g. http://127.0.0.1:4566"
+    return None
+
+
+def region_problem(region: str) -> str | None:
+    if re.match(REGION_PATTERN, region):
+        return None
+    return f"{region!r} is not an AWS region name, e.g. us-east-1"
 
 
 def _url_ok(url: str) -> str | None:

@@ -590,3 +590,8 @@ def test_shell_completion_does_not_import_heavy_modules() -> None:
     assert "plain,status" in proc.stdout.split()
     probe = json.loads(proc.stderr.split("PROBE ", 1)[1])
     assert probe == {"code": 0, "heavy": []}
+
+
+def test_endpoint_url_in_the_config_must_be_http() -> None:
+    found = problems(BASE.rstrip("\n") + "\nendpoint_url: '127.0.0.1:4566'\n")
+    assert found == [("endpoint_url", "'127.0.0.1:4566' is not an http(s) URL, e.g. http://127.0.0.1:4566")]
