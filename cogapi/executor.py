@@ -51,8 +51,11 @@ def initial_ids(o: Observed) -> dict[str, str]:
     return ids
 
 
-def dependencies(change: Change, plan: Plan) -> set[Key]:
-    """Keys of the plan's changes that must finish before `change` starts."""
+def dependencies(change: Change, plan: Plan, sms_role: str | None = None) -> set[Key]:
+    """Keys of the plan's changes that must finish before `change` starts.
+
+    `sms_role` names the role the pool's SMS configuration points at, when cogapi makes one.
+    """
     others = [c for c in plan.changes if c.mutating and c.key != change.key]
 
     def of(*kinds: str, deletes: bool = True) -> set[Key]:
@@ -60,7 +63,7 @@ def dependencies(change: Change, plan: Plan) -> set[Key]:
 
     kind, action = change.kind, change.action
     if kind == "user_pool":  # the pool's SMS configuration names the SMS role
-        return {k for k in of("iam_role") if k[1].endswith("-cognito-sms-role")}
+        return {("iam_role", sms_role)} & of("iam_role") if sms_role else set()
     if kind == "identity_provider" and action == "delete":
         return of("user_pool", "app_client")  # the client stops naming it first
     if kind in ("identity_provider", "user_pool_domain"):
@@ -124,7 +127,8 @@ class Executor:
         if plan.blocked:
             raise CogapiError("the plan is blocked; nothing was changed")
         todo = {c.key: c for c in plan.mutating}
-        deps = {k: dependencies(c, plan) & set(todo) for k, c in todo.items()}
+        sms_role = self.d.sms_role.name if self.d.sms_role else None
+        deps = {k: dependencies(c, plan, sms_role) & set(todo) for k, c in todo.items()}
         done: set[Key] = set()
         running: dict[Future[None], Key] = {}
         error: BaseException | None = None

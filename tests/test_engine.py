@@ -577,3 +577,55 @@ def test_unknown_profile_is_a_usage_error(aws: dict[str, Any], cfg: Path) -> Non
         "hint: check ~/.aws/config or drop --profile",
     ]
     assert run.calls == []
+
+
+def test_the_pool_waits_for_the_sms_role_only() -> None:
+    from cogapi.executor import dependencies
+    from cogapi.planner import Change, Plan
+
+    plan = Plan([
+        Change("iam_role", "test-cognito-sms-role", "create"),
+        Change("iam_role", "test-API-function-role", "create"),
+        Change("user_pool", "test-userPool", "create"),
+    ])  # fmt: skip
+    pool = plan.changes[2]
+    assert dependencies(pool, plan, "test-cognito-sms-role") == {
+        ("iam_role", "test-cognito-sms-role")
+    }
+    assert dependencies(pool, plan, None) == set()
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (
+            ["--region", "Mars-1"],
+            {},
+            "error: --region: 'Mars-1' is not an AWS region name, e.g. us-east-1",
+        ),
+        (
+            ["--endpoint-url", "localhost:4566"],
+            {},
+            "error: --endpoint-url: 'localhost:4566' is not an http(s) URL",
+        ),
+        (
+            [],
+            {"AWS_ENDPOINT_URL": "ftp://x"},
+            "error: AWS_ENDPOINT_URL: 'ftp://x' is not an http(s) URL",
+        ),
+    ],
+)
+def test_bad_region_or_endpoint_is_a_usage_error_before_any_call(
+    aws: dict[str, Any],
+    cfg: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    env: dict[str, str],
+    message: str,
+) -> None:
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    run = run_cli("up", "-c", str(cfg), *args)
+    assert run.exit_code == 2
+    assert run.stderr.startswith(message)
+    assert run.calls == []
