@@ -123,8 +123,10 @@ def forge(token: str) -> str:
 
 
 def call(url: str, token: str | None) -> tuple[int, str]:
-    status, _, body = HttpBrowser().request(url, headers={"Authorization": token} if token else {})
-    return status, body
+    from cogapi import http_request
+
+    r = http_request.request(url, headers={"Authorization": token} if token else {})
+    return r.status, r.text
 
 
 def run_demo(ui: UI, keep: bool = False) -> ExitStatus:

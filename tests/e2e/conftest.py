@@ -36,38 +36,46 @@ class MotoServer:
         )
 
 
-@pytest.fixture(scope="session")
-def moto_server() -> Iterator[MotoServer]:
-    port = free_port()
+def _serve(command: list[str], url: str, ready_path: str) -> Iterator[MotoServer]:
     env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
-    moto_exe = Path(sys.executable).parent / "moto_server"
-    proc = subprocess.Popen(
-        [str(moto_exe), "-H", "127.0.0.1", "-p", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while True:
         try:
-            urllib.request.urlopen(f"{url}/moto-api/", timeout=1)
+            urllib.request.urlopen(f"{url}{ready_path}", timeout=1)
             break
         except Exception:
             if time.monotonic() > deadline or proc.poll() is not None:
                 proc.kill()
-                raise RuntimeError("moto server did not start") from None
+                raise RuntimeError(f"{command[0]} did not start") from None
             time.sleep(0.1)
     yield MotoServer(url, proc)
     proc.terminate()
     proc.wait(10)
 
 
-@pytest.fixture
-def cogapi(moto_server: MotoServer, tmp_path: Path) -> Any:
-    moto_server.reset()
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[MotoServer]:
+    port = free_port()
+    moto_exe = Path(sys.executable).parent / "moto_server"
+    command = [str(moto_exe), "-H", "127.0.0.1", "-p", str(port)]
+    yield from _serve(command, f"http://127.0.0.1:{port}", "/moto-api/")
+
+
+@pytest.fixture(scope="session")
+def local_server() -> Iterator[MotoServer]:
+    """`cogapi local`: moto plus an API Gateway that serves what was deployed, and only that."""
+    port = free_port()
+    command = [*cogapi_command(), "local", "--port", str(port)]
+    yield from _serve(command, f"http://127.0.0.1:{port}", "/_cogapi/info")
+
+
+def _runner(server: MotoServer, tmp_path: Path) -> Any:
+    server.reset()
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "COGAPI_"))}
     base_env.update({
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_ENDPOINT_URL": moto_server.url, "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_ENDPOINT_URL": server.url, "AWS_CONFIG_FILE": str(tmp_path / "none"),
         "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"), "COGAPI_WORKERS": "1",
         "XDG_CACHE_HOME": str(tmp_path / "cache"),
     })  # fmt: skip
@@ -81,3 +89,15 @@ def cogapi(moto_server: MotoServer, tmp_path: Path) -> Any:
 
     run.env = base_env  # type: ignore[attr-defined]
     return run
+
+
+@pytest.fixture
+def cogapi(moto_server: MotoServer, tmp_path: Path) -> Any:
+    """The installed cogapi against a fresh moto server."""
+    return _runner(moto_server, tmp_path)
+
+
+@pytest.fixture
+def cogapi_local(local_server: MotoServer, tmp_path: Path) -> Any:
+    """The installed cogapi against a fresh `cogapi local`."""
+    return _runner(local_server, tmp_path)

@@ -111,7 +111,10 @@ def test_local_refuses_a_busy_port_and_a_public_address(tmp_path: Path) -> None:
         p = subprocess.run([*cogapi_command(), "local", "--port", str(port)], env=_env(tmp_path),
                            capture_output=True, text=True, timeout=60)  # fmt: skip
     assert p.returncode == 1
-    assert p.stderr.splitlines()[0] == f"error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    assert (
+        p.stderr.splitlines()[0]
+        == f"error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    )
     public = subprocess.run([*cogapi_command(), "local", "--host", "0.0.0.0"], env=_env(tmp_path),
                             capture_output=True, text=True, timeout=60)  # fmt: skip
     assert public.returncode == 2

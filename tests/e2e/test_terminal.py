@@ -12,10 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.e2e.conftest import MotoServer
-from tests.e2e.test_cli_e2e import count_resources
+from tests.e2e.test_cli_e2e import NONE_LEFT, count_resources
 from tests.helpers import cogapi_command, write_config
-
-NONE_LEFT = dict.fromkeys(("pools", "apis", "functions", "roles", "clients", "authorizers"), 0)
 
 
 def run_on_a_terminal(
