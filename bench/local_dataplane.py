@@ -17,9 +17,9 @@ from collections.abc import Callable
 import boto3
 import requests
 
-from cogapi import lambda_code
 from cogapi.local import urls
 from cogapi.local.server import LocalServer
+from cogapi.stack import code as lambda_code
 
 REGION = "us-east-1"
 ROLE_POLICY = ('{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":'

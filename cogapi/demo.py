@@ -90,7 +90,7 @@ def sign_in_with_form(
     The same `HostedUiFlow` as `cogapi token` (state, PKCE, code exchange); only the browser is
     played by `HttpBrowser` here.
     """
-    from cogapi.hosted_ui import HostedUiFlow, TokenEndpoint
+    from cogapi.auth.hosted_ui import HostedUiFlow, TokenEndpoint
 
     flow = HostedUiFlow(TokenEndpoint(hosted_ui, client_id), CALLBACK, scopes)
     browser = HttpBrowser()
@@ -123,19 +123,19 @@ def forge(token: str) -> str:
 
 
 def call(url: str, token: str | None) -> tuple[int, str]:
-    from cogapi import http_request
+    from cogapi.auth import http_request
 
     r = http_request.request(url, headers={"Authorization": token} if token else {})
     return r.status, r.text
 
 
 def run_demo(ui: UI, keep: bool = False) -> ExitStatus:
-    from cogapi.commands import Options, open_stack, plan_stack
     from cogapi.config import parse_config
-    from cogapi.executor import Executor, apply_down
     from cogapi.local.server import LocalServer
-    from cogapi.outputs import stack_outputs
-    from cogapi.planner import plan_down
+    from cogapi.stack.context import Options, open_stack, plan_stack
+    from cogapi.stack.executor import Executor, apply_down
+    from cogapi.stack.outputs import stack_outputs
+    from cogapi.stack.planner import plan_down
 
     steps: list[Step] = []
 
@@ -151,7 +151,7 @@ def run_demo(ui: UI, keep: bool = False) -> ExitStatus:
     with LocalServer(port=0) as server, tempfile.TemporaryDirectory(prefix="cogapi-demo-") as tmp:
         endpoint = server.endpoint
         ui.info(f"Local stand-in running at {endpoint}")
-        from cogapi.commands import example_config_text, random_prefix
+        from cogapi.stack.commands import example_config_text, random_prefix
 
         text = example_config_text().replace(
             "prefix: test-api-7f3k", f"prefix: {random_prefix('demo')}", 1
@@ -215,7 +215,7 @@ def run_demo(ui: UI, keep: bool = False) -> ExitStatus:
         finally:
             if not keep:
                 ui.info("4. cogapi down")
-                from cogapi.discover import discover_stack
+                from cogapi.stack.discover import discover_stack
 
                 observed = discover_stack(ctx.aws, ctx.cfg)
                 down = plan_down(ctx.cfg, observed)

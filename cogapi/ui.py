@@ -12,9 +12,10 @@ import json
 import sys
 import threading
 from collections.abc import Sequence
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from cogapi.planner import Change, Plan
+if TYPE_CHECKING:  # types only: the UI sits below the engine and imports none of it
+    from cogapi.stack.planner import Change, Plan
 
 VERBS = {"create": "creating", "update": "updating", "replace": "replacing", "delete": "deleting"}
 ACTION_STYLE = {

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = ROOT / "cogapi" / "config.example.yaml"
+EXAMPLE = ROOT / "cogapi" / "config" / "example.yaml"
 
 
 @pytest.fixture(autouse=True)

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from cogapi.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = yaml.safe_load((ROOT / "cogapi" / "config.example.yaml").read_text())
+EXAMPLE = yaml.safe_load((ROOT / "cogapi" / "config" / "example.yaml").read_text())
 READ_PREFIXES = ("Get", "List", "Describe")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from cogapi.planner import Change, FieldChange, Plan
+from cogapi.stack.planner import Change, FieldChange, Plan
 from cogapi.ui import UI
 
 PLAN = Plan([

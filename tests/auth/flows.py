@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from cogapi.jwt_verify import TokenVerifier, trusted_issuers
+from cogapi.auth.jwt_verify import TokenVerifier, trusted_issuers
 from tests.auth.browser import FormBrowser
 from tests.auth.conftest import EMAIL, PASSWORD, AuthStack, Result, wait_for_url
 

@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
-from cogapi.api_call import find_route, unauthorized_hint
-from cogapi.callback_server import CallbackError, CallbackServer
+from cogapi.auth.call import find_route, unauthorized_hint
+from cogapi.auth.callback_server import CallbackError, CallbackServer
+from cogapi.auth.hosted_ui import HostedUiFlow, Pkce, TokenEndpoint, has_desktop, loopback_callback
+from cogapi.auth.token_cache import CachedTokens, TokenCache, cache_file_name, cache_root
 from cogapi.errors import CogapiError, UsageError
-from cogapi.hosted_ui import HostedUiFlow, Pkce, TokenEndpoint, has_desktop, loopback_callback
-from cogapi.token_cache import CachedTokens, TokenCache, cache_file_name, cache_root
 from tests.helpers import free_port
 
 

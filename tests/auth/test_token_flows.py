@@ -243,7 +243,7 @@ def test_bad_flag_combinations_exit_2(
 def test_token_is_signed_by_the_pool_not_anyone(auth_stack: AuthStack, cache: Path) -> None:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    from cogapi.jwt_verify import TokenRejected
+    from cogapi.auth.jwt_verify import TokenRejected
 
     good = auth_stack.server.issue_tokens(auth_stack.pool_id, auth_stack.client_id, EMAIL)
     claims = jwt.decode(good["access_token"], options={"verify_signature": False})

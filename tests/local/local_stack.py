@@ -15,10 +15,10 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 import requests
 
-from cogapi import lambda_code
 from cogapi.local import urls
 from cogapi.local.server import LocalServer
-from cogapi.models import NON_PROXY_TEMPLATE
+from cogapi.stack import code as lambda_code
+from cogapi.stack.models import NON_PROXY_TEMPLATE
 
 REGION = "us-east-1"
 CALLBACK = "http://localhost:8765/callback"

@@ -14,9 +14,9 @@ from local_stack import EMAIL, REGION, Stack, _function, _route
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from cogapi import lambda_code
 from cogapi.local.dataplane import Call, find_route
 from cogapi.local.tokens import Grant, KeySet, SigningKey, Subject, access_claims, mint
+from cogapi.stack import code as lambda_code
 
 
 def get(stack: Stack, path: str, token: str | None = None, **kw: Any) -> requests.Response:

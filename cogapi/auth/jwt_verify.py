@@ -21,7 +21,7 @@ from typing import Any
 
 import jwt
 
-from cogapi import http_request
+from cogapi.auth import http_request
 from cogapi.errors import CogapiError
 
 ALGORITHM = "RS256"

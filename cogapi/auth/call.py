@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cogapi import http_request
+from cogapi.auth import http_request
+from cogapi.auth.jwt_verify import unverified_claims
 from cogapi.errors import CogapiError, ExitStatus, UsageError
-from cogapi.jwt_verify import unverified_claims
 
 PASSWORD_ONLY_SCOPE = "aws.cognito.signin.user.admin"
 
@@ -134,10 +134,10 @@ def call_stack(
     token_type: str | None,
     include: bool,
 ) -> ExitStatus:
-    from cogapi.commands import open_stack
-    from cogapi.outputs import invoke_base
-    from cogapi.sign_in import TokenService
-    from cogapi.stack_lookup import find_api_id
+    from cogapi.auth.sign_in import TokenService
+    from cogapi.stack.context import open_stack
+    from cogapi.stack.lookup import find_api_id
+    from cogapi.stack.outputs import invoke_base
 
     if no_token and token_type:
         raise UsageError("--no-token and --token-type contradict each other")

@@ -362,7 +362,7 @@ def test_foreign_role_and_function_are_never_touched(aws: dict[str, Any], cfg: P
     role = iam.create_role(
         RoleName="test-API-function-role", AssumeRolePolicyDocument=json.dumps(trust)
     )["Role"]
-    from cogapi.lambda_code import package
+    from cogapi.stack.code import package
 
     lam.create_function(FunctionName="test-API-function", Runtime="python3.12", Role=role["Arn"], Handler="x.y",
                         Code={"ZipFile": package(None, "app.handler").zip_bytes}, MemorySize=512)  # fmt: skip
@@ -580,8 +580,8 @@ def test_unknown_profile_is_a_usage_error(aws: dict[str, Any], cfg: Path) -> Non
 
 
 def test_the_pool_waits_for_the_sms_role_only() -> None:
-    from cogapi.executor import dependencies
-    from cogapi.planner import Change, Plan
+    from cogapi.stack.executor import dependencies
+    from cogapi.stack.planner import Change, Plan
 
     plan = Plan([
         Change("iam_role", "test-cognito-sms-role", "create"),

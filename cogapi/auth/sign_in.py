@@ -25,8 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from cogapi.errors import CogapiError, UsageError
-from cogapi.hosted_ui import (
+from cogapi.auth.hosted_ui import (
     HostedUiFlow,
     Opener,
     TokenEndpoint,
@@ -34,7 +33,7 @@ from cogapi.hosted_ui import (
     logout_url,
     loopback_callback,
 )
-from cogapi.jwt_verify import (
+from cogapi.auth.jwt_verify import (
     TokenRejected,
     TokenVerifier,
     seconds_left,
@@ -42,7 +41,8 @@ from cogapi.jwt_verify import (
     trusted_issuers,
     unverified_claims,
 )
-from cogapi.token_cache import CachedTokens, TokenCache
+from cogapi.auth.token_cache import CachedTokens, TokenCache
+from cogapi.errors import CogapiError, UsageError
 
 FLOWS = ("code", "implicit", "password")
 MIN_SECONDS_LEFT = 60  # a token about to expire is treated as expired
@@ -99,7 +99,7 @@ def secret_hash(secret: str, username: str, client_id: str) -> str:
 class TokenService:
     def __init__(
         self,
-        ctx: Any,  # commands.StackContext
+        ctx: Any,  # cogapi.stack.context.StackContext
         ui: Any,
         opener: Opener = default_opener,
         clock: Callable[[], float] = time.time,
@@ -118,7 +118,7 @@ class TokenService:
     # ---- shared ---------------------------------------------------------------------------
 
     def hosted_ui(self) -> str:
-        from cogapi.outputs import hosted_ui_base
+        from cogapi.stack.outputs import hosted_ui_base
 
         return hosted_ui_base(self.cfg, self.ctx.local_endpoint)
 
@@ -216,7 +216,7 @@ class TokenService:
         username: str | None = None,
         password: str | None = None,
     ) -> Tokens:
-        from cogapi.stack_lookup import find_pool
+        from cogapi.stack.lookup import find_pool
 
         if flow != "password" and flow not in self.cfg.app_client.oauth_flows:
             raise UsageError(
@@ -269,7 +269,7 @@ class TokenService:
     def _browser(
         self, endpoint: TokenEndpoint, flow: str, open_browser: bool, timeout: float
     ) -> dict[str, Any]:
-        from cogapi.callback_server import CallbackServer
+        from cogapi.auth.callback_server import CallbackServer
 
         callbacks = list(self.cfg.app_client.callback_urls)
         loopback = loopback_callback(callbacks)
@@ -318,7 +318,7 @@ class TokenService:
     # ---- logout ---------------------------------------------------------------------------
 
     def logout(self, open_browser: bool) -> dict[str, Any]:
-        from cogapi import http_request
+        from cogapi.auth import http_request
 
         entry = self.cache.load()
         cleared = self.cache.clear()

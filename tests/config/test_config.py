@@ -28,8 +28,8 @@ from cogapi.cli import cli
 from cogapi.config import PREFIX_RE, RESERVED_IN_PREFIX, Config, load_config, parse_config
 from cogapi.errors import ConfigError
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = ROOT / "cogapi" / "config.example.yaml"
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "cogapi" / "config" / "example.yaml"
 BASE = "name: shop\ndomain: {prefix: shop-auth}\n"
 FILE = "cfg.yaml"
 

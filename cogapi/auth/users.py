@@ -1,6 +1,6 @@
 """Test users of the stack's pool: add (confirmed, permanent password, no email), remove, list.
 
-Only the pool the stack owns (found by name and ownership tag, `stack_lookup.find_pool`): a pool
+Only the pool the stack owns (found by name and ownership tag, `cogapi.stack.lookup.find_pool`): a pool
 that merely has the right name is refused. The password is checked against the configured
 policy before any call, so a weak one never leaves a half-made user behind (AdminCreateUser
 succeeds, then AdminSetUserPassword would fail); if the second call fails anyway, the user is
@@ -49,7 +49,7 @@ class Users:
 
     @classmethod
     def for_stack(cls, aws: Any, cfg: Any) -> Users:
-        from cogapi.stack_lookup import find_pool
+        from cogapi.stack.lookup import find_pool
 
         return cls(aws, cfg, find_pool(aws, cfg, need_client=False).pool_id)
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from cogapi import http_request
-from cogapi.callback_server import LOOPBACK_HOSTS, CallbackError, check_answer
+from cogapi.auth import http_request
+from cogapi.auth.callback_server import LOOPBACK_HOSTS, CallbackError, check_answer
 from cogapi.errors import CogapiError, UsageError
 
 Opener = Callable[[str], bool]

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from cogapi import http_request
+from cogapi.auth import http_request
 from cogapi.errors import CogapiError, ExitStatus
 
 
@@ -85,7 +85,7 @@ class StackChecks:
         self.checks.append(Check(name, target, status, detail))
 
     def send(self, route: Any, token: str | None) -> http_request.HttpResponse:
-        from cogapi.api_call import concrete_path
+        from cogapi.auth.call import concrete_path
 
         method = "GET" if route.method == "ANY" else route.method
         headers = {self.cfg.api.authorizer.token_source: token} if token is not None else {}
@@ -223,11 +223,11 @@ class StackChecks:
 
 
 def verify_stack(opts: Any, ui: Any) -> ExitStatus:
-    from cogapi.commands import open_stack
-    from cogapi.jwt_verify import trusted_issuers
-    from cogapi.outputs import hosted_ui_base, invoke_base
-    from cogapi.sign_in import TokenService
-    from cogapi.stack_lookup import find_api_id, find_pool
+    from cogapi.auth.jwt_verify import trusted_issuers
+    from cogapi.auth.sign_in import TokenService
+    from cogapi.stack.context import open_stack
+    from cogapi.stack.lookup import find_api_id, find_pool
+    from cogapi.stack.outputs import hosted_ui_base, invoke_base
 
     ctx = open_stack(opts, ui)
     cfg = ctx.cfg

@@ -19,7 +19,7 @@ from typing import Any
 
 from cogapi.aws import Aws
 from cogapi.config import Config
-from cogapi.models import OWNER_TAG
+from cogapi.stack.models import OWNER_TAG
 
 
 @dataclass

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cogapi.config import Config
-from cogapi.lambda_code import CodePackage
+from cogapi.stack.code import CodePackage
 
 OWNER_TAG = "cogapi:stack"
 SIGN_IN_TAG = "cogapi:sign-in"

@@ -1,6 +1,7 @@
 """What each command does, as plain functions of (options, UI) returning an exit status.
 
-`cli.py` only parses flags and calls these; `main()` there turns `CogapiError`s into messages.
+`cogapi.cli.stack` only parses flags and calls these; `cogapi.cli.common.run_command` turns
+`CogapiError`s into messages.
 `up --dry-run`, `status` and `up` share one discovery and one plan (`plan_stack`).
 """
 
@@ -9,103 +10,17 @@ from __future__ import annotations
 import os
 import secrets
 import string
-import time
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cogapi.errors import ExitStatus, PlanBlocked, UsageError
+from cogapi.stack.context import Options, open_stack, plan_stack, stack_ids
 from cogapi.ui import UI
 
 
-@dataclass(frozen=True)
-class Options:
-    config_path: str | None = None
-    profile: str | None = None
-    region: str | None = None
-    endpoint_url: str | None = None
-    output: str = "text"
-    debug: bool = False
-
-
-@dataclass
-class StackContext:
-    cfg: Any  # Config
-    aws: Any  # Aws
-    endpoint_url: str | None
-    _local_probe: Future[bool] | None = None
-
-    @property
-    def local_endpoint(self) -> str | None:
-        """The endpoint when it is `cogapi local` (then URLs printed are the local ones)."""
-        if self._local_probe is None or not self._local_probe.result():
-            return None
-        return self.endpoint_url
-
-
-def open_stack(opts: Options, ui: UI) -> StackContext:
-    from cogapi.config import endpoint_problem, load_config, region_problem, resolve_path
-
-    path = resolve_path(opts.config_path)
-    cfg = load_config(path)
-    # Flags and the environment are checked like the config: before any AWS call.
-    if opts.region:
-        problem = region_problem(opts.region)
-        if problem:
-            raise UsageError(f"--region: {problem}")
-        cfg = cfg.model_copy(update={"region": opts.region})
-    for where, url in (
-        ("--endpoint-url", opts.endpoint_url),
-        ("AWS_ENDPOINT_URL", os.environ.get("AWS_ENDPOINT_URL")),
-    ):
-        problem = endpoint_problem(url) if url else None
-        if problem:
-            raise UsageError(f"{where}: {problem}")
-    endpoint = opts.endpoint_url or cfg.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
-
-    from cogapi.aws import Aws, make_session
-    from cogapi.outputs import is_local_endpoint
-
-    session = make_session(opts.profile, cfg.region)
-    aws = Aws(
-        session, cfg.region, endpoint_url=opts.endpoint_url or cfg.endpoint_url, on_wait=ui.info
-    )
-    probe = None
-    if endpoint:  # asked in the background, while discovery runs
-        probe = ThreadPoolExecutor(max_workers=1).submit(is_local_endpoint, endpoint)
-    return StackContext(cfg, aws, endpoint, probe)
-
-
-def plan_stack(ctx: StackContext) -> tuple[Any, Any, Any]:
-    """Discover, build the desired stack, plan. Read-only."""
-    from cogapi.discover import discover_stack
-    from cogapi.lambda_code import package
-    from cogapi.models import desired_stack
-    from cogapi.planner import plan_up
-
-    cfg = ctx.cfg
-    code = package(Path(cfg.function.source) if cfg.function.source else None, cfg.function.handler)
-    observed = discover_stack(ctx.aws, cfg)
-    assert observed.account_id
-    desired = desired_stack(cfg, observed.account_id, code)
-    return desired, observed, plan_up(desired, observed)
-
-
-def stack_ids(observed: Any, cfg: Any) -> dict[str, str]:
-    """The ids of what exists now (pool, client, API, authorizer, ...), from a discovery."""
-    from cogapi.executor import initial_ids
-
-    ids = initial_ids(observed)
-    for a in observed.authorizers:
-        if a.get("name") == cfg.authorizer_name:
-            ids["authorizer_id"] = a["id"]
-    return ids
-
-
 def run_up(opts: Options, ui: UI, dry_run: bool, yes: bool) -> ExitStatus:
-    from cogapi.executor import Executor, check_environment
-    from cogapi.outputs import stack_outputs
+    from cogapi.stack.executor import Executor, check_environment
+    from cogapi.stack.outputs import stack_outputs
 
     ctx = open_stack(opts, ui)
     desired, observed, plan = plan_stack(ctx)
@@ -166,7 +81,7 @@ def status_rows(plan: Any) -> list[dict[str, Any]]:
 
 
 def run_status(opts: Options, ui: UI) -> ExitStatus:
-    from cogapi.outputs import stack_outputs
+    from cogapi.stack.outputs import stack_outputs
 
     ctx = open_stack(opts, ui)
     _, observed, plan = plan_stack(ctx)
@@ -188,9 +103,9 @@ def run_status(opts: Options, ui: UI) -> ExitStatus:
 
 
 def run_down(opts: Options, ui: UI, yes: bool, keep_user_pool: bool) -> ExitStatus:
-    from cogapi.discover import discover_stack
-    from cogapi.executor import apply_down
-    from cogapi.planner import plan_down
+    from cogapi.stack.discover import discover_stack
+    from cogapi.stack.executor import apply_down
+    from cogapi.stack.planner import plan_down
 
     ctx = open_stack(opts, ui)
     observed = discover_stack(ctx.aws, ctx.cfg)
@@ -231,7 +146,7 @@ def run_down(opts: Options, ui: UI, yes: bool, keep_user_pool: bool) -> ExitStat
 
 
 def example_config_text() -> str:
-    return (Path(__file__).parent / "config.example.yaml").read_text(encoding="utf-8")
+    return (Path(__file__).parents[1] / "config" / "example.yaml").read_text(encoding="utf-8")
 
 
 def random_prefix(name: str) -> str:
@@ -269,32 +184,4 @@ def run_schema(ui: UI) -> ExitStatus:
     from cogapi.config import json_schema
 
     ui.emit_json(json_schema())
-    return ExitStatus.OK
-
-
-def run_local(ui: UI, host: str, port: int) -> ExitStatus:
-    import logging
-
-    from cogapi.local.server import LocalServer
-
-    server = LocalServer(host, port, log_requests=True)
-    endpoint = server.start()
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    ui.result(f"cogapi local: AWS control plane, hosted UI and API Gateway at {endpoint}")
-    ui.result("In another shell, point cogapi (and the AWS CLI) at it:")
-    ui.result(
-        f"  export AWS_ENDPOINT_URL={endpoint} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local"
-    )
-    ui.result("  cogapi init && cogapi up")
-    ui.result(
-        f"or put `endpoint_url: {endpoint}` in cogapi.yaml. Ctrl-C stops the server (state is lost)."
-    )
-    try:
-        while True:  # the server runs in its thread; this one waits for Ctrl-C
-            time.sleep(3600)
-    except KeyboardInterrupt:  # Ctrl-C is how this command ends
-        ui.info("cogapi local stopped.")
-        return ExitStatus.INTERRUPTED
-    finally:
-        server.stop()
     return ExitStatus.OK

@@ -1,6 +1,6 @@
 """What `token`, `call`, `verify` and `user` do, as functions of (options, UI, flags) -> exit status.
 
-`cli_auth.py` parses flags and calls these; the work lives in `sign_in`, `api_call`, `verify` and
+`cogapi.cli.auth` parses flags and calls these; the work lives in `sign_in`, `call`, `verify` and
 `users`. Results go to stdout (`$(cogapi token)` must get the token and nothing else), notes and
 warnings to stderr, `-o json` prints one document.
 """
@@ -42,9 +42,9 @@ def run_token(
     logout: bool,
     timeout: float,
 ) -> ExitStatus:
-    from cogapi import hosted_ui
-    from cogapi.commands import open_stack
-    from cogapi.sign_in import TokenService
+    from cogapi.auth import hosted_ui
+    from cogapi.auth.sign_in import TokenService
+    from cogapi.stack.context import open_stack
 
     if username and flow is None:
         flow = "password"
@@ -93,14 +93,14 @@ def run_token(
 
 
 def run_verify(opts: Any, ui: Any) -> ExitStatus:
-    from cogapi.verify import verify_stack
+    from cogapi.auth.verify import verify_stack
 
     return verify_stack(opts, ui)
 
 
 def run_user_add(opts: Any, ui: Any, email: str, password_stdin: bool) -> ExitStatus:
-    from cogapi.commands import open_stack
-    from cogapi.users import Users
+    from cogapi.auth.users import Users
+    from cogapi.stack.context import open_stack
 
     ctx = open_stack(opts, ui)
     users = Users.for_stack(ctx.aws, ctx.cfg)
@@ -114,8 +114,8 @@ def run_user_add(opts: Any, ui: Any, email: str, password_stdin: bool) -> ExitSt
 
 
 def run_user_rm(opts: Any, ui: Any, email: str) -> ExitStatus:
-    from cogapi.commands import open_stack
-    from cogapi.users import Users
+    from cogapi.auth.users import Users
+    from cogapi.stack.context import open_stack
 
     ctx = open_stack(opts, ui)
     users = Users.for_stack(ctx.aws, ctx.cfg)
@@ -128,8 +128,8 @@ def run_user_rm(opts: Any, ui: Any, email: str) -> ExitStatus:
 
 
 def run_user_ls(opts: Any, ui: Any) -> ExitStatus:
-    from cogapi.commands import open_stack
-    from cogapi.users import Users
+    from cogapi.auth.users import Users
+    from cogapi.stack.context import open_stack
 
     ctx = open_stack(opts, ui)
     users = Users.for_stack(ctx.aws, ctx.cfg)

@@ -25,20 +25,20 @@ import pytest
 import yaml
 from botocore.stub import Stubber
 
-from cogapi import commands
 from cogapi.aws import Aws
-from cogapi.commands import Options, run_down, run_up
 from cogapi.config import Config, parse_config
-from cogapi.discover import Observed
 from cogapi.errors import AwsError, PlanBlocked
-from cogapi.executor import Executor, apply_down
-from cogapi.lambda_code import package
-from cogapi.models import DesiredStack, desired_stack
-from cogapi.planner import Change, FieldChange, Plan, plan_down, plan_up
+from cogapi.stack import commands
+from cogapi.stack.code import package
+from cogapi.stack.commands import Options, run_down, run_up
+from cogapi.stack.discover import Observed
+from cogapi.stack.executor import Executor, apply_down
+from cogapi.stack.models import DesiredStack, desired_stack
+from cogapi.stack.planner import Change, FieldChange, Plan, plan_down, plan_up
 from cogapi.ui import UI
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = ROOT / "cogapi" / "config.example.yaml"
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "cogapi" / "config" / "example.yaml"
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 POOL_ID = "us-east-1_AbCdEf123"

@@ -21,10 +21,10 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from cogapi.aws import Aws
-from cogapi.discover import Observed
 from cogapi.errors import CogapiError, UsageError
-from cogapi.models import DesiredStack
-from cogapi.planner import FINGERPRINT_PREFIX, Change, Plan
+from cogapi.stack.discover import Observed
+from cogapi.stack.models import DesiredStack
+from cogapi.stack.planner import FINGERPRINT_PREFIX, Change, Plan
 
 Event = Callable[[Change, str, str], None]  # (change, "start" | "done" | "failed", detail)
 Key = tuple[str, str]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cogapi.errors import CogapiError
-from cogapi.models import OWNER_TAG
+from cogapi.stack.models import OWNER_TAG
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cogapi.config import Config
-from cogapi.discover import Observed
-from cogapi.models import SIGN_IN_TAG, DesiredStack, RouteSpec, client_settings, normalise_trust
+from cogapi.stack.discover import Observed
+from cogapi.stack.models import (
+    SIGN_IN_TAG,
+    DesiredStack,
+    RouteSpec,
+    client_settings,
+    normalise_trust,
+)
 
 KINDS = (
     "user_pool", "identity_provider", "user_pool_domain", "app_client", "iam_role",

@@ -1,0 +1,204 @@
+"""API Gateway (REST): the API, resources, methods, integrations, authorizers, deployments,
+stages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cogapi.aws.core import AwsCore
+
+
+class ApiGatewayCalls(AwsCore):
+    # ---- API Gateway (REST) ----------------------------------------------------------------
+
+    def find_rest_apis(self, name: str) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        position = None
+        while True:
+            params: dict[str, Any] = {"limit": 500}
+            if position:
+                params["position"] = position
+            page = self._call(self.apigw, "get_rest_apis", "REST APIs", **params)
+            out.extend(a for a in page.get("items", []) if a.get("name") == name)
+            position = page.get("position")
+            if not position:
+                return out
+
+    def create_rest_api(
+        self, name: str, endpoint_type: str, tags: dict[str, str], description: str
+    ) -> dict[str, Any]:
+        r = self._call(
+            self.apigw, "create_rest_api", f"REST API {name}",
+            name=name, description=description, tags=tags,
+            endpointConfiguration={"types": [endpoint_type]},
+        )  # fmt: skip
+        return dict(r)
+
+    def update_endpoint_type(self, api_id: str, old: str, new: str) -> None:
+        self._call(
+            self.apigw, "update_rest_api", f"REST API {api_id}", restApiId=api_id,
+            patchOperations=[{"op": "replace", "path": f"/endpointConfiguration/types/{old}", "value": new}],
+        )  # fmt: skip
+
+    def delete_rest_api(self, api_id: str) -> None:
+        self._delete(self.apigw, "delete_rest_api", f"REST API {api_id}", restApiId=api_id)
+
+    def get_resources(self, api_id: str) -> list[dict[str, Any]]:
+        out, position = [], None
+        while True:
+            params: dict[str, Any] = {"restApiId": api_id, "limit": 500, "embed": ["methods"]}
+            if position:
+                params["position"] = position
+            page = self._call(
+                self.apigw, "get_resources", f"resources of REST API {api_id}", **params
+            )
+            out.extend(page.get("items", []))
+            position = page.get("position")
+            if not position:
+                return out
+
+    def get_method(self, api_id: str, resource_id: str, http_method: str) -> dict[str, Any] | None:
+        r = self._read(
+            self.apigw, "get_method", f"method {http_method} of resource {resource_id}",
+            restApiId=api_id, resourceId=resource_id, httpMethod=http_method,
+        )  # fmt: skip
+        return None if r is None else {k: v for k, v in r.items() if k != "ResponseMetadata"}
+
+    def create_resource(self, api_id: str, parent_id: str, part: str) -> str:
+        r = self._call(
+            self.apigw, "create_resource", f"resource {part} of REST API {api_id}",
+            restApiId=api_id, parentId=parent_id, pathPart=part,
+        )  # fmt: skip
+        return str(r["id"])
+
+    def delete_resource(self, api_id: str, resource_id: str) -> None:
+        self._delete(
+            self.apigw,
+            "delete_resource",
+            f"resource {resource_id}",
+            restApiId=api_id,
+            resourceId=resource_id,
+        )
+
+    def delete_method(self, api_id: str, resource_id: str, http_method: str) -> None:
+        self._delete(
+            self.apigw, "delete_method", f"method {http_method} of resource {resource_id}",
+            restApiId=api_id, resourceId=resource_id, httpMethod=http_method,
+        )  # fmt: skip
+
+    def put_method(
+        self, api_id: str, resource_id: str, spec: dict[str, Any], replace: bool = False
+    ) -> None:
+        """Create a method with its integration (and responses for the non-proxy one).
+
+        A changed method is replaced (delete + put, `replace=True`): moto does not implement
+        update_method, its put_method on an existing method silently drops the integration, and
+        AWS answers ConflictException.
+        """
+        http_method = spec["httpMethod"]
+        where = f"method {http_method} of resource {resource_id}"
+        if replace:
+            self.delete_method(api_id, resource_id, http_method)
+        method: dict[str, Any] = {
+            "restApiId": api_id, "resourceId": resource_id, "httpMethod": http_method,
+            "authorizationType": spec["authorizationType"],
+        }  # fmt: skip
+        if spec.get("authorizerId"):
+            method["authorizerId"] = spec["authorizerId"]
+        if spec.get("authorizationScopes"):
+            method["authorizationScopes"] = spec["authorizationScopes"]
+        self._call(self.apigw, "put_method", where, **method)
+        integration: dict[str, Any] = {
+            "restApiId": api_id, "resourceId": resource_id, "httpMethod": http_method,
+            "type": spec["integrationType"], "integrationHttpMethod": "POST", "uri": spec["uri"],
+        }  # fmt: skip
+        if spec.get("requestTemplates"):
+            integration["requestTemplates"] = spec["requestTemplates"]
+            integration["passthroughBehavior"] = "WHEN_NO_TEMPLATES"
+        self._call(self.apigw, "put_integration", where, **integration)
+        if spec["integrationType"] == "AWS":
+            # Non-proxy: without a method response and an integration response API Gateway has
+            # nothing to send back.
+            self._call(
+                self.apigw, "put_method_response", where, restApiId=api_id, resourceId=resource_id,
+                httpMethod=http_method, statusCode="200", responseModels={"application/json": "Empty"},
+            )  # fmt: skip
+            self._call(
+                self.apigw, "put_integration_response", where, restApiId=api_id,
+                resourceId=resource_id, httpMethod=http_method, statusCode="200", selectionPattern="",
+            )  # fmt: skip
+
+    def get_authorizers(self, api_id: str) -> list[dict[str, Any]]:
+        r = self._call(
+            self.apigw,
+            "get_authorizers",
+            f"authorizers of REST API {api_id}",
+            restApiId=api_id,
+            limit=500,
+        )
+        return list(r.get("items", []))
+
+    def create_authorizer(self, api_id: str, spec: dict[str, Any]) -> str:
+        r = self._call(
+            self.apigw, "create_authorizer", f"authorizer {spec['name']}", restApiId=api_id,
+            name=spec["name"], type="COGNITO_USER_POOLS", providerARNs=spec["providerARNs"],
+            identitySource=spec["identitySource"],
+            authorizerResultTtlInSeconds=spec["authorizerResultTtlInSeconds"],
+        )  # fmt: skip
+        return str(r["id"])
+
+    def delete_authorizer(self, api_id: str, authorizer_id: str) -> None:
+        self._delete(
+            self.apigw,
+            "delete_authorizer",
+            f"authorizer {authorizer_id}",
+            restApiId=api_id,
+            authorizerId=authorizer_id,
+        )
+
+    def get_stage(self, api_id: str, stage: str) -> dict[str, Any] | None:
+        r = self._read(self.apigw, "get_stage", f"stage {stage}", restApiId=api_id, stageName=stage)
+        return None if r is None else {k: v for k, v in r.items() if k != "ResponseMetadata"}
+
+    def get_deployment(self, api_id: str, deployment_id: str) -> dict[str, Any] | None:
+        r = self._read(
+            self.apigw,
+            "get_deployment",
+            f"deployment {deployment_id}",
+            restApiId=api_id,
+            deploymentId=deployment_id,
+        )
+        return None if r is None else dict(r)
+
+    def create_deployment(self, api_id: str, description: str) -> str:
+        r = self._call(
+            self.apigw,
+            "create_deployment",
+            f"deployment of REST API {api_id}",
+            restApiId=api_id,
+            description=description,
+        )
+        return str(r["id"])
+
+    def create_stage(
+        self, api_id: str, stage: str, deployment_id: str, description: str, tags: dict[str, str]
+    ) -> None:
+        self._call(
+            self.apigw, "create_stage", f"stage {stage}", restApiId=api_id, stageName=stage,
+            deploymentId=deployment_id, description=description, tags=tags,
+        )  # fmt: skip
+
+    def point_stage(self, api_id: str, stage: str, deployment_id: str, description: str) -> None:
+        # One call moves the deployment and its fingerprint together, so they never disagree.
+        self._call(
+            self.apigw, "update_stage", f"stage {stage}", restApiId=api_id, stageName=stage,
+            patchOperations=[
+                {"op": "replace", "path": "/deploymentId", "value": deployment_id},
+                {"op": "replace", "path": "/description", "value": description},
+            ],
+        )  # fmt: skip
+
+    def tag_stage(self, api_id: str, stage: str, tags: dict[str, str]) -> None:
+        arn = f"arn:aws:apigateway:{self.region}::/restapis/{api_id}/stages/{stage}"
+        self._call(self.apigw, "tag_resource", f"stage {stage}", resourceArn=arn, tags=tags)

@@ -1,0 +1,184 @@
+"""Clients, call counting, error translation and the test kill hook, shared by every service's
+calls (see the package docstring for the quirks each one owns)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import botocore.config
+import botocore.exceptions
+import botocore.session
+
+from cogapi.errors import AwsError, NotFound, UsageError
+
+READ_PREFIXES = ("Get", "List", "Describe")
+NOT_FOUND_CODES = {
+    "ResourceNotFoundException",
+    "NotFoundException",
+    "NoSuchEntity",
+    "NoSuchEntityException",
+    "UserPoolNotFoundException",
+}
+IAM_PROPAGATION_HINTS = ("cannot be assumed by Lambda", "role defined for the function")
+LAMBDA_BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+
+
+def make_session(profile: str | None, region: str) -> botocore.session.Session:
+    try:
+        session = botocore.session.Session(profile=profile)
+        session.get_scoped_config()  # an unknown profile fails here, before any call
+        session.set_config_variable("region", region)
+        return session
+    except botocore.exceptions.ProfileNotFound:
+        raise UsageError(
+            f"AWS profile {profile!r} not found", hint="check ~/.aws/config or drop --profile"
+        ) from None
+
+
+class AwsCore:
+    """Clients, call counting and error translation; the per-service calls build on it."""
+
+    def __init__(
+        self,
+        session: Any,
+        region: str,
+        endpoint_url: str | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        on_wait: Callable[[str], None] | None = None,
+        max_attempts: int = 10,
+    ) -> None:
+        self.region = region
+        self.endpoint_url = endpoint_url
+        self.sleep = sleep
+        self.on_wait = on_wait or (lambda message: None)
+        self.calls = 0
+        self.mutating_calls = 0
+        self.call_log: list[str] = []
+        self._lock = threading.Lock()
+        self._kill_after = int(os.environ.get("COGAPI_TEST_KILL_AFTER", "0") or 0)
+        self._session = session
+        self._max_attempts = max_attempts
+        self._clients: dict[str, Any] = {}
+        self._client_lock = threading.Lock()
+        self._account: str | None = None
+
+    # ---- plumbing -------------------------------------------------------------------------
+
+    def client(self, service: str) -> Any:
+        """The client for `service`, made on first use.
+
+        Made lazily, one at a time (a session is not thread-safe), so discovery's first
+        requests go out while the other clients are still being built: building all five up
+        front costs over 0.1 s of model loading before any request.
+        """
+        with self._client_lock:
+            client = self._clients.get(service)
+            if client is None:
+                # Throttling (429) and transient errors: botocore's standard mode retries with
+                # backoff. API Gateway gets more attempts (DeleteRestApi is limited to 1 per 30 s
+                # per account); the others fewer, so an unreachable endpoint fails in seconds.
+                attempts = self._max_attempts if service == "apigateway" else 4
+                cfg = botocore.config.Config(
+                    region_name=self.region, connect_timeout=10, read_timeout=60,
+                    retries={"mode": "standard", "max_attempts": attempts},
+                )  # fmt: skip
+                make = getattr(self._session, "create_client", None) or self._session.client
+                client = make(service, config=cfg, endpoint_url=self.endpoint_url)
+                client.meta.events.register("before-call", self._count)
+                client.meta.events.register("after-call", self._after)
+                self._clients[service] = client
+            return client
+
+    @property
+    def cognito(self) -> Any:
+        return self.client("cognito-idp")
+
+    @property
+    def apigw(self) -> Any:
+        return self.client("apigateway")
+
+    @property
+    def lambda_(self) -> Any:
+        return self.client("lambda")
+
+    @property
+    def iam(self) -> Any:
+        return self.client("iam")
+
+    def _count(self, model: Any, **_: Any) -> None:
+        with self._lock:
+            self.calls += 1
+            self.call_log.append(model.name)
+            if not model.name.startswith(READ_PREFIXES):
+                self.mutating_calls += 1
+
+    def _after(self, model: Any, http_response: Any = None, **_: Any) -> None:
+        if self._kill_after and not model.name.startswith(READ_PREFIXES):
+            status = getattr(http_response, "status_code", 200)
+            with self._lock:
+                if status < 300:
+                    self._kill_after -= 1
+                    if self._kill_after == 0:
+                        os.kill(os.getpid(), signal.SIGKILL)
+
+    def _call(self, client: Any, op: str, where: str, **params: Any) -> Any:
+        try:
+            return getattr(client, op)(**params)
+        except botocore.exceptions.ClientError as exc:
+            err = exc.response.get("Error", {})
+            code = err.get("Code", "")
+            message = err.get("Message", "") or str(exc)
+            if code in NOT_FOUND_CODES or (
+                code == "InvalidParameterException" and "does not exist" in message
+            ):
+                raise NotFound(f"{where} not found") from None
+            raise AwsError(f"{op} failed for {where}: {code}: {message}", hint=_hint(code)) from exc
+        except botocore.exceptions.NoCredentialsError:
+            raise AwsError(
+                "no AWS credentials found",
+                hint="set AWS_PROFILE or pass --profile, or run `aws configure`; "
+                "for the local stand-in any non-empty AWS_ACCESS_KEY_ID works",
+            ) from None
+        except botocore.exceptions.EndpointConnectionError as exc:
+            raise AwsError(
+                f"cannot reach AWS at {exc.kwargs.get('endpoint_url', '?')} ({op})",
+                hint="check --endpoint-url / AWS_ENDPOINT_URL, or start `cogapi local`",
+            ) from None
+        except botocore.exceptions.BotoCoreError as exc:
+            raise AwsError(f"{op} failed for {where}: {exc}") from None
+
+    def _delete(self, client: Any, op: str, where: str, **params: Any) -> None:
+        """A delete that is done when the thing is already gone (teardown re-runs are no-ops)."""
+        with contextlib.suppress(NotFound):
+            self._call(client, op, where, **params)
+
+    def _read(self, client: Any, op: str, where: str, **params: Any) -> Any:
+        try:
+            return self._call(client, op, where, **params)
+        except NotFound:
+            return None
+
+    def account_id(self) -> str:
+        if self._account is None:
+            ident = self._call(self.client("sts"), "get_caller_identity", "caller identity")
+            self._account = str(ident["Account"])
+        return self._account
+
+
+def _hint(code: str) -> str | None:
+    return {
+        "AccessDeniedException": "the AWS identity lacks a permission; README lists the IAM policy cogapi needs",
+        "AccessDenied": "the AWS identity lacks a permission; README lists the IAM policy cogapi needs",
+        "UnrecognizedClientException": "the credentials are not valid for this endpoint",
+        "InvalidClientTokenId": "the credentials are not valid for this endpoint",
+        "ExpiredToken": "refresh your AWS session (aws sso login)",
+        "ExpiredTokenException": "refresh your AWS session (aws sso login)",
+        "TooManyRequestsException": "API Gateway throttled us even after retries; wait a minute and re-run",
+        "LimitExceededException": "an AWS quota was reached; see the Service Quotas console",
+    }.get(code)

@@ -1,0 +1,58 @@
+"""The `cogapi` command line: flag parsing only.
+
+`common` holds the options every AWS command shares and `run_command`, which turns `CogapiError`s
+into `error:` / `hint:` lines and exit codes (a traceback only under `--debug`); `stack` (up,
+status, down, init, schema), `auth` (token, call, verify, user) and `local` (local, demo) declare
+the commands, and this module puts them in one group.
+
+Kept light on purpose: `cogapi --help` and shell completion import click and nothing else of
+weight (no boto3, pydantic or rich); each command imports its body, from the package below, when
+it runs. Imports: every package (it is the top layer).
+"""
+
+from __future__ import annotations
+
+import click
+
+from cogapi import __version__
+from cogapi.cli import auth, local, stack
+from cogapi.cli.common import CONTEXT
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, prog_name="cogapi")
+def cli() -> None:
+    """Put an API behind Cognito sign-in from one YAML file.
+
+    \b
+    cogapi init        write a commented cogapi.yaml
+    cogapi up          plan, then create or converge the whole stack
+    cogapi status      what exists, what drifted, what is missing
+    cogapi down        delete everything the stack owns (asks first)
+    cogapi token       sign in through the hosted UI; print a verified token
+    cogapi call        call the API with the cached token
+    cogapi verify      the tutorial's checks: 401 without a valid token, 200 with
+    cogapi user        add, remove and list test users
+    cogapi local       run the stack's AWS services on this machine (no account)
+    cogapi demo        the whole tutorial locally: up, sign in, call, down
+
+    Exit codes: 0 ok, 1 runtime or AWS error, 2 usage or config error,
+    3 status found the stack out of sync, 130 interrupted.
+    """
+
+
+for command in (
+    stack.up, stack.status, stack.down, stack.init, stack.schema,
+    auth.token, auth.call, auth.verify, auth.user,
+    local.local, local.demo,
+):  # fmt: skip
+    cli.add_command(command)
+
+
+def main() -> None:
+    # Click handles its own usage errors with exit 2, matching ExitStatus.USAGE.
+    cli(prog_name="cogapi")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""What every command shares: the common AWS options, and `run_command`, which turns errors into
+`error:` / `hint:` lines and exit codes (a traceback only under `--debug`).
+
+Imports click and `cogapi.errors` only: `cogapi --help` and shell completion stay free of boto3,
+pydantic and rich. Each command imports its body when it runs.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from cogapi.errors import CogapiError, ExitStatus
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """-c/--profile/--region/--endpoint-url/-o/--debug on every command."""
+
+    @click.option(
+        "-c",
+        "--config",
+        "config_path",
+        metavar="PATH",
+        help="Config file (default ./cogapi.yaml, or $COGAPI_CONFIG).",
+    )
+    @click.option("--profile", envvar="AWS_PROFILE", help="AWS profile (default $AWS_PROFILE).")
+    @click.option("--region", help="Override the config's region.")
+    @click.option(
+        "--endpoint-url",
+        metavar="URL",
+        help="AWS endpoint, e.g. http://127.0.0.1:4566 for `cogapi local` (default $AWS_ENDPOINT_URL).",
+    )
+    @click.option(
+        "-o",
+        "--output",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help="json: one JSON document on stdout.",
+    )
+    @click.option("--debug", is_flag=True, help="Show tracebacks.")
+    @functools.wraps(fn)
+    def wrapper(**kwargs: Any) -> Any:
+        from cogapi.stack.context import Options
+
+        opts = Options(
+            **{
+                k: kwargs.pop(k)
+                for k in ("config_path", "profile", "region", "endpoint_url", "output", "debug")
+            }
+        )
+        return run_command(opts, lambda ui: fn(opts, ui, **kwargs))
+
+    return wrapper
+
+
+def run_command(opts: Any, body: Callable[[Any], Any]) -> None:
+    from cogapi.ui import UI
+
+    ui = UI(output=opts.output)
+    try:
+        status = body(ui)
+    except CogapiError as exc:
+        if opts.debug:
+            import traceback
+
+            traceback.print_exc()
+        ui.error(exc.message, exc.hint)
+        sys.exit(int(exc.exit_status))
+    except KeyboardInterrupt:
+        ui.error("interrupted")
+        sys.exit(int(ExitStatus.INTERRUPTED))
+    except Exception as exc:  # a bug: say so plainly, traceback only with --debug
+        if opts.debug:
+            raise
+        ui.error(
+            f"unexpected {type(exc).__name__}: {exc}",
+            "re-run with --debug for a traceback, and please report it",
+        )
+        sys.exit(int(ExitStatus.ERROR))
+    sys.exit(int(status or 0))

@@ -1,0 +1,238 @@
+"""Rules that span keys, one function per section of the file; each returns `(key.path, what)`
+pairs so the loader can report every problem of a file at once, in file order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from cogapi.config.model import LOOPBACK_HOSTS, STANDARD_SCOPES, Config
+
+
+def _url_ok(url: str) -> str | None:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname  # lowercased, IPv6 brackets removed: "[::1]:9" -> "::1"
+    except ValueError:
+        return f"{url!r} is not a valid URL"
+    if parts.scheme == "https" and host:
+        return None
+    if parts.scheme == "http":
+        if host in LOOPBACK_HOSTS:
+            return None
+        return (
+            f"{url!r} must use https (plain http is only allowed for localhost, 127.0.0.1, [::1])"
+        )
+    return f"{url!r} is not an http(s) URL"
+
+
+def check_domain(cfg: Config) -> list[tuple[str, str]]:
+    """`domain`: exactly one of prefix or custom; a certificate only with custom."""
+    problems: list[tuple[str, str]] = []
+    dom = cfg.domain
+
+    if bool(dom.prefix) == bool(dom.custom):
+        problems.append(("domain", "set exactly one of prefix or custom"))
+    if dom.custom and not dom.certificate_arn:
+        problems.append(
+            ("domain.certificate_arn", "a custom domain needs an ACM certificate in us-east-1")
+        )
+    if dom.certificate_arn and not dom.custom:
+        problems.append(("domain.certificate_arn", "only used with domain.custom"))
+    return problems
+
+
+def check_user_pool(cfg: Config) -> list[tuple[str, str]]:
+    """`user_pool`: recovery, MFA, custom attributes, identity providers."""
+    problems: list[tuple[str, str]] = []
+    up = cfg.user_pool
+
+    if "admin_only" in up.account_recovery and len(up.account_recovery) > 1:
+        problems.append(
+            ("user_pool.account_recovery", "admin_only cannot be combined with other methods")
+        )
+    if len(set(up.account_recovery)) != len(up.account_recovery):
+        problems.append(("user_pool.account_recovery", "lists a method twice"))
+    if up.mfa != "off" and not up.mfa_methods:
+        problems.append(
+            ("user_pool.mfa_methods", f"mfa is {up.mfa}: name at least one method (totp, sms)")
+        )
+    if up.sms_role_arn and "sms" not in up.mfa_methods:
+        problems.append(("user_pool.sms_role_arn", "only used when mfa_methods includes sms"))
+    for i, attr in enumerate(up.custom_attributes):
+        if attr.type != "String" and (attr.min_length is not None or attr.max_length is not None):
+            problems.append(
+                (
+                    f"user_pool.custom_attributes[{i}]",
+                    "min_length/max_length apply to String attributes only",
+                )
+            )
+        if attr.type != "Number" and (attr.min_value is not None or attr.max_value is not None):
+            problems.append(
+                (
+                    f"user_pool.custom_attributes[{i}]",
+                    "min_value/max_value apply to Number attributes only",
+                )
+            )
+    names = [a.name for a in up.custom_attributes]
+    if len(set(names)) != len(names):
+        problems.append(("user_pool.custom_attributes", "an attribute name is listed twice"))
+    idp_names = [p.provider_name for p in up.identity_providers]
+    for i, idp in enumerate(up.identity_providers):
+        where = f"user_pool.identity_providers[{i}]"
+        if idp.type == "OIDC" and not idp.issuer:
+            problems.append((f"{where}.issuer", "an OIDC provider needs its issuer URL"))
+        if idp.type == "OIDC" and not idp.name:
+            problems.append((f"{where}.name", "an OIDC provider needs a name"))
+        if idp.type == "SignInWithApple":
+            for key in ("team_id", "key_id", "private_key_env"):
+                if not getattr(idp, key):
+                    problems.append((f"{where}.{key}", "required for SignInWithApple"))
+        elif not idp.client_secret_env:
+            problems.append(
+                (
+                    f"{where}.client_secret_env",
+                    "name the environment variable holding the client secret (secrets never go in YAML)",
+                )
+            )
+    if len(set(idp_names)) != len(idp_names):
+        problems.append(("user_pool.identity_providers", "two providers share a name"))
+    return problems
+
+
+def check_app_client(cfg: Config) -> list[tuple[str, str]]:
+    """`app_client`: flows against the secret, URLs, scopes, token lifetimes, providers."""
+    problems: list[tuple[str, str]] = []
+    client = cfg.app_client
+    idp_names = [p.provider_name for p in cfg.user_pool.identity_providers]
+
+    flows = set(client.oauth_flows)
+    if client.generate_secret and "implicit" in flows:
+        problems.append(
+            (
+                "app_client.oauth_flows",
+                "the implicit flow would expose a client secret; drop implicit or set generate_secret: false",
+            )
+        )
+    if "client_credentials" in flows and (flows - {"client_credentials"}):
+        problems.append(
+            (
+                "app_client.oauth_flows",
+                "client_credentials cannot be combined with code or implicit",
+            )
+        )
+    if "client_credentials" in flows and not client.generate_secret:
+        problems.append(
+            ("app_client.oauth_flows", "client_credentials needs generate_secret: true")
+        )
+    if flows & {"code", "implicit"} and not client.callback_urls:
+        problems.append(
+            (
+                "app_client.callback_urls",
+                "the code and implicit flows need at least one callback URL",
+            )
+        )
+    for key in ("callback_urls", "logout_urls"):
+        for i, url in enumerate(getattr(client, key)):
+            why = _url_ok(url)
+            if why:
+                problems.append((f"app_client.{key}[{i}]", why))
+    for i, scope in enumerate(client.oauth_scopes):
+        if scope not in STANDARD_SCOPES:
+            problems.append(
+                (
+                    f"app_client.oauth_scopes[{i}]",
+                    f"{scope!r} is not one of {', '.join(STANDARD_SCOPES)}",
+                )
+            )
+    minutes = client.token_validity.minutes()  # formats were checked by the field validator
+    limits = {"access": (5, 1440), "id": (5, 1440), "refresh": (60, 3650 * 1440)}
+    for kind, value in minutes.items():
+        lo, hi = limits[kind]
+        if not lo <= value <= hi:
+            problems.append(
+                (
+                    f"app_client.token_validity.{kind}",
+                    f"{value} minutes is outside AWS's range ({lo} minutes to {hi // 1440} days)",
+                )
+            )
+    if client.identity_providers is not None:
+        for i, name in enumerate(client.identity_providers):
+            if name != "COGNITO" and name not in idp_names:
+                problems.append(
+                    (
+                        f"app_client.identity_providers[{i}]",
+                        f"{name!r} is neither COGNITO nor a provider under user_pool.identity_providers",
+                    )
+                )
+    return problems
+
+
+def check_api(cfg: Config) -> list[tuple[str, str]]:
+    """`api.routes`: no route twice; each scope grantable by the client; scopes need the authorizer."""
+    problems: list[tuple[str, str]] = []
+    client = cfg.app_client
+
+    seen: set[tuple[str, str]] = set()
+    allowed = set(client.oauth_scopes)
+    for i, route in enumerate(cfg.api.routes):
+        route_key = (route.path, route.method)
+        if route_key in seen:
+            problems.append((f"api.routes[{i}]", f"{route.method} {route.path} is listed twice"))
+        seen.add(route_key)
+        for j, scope in enumerate(route.scopes):
+            if scope not in allowed:
+                problems.append(
+                    (
+                        f"api.routes[{i}].scopes[{j}]",
+                        f"{scope!r} is not in app_client.oauth_scopes, so no token can carry it",
+                    )
+                )
+        if route.scopes and not route.authorizer:
+            problems.append(
+                (f"api.routes[{i}].scopes", "scopes need the authorizer (authorizer: true)")
+            )
+    return problems
+
+
+def check_function(cfg: Config, base_dir: Path) -> list[tuple[str, str]]:
+    """`function`: the source exists and holds the handler's module (Lambda would fail only at the
+    first call)."""
+    problems: list[tuple[str, str]] = []
+    if cfg.function.source is not None:
+        src = (base_dir / cfg.function.source).resolve()
+        if not src.exists():
+            problems.append(
+                (
+                    "function.source",
+                    f"{cfg.function.source!r} does not exist (relative to {base_dir})",
+                )
+            )
+        elif src.is_file() and src.suffix != ".py":
+            problems.append(("function.source", "must be a folder or a .py file"))
+        else:
+            # Lambda would only fail at the first call ("Unable to import module"): say it now.
+            module = cfg.function.handler.rsplit(".", 1)[0]
+            expected = src.name if src.is_file() else module.replace(".", "/") + ".py"
+            if (src.is_file() and src.stem != module) or (
+                src.is_dir() and not (src / expected).is_file()
+            ):
+                problems.append(
+                    (
+                        "function.handler",
+                        f"module {module!r} is not in function.source "
+                        f"(expected {module.replace('.', '/')}.py {'as the file' if src.is_file() else 'in the folder'})",
+                    )
+                )
+    return problems
+
+
+def cross_checks(cfg: Config, base_dir: Path) -> list[tuple[str, str]]:
+    """Every cross-key problem of the file, in the order its sections appear."""
+    return [
+        *check_user_pool(cfg),
+        *check_domain(cfg),
+        *check_app_client(cfg),
+        *check_api(cfg),
+        *check_function(cfg, base_dir),
+    ]

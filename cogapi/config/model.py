@@ -1,0 +1,353 @@
+"""The config's shape: pydantic models of every key (types, enums, unknown keys, per-field rules)
+and the names derived from the stack name (`<name>-user-pool`, ...). Rules that span keys live in
+`checks`; reading the file lives in `loader`."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+DEFAULT_PATH = "cogapi.yaml"
+PREFIX_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+RESERVED_IN_PREFIX = ("aws", "amazon", "cognito")
+SUPPORTED_RUNTIMES = ("python3.14", "python3.13", "python3.12", "python3.11")
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+STANDARD_SCOPES = ("openid", "email", "phone", "profile", "aws.cognito.signin.user.admin")
+STANDARD_ATTRIBUTES = (
+    "address", "birthdate", "email", "family_name", "gender", "given_name", "locale",
+    "middle_name", "name", "nickname", "phone_number", "picture", "preferred_username",
+    "profile", "updated_at", "website", "zoneinfo",
+)  # fmt: skip
+REGION_PATTERN = r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$"
+DURATION_RE = re.compile(r"^(\d+)\s*(m|min|h|d)$")
+
+
+def endpoint_problem(url: str) -> str | None:
+    """What is wrong with an AWS endpoint URL, or None (shared by the config key and the flag)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return f"{url!r} is not an http(s) URL, e.g. http://127.0.0.1:4566"
+    return None
+
+
+def region_problem(region: str) -> str | None:
+    if re.match(REGION_PATTERN, region):
+        return None
+    return f"{region!r} is not an AWS region name, e.g. us-east-1"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def parse_duration_minutes(value: str | int) -> int:
+    """'90m' / '1h' / '30d' -> minutes. A bare integer is minutes."""
+    if isinstance(value, bool):
+        raise ValueError("must be a duration such as 60m, 1h or 30d")
+    if isinstance(value, int) or str(value).strip().isdigit():
+        return int(value)
+    m = DURATION_RE.match(str(value).strip())
+    if not m:
+        raise ValueError(f"{value!r} is not a duration; use minutes, hours or days: 60m, 1h, 30d")
+    n, unit = int(m.group(1)), m.group(2)
+    return n * {"m": 1, "min": 1, "h": 60, "d": 1440}[unit]
+
+
+class PasswordPolicy(_Strict):
+    min_length: int = Field(8, ge=6, le=99)
+    require_lowercase: bool = True
+    require_uppercase: bool = True
+    require_numbers: bool = True
+    require_symbols: bool = True
+    temporary_password_validity_days: int = Field(7, ge=0, le=365)
+
+
+class CustomAttribute(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_]{1,20}$")
+    type: Literal["String", "Number", "DateTime", "Boolean"] = "String"
+    mutable: bool = True
+    min_length: int | None = Field(None, ge=0, le=2048)
+    max_length: int | None = Field(None, ge=1, le=2048)
+    min_value: int | None = None
+    max_value: int | None = None
+
+
+class EmailCognito(_Strict):
+    sender: Literal["cognito"] = "cognito"
+
+
+class EmailSes(_Strict):
+    sender: Literal["ses"]
+    source_arn: str = Field(pattern=r"^arn:aws[a-z-]*:ses:[a-z0-9-]+:\d{12}:identity/.+$")
+    from_address: str | None = None
+    reply_to: str | None = None
+
+
+class IdentityProvider(_Strict):
+    type: Literal["Google", "Facebook", "LoginWithAmazon", "SignInWithApple", "OIDC"]
+    name: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]{1,31}$")
+    client_id: str = Field(min_length=1)
+    client_secret_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    scopes: list[str] = Field(default_factory=lambda: ["openid", "email"])
+    attribute_mapping: dict[str, str] = Field(default_factory=lambda: {"email": "email"})
+    issuer: str | None = None  # OIDC only
+    team_id: str | None = None  # SignInWithApple only
+    key_id: str | None = None  # SignInWithApple only
+    private_key_env: str | None = None  # SignInWithApple only
+
+    @property
+    def provider_name(self) -> str:
+        return self.name or self.type
+
+
+class UserPool(_Strict):
+    name: str | None = Field(None, min_length=1, max_length=128)
+    sign_in: list[Literal["username", "email", "phone_number"]] = Field(
+        default=["email"], min_length=1
+    )
+    self_sign_up: bool = True
+    password_policy: Literal["default"] | PasswordPolicy = "default"
+    mfa: Literal["off", "optional", "required"] = "off"
+    mfa_methods: list[Literal["totp", "sms"]] = Field(default=["totp"])
+    sms_role_arn: str | None = Field(None, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$")
+    account_recovery: list[Literal["verified_email", "verified_phone_number", "admin_only"]] = (
+        Field(default=["verified_email"], min_length=1, max_length=2)
+    )
+    auto_verify: list[Literal["email", "phone_number"]] = Field(default=["email"])
+    required_attributes: list[str] = Field(default_factory=lambda: ["email"])
+    custom_attributes: list[CustomAttribute] = Field(default_factory=list, max_length=50)
+    email: Annotated[EmailCognito | EmailSes, Field(discriminator="sender")] = EmailCognito()
+    deletion_protection: bool = False
+    identity_providers: list[IdentityProvider] = Field(default_factory=list)
+
+    @field_validator("mfa", mode="before")
+    @classmethod
+    def _yaml_off(cls, v: Any) -> Any:
+        # YAML 1.1 reads an unquoted `off` as false.
+        return "off" if v is False else v
+
+    @field_validator("required_attributes")
+    @classmethod
+    def _standard_only(cls, v: list[str]) -> list[str]:
+        for a in v:
+            if a not in STANDARD_ATTRIBUTES:
+                raise ValueError(
+                    f"{a!r} is not a standard attribute (one of {', '.join(STANDARD_ATTRIBUTES)})"
+                )
+        return v
+
+    @property
+    def password(self) -> PasswordPolicy:
+        return PasswordPolicy() if self.password_policy == "default" else self.password_policy
+
+
+class Domain(_Strict):
+    prefix: str | None = None
+    custom: str | None = Field(None, max_length=253, pattern=r"^([a-z0-9-]+\.)+[a-z]{2,}$")
+    certificate_arn: str | None = Field(
+        None, pattern=r"^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate/.+$"
+    )
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix_rules(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        if not PREFIX_RE.match(v):
+            raise ValueError(
+                f"{v!r} is not a valid domain prefix: lowercase letters, digits and hyphens, "
+                "1-63 characters, not starting or ending with a hyphen"
+            )
+        for word in RESERVED_IN_PREFIX:
+            if word in v:
+                raise ValueError(f"{v!r} may not contain the reserved word {word!r}")
+        return v
+
+    @property
+    def name(self) -> str:
+        return self.prefix or self.custom or ""
+
+
+class TokenValidity(_Strict):
+    access: str = "1h"
+    id: str = "1h"
+    refresh: str = "30d"
+
+    @field_validator("access", "id", "refresh", mode="before")
+    @classmethod
+    def _duration(cls, v: Any) -> Any:
+        # One type (str), so a bad value gives one error at its own key, not one per union branch.
+        if isinstance(v, bool) or not isinstance(v, (str, int)):
+            raise ValueError("must be a duration such as 60m, 1h or 30d")
+        parse_duration_minutes(v)
+        return str(v)
+
+    def minutes(self) -> dict[str, int]:
+        return {k: parse_duration_minutes(getattr(self, k)) for k in ("access", "id", "refresh")}
+
+
+class AppClient(_Strict):
+    name: str | None = Field(None, min_length=1, max_length=128)
+    generate_secret: bool = False
+    callback_urls: list[str] = Field(
+        default_factory=lambda: ["http://localhost:8765/callback"], max_length=100
+    )
+    logout_urls: list[str] = Field(
+        default_factory=lambda: ["http://localhost:8765/signed-out"], max_length=100
+    )
+    oauth_flows: list[Literal["code", "implicit", "client_credentials"]] = Field(
+        default=["code", "implicit"]
+    )
+    oauth_scopes: list[str] = Field(default_factory=lambda: ["openid", "email"])
+    identity_providers: list[str] | None = None
+    auth_flows: list[
+        Literal["refresh_token", "user_srp", "user_password", "admin_user_password", "custom"]
+    ] = Field(default=["refresh_token", "user_srp"])
+    token_validity: TokenValidity = TokenValidity()
+    read_attributes: list[str] | None = None
+    write_attributes: list[str] | None = None
+
+
+class Function(_Strict):
+    name: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    runtime: str = "python3.13"
+    handler: str = Field("app.handler", pattern=r"^[A-Za-z0-9_.]+\.[A-Za-z0-9_]+$")
+    source: str | None = None
+    memory_mb: int = Field(128, ge=128, le=10240)
+    timeout_s: int = Field(10, ge=1, le=900)
+    environment: dict[str, str] = Field(default_factory=dict)
+    role_name: str | None = Field(None, pattern=r"^[\w+=,.@-]{1,64}$")
+
+    @field_validator("runtime")
+    @classmethod
+    def _supported(cls, v: str) -> str:
+        if v not in SUPPORTED_RUNTIMES:
+            raise ValueError(
+                f"{v!r} is not a supported runtime; use one of {', '.join(SUPPORTED_RUNTIMES)}"
+            )
+        return v
+
+    @field_validator("environment", mode="before")
+    @classmethod
+    def _stringify(cls, v: Any) -> Any:
+        # Lambda environment values are strings; YAML happily gives ints and bools.
+        if isinstance(v, dict):
+            return {k: (str(x).lower() if isinstance(x, bool) else str(x)) for k, x in v.items()}
+        return v
+
+
+class Authorizer(_Strict):
+    name: str | None = Field(None, min_length=1, max_length=128)
+    token_source: str = Field("Authorization", pattern=r"^[A-Za-z0-9-]{1,128}$")
+    result_ttl_s: int = Field(300, ge=0, le=3600)
+
+
+PATH_SEGMENT_RE = re.compile(r"^([A-Za-z0-9._~:@!$&'()*+,;=-]+|\{[A-Za-z0-9_]+\+?\})$")
+
+
+class Route(_Strict):
+    path: str
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"] = "GET"
+    scopes: list[str] = Field(default_factory=list)
+    integration: Literal["proxy", "lambda"] = "proxy"
+    authorizer: bool = True  # false: an open route (e.g. a CORS preflight), no token checked
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _upper(cls, v: Any) -> Any:
+        return v.upper() if isinstance(v, str) else v
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, v: str) -> str:
+        if not v.startswith("/") or v == "/" or v.endswith("/"):
+            raise ValueError(
+                f"{v!r} must start with '/', name at least one segment, and not end with '/'"
+            )
+        for seg in v.strip("/").split("/"):
+            if not PATH_SEGMENT_RE.match(seg):
+                raise ValueError(f"segment {seg!r} of {v!r} is not a valid resource path part")
+        return v
+
+
+class Api(_Strict):
+    name: str | None = Field(None, min_length=1, max_length=128)
+    endpoint_type: Literal["REGIONAL", "EDGE"] = "REGIONAL"
+    stage: str = Field("dev", pattern=r"^[A-Za-z0-9_-]{1,128}$")
+    authorizer: Authorizer = Authorizer()
+    routes: list[Route] = Field(
+        default_factory=lambda: [Route(path="/hello", method="GET", scopes=["email"])],
+        min_length=1,
+    )
+
+
+class Config(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
+    region: str = Field("us-east-1", pattern=REGION_PATTERN)
+    endpoint_url: str | None = None
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _endpoint(cls, v: str | None) -> str | None:
+        problem = endpoint_problem(v) if v else None
+        if problem:
+            raise ValueError(problem)
+        return v
+
+    tags: dict[str, str] = Field(default_factory=dict)
+    user_pool: UserPool = UserPool()
+    domain: Domain
+    app_client: AppClient = AppClient()
+    function: Function = Function()
+    api: Api = Api()
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, v: dict[str, str]) -> dict[str, str]:
+        for k in v:
+            if k.startswith(("cogapi:", "aws:")):
+                raise ValueError(f"tag key {k!r} uses a reserved prefix (cogapi: or aws:)")
+        return v
+
+    # Names with defaults derived from the stack name, resolved once here.
+    @property
+    def pool_name(self) -> str:
+        return self.user_pool.name or f"{self.name}-user-pool"
+
+    @property
+    def client_name(self) -> str:
+        return self.app_client.name or f"{self.name}-client"
+
+    @property
+    def function_name(self) -> str:
+        return self.function.name or f"{self.name}-function"
+
+    @property
+    def role_name(self) -> str:
+        return self.function.role_name or f"{self.function_name}-role"
+
+    @property
+    def sms_role_name(self) -> str:
+        return f"{self.name}-cognito-sms-role"
+
+    @property
+    def api_name(self) -> str:
+        return self.api.name or f"{self.name}-api"
+
+    @property
+    def authorizer_name(self) -> str:
+        return self.api.authorizer.name or f"{self.name}-authorizer"
+
+    @property
+    def client_identity_providers(self) -> list[str]:
+        if self.app_client.identity_providers is not None:
+            return list(self.app_client.identity_providers)
+        return ["COGNITO"] + [p.provider_name for p in self.user_pool.identity_providers]
+
+    @property
+    def wants_sms_role(self) -> bool:
+        up = self.user_pool
+        return up.mfa != "off" and "sms" in up.mfa_methods and up.sms_role_arn is None

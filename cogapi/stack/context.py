@@ -1,0 +1,102 @@
+"""What every command that reads the stack starts from: the options, the config, the AWS facade.
+
+`open_stack` checks the config and every flag and environment override before any AWS call, then
+builds the one `Aws` facade. `plan_stack` is the read-only path that `up --dry-run`, `status` and
+`up` share: discover, build the desired stack, plan. The sign-in commands (`cogapi.auth`) start
+here too.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cogapi.errors import UsageError
+from cogapi.ui import UI
+
+
+@dataclass(frozen=True)
+class Options:
+    config_path: str | None = None
+    profile: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+    output: str = "text"
+    debug: bool = False
+
+
+@dataclass
+class StackContext:
+    cfg: Any  # Config
+    aws: Any  # Aws
+    endpoint_url: str | None
+    _local_probe: Future[bool] | None = None
+
+    @property
+    def local_endpoint(self) -> str | None:
+        """The endpoint when it is `cogapi local` (then URLs printed are the local ones)."""
+        if self._local_probe is None or not self._local_probe.result():
+            return None
+        return self.endpoint_url
+
+
+def open_stack(opts: Options, ui: UI) -> StackContext:
+    from cogapi.config import endpoint_problem, load_config, region_problem, resolve_path
+
+    path = resolve_path(opts.config_path)
+    cfg = load_config(path)
+    # Flags and the environment are checked like the config: before any AWS call.
+    if opts.region:
+        problem = region_problem(opts.region)
+        if problem:
+            raise UsageError(f"--region: {problem}")
+        cfg = cfg.model_copy(update={"region": opts.region})
+    for where, url in (
+        ("--endpoint-url", opts.endpoint_url),
+        ("AWS_ENDPOINT_URL", os.environ.get("AWS_ENDPOINT_URL")),
+    ):
+        problem = endpoint_problem(url) if url else None
+        if problem:
+            raise UsageError(f"{where}: {problem}")
+    endpoint = opts.endpoint_url or cfg.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+
+    from cogapi.aws import Aws, make_session
+    from cogapi.stack.outputs import is_local_endpoint
+
+    session = make_session(opts.profile, cfg.region)
+    aws = Aws(
+        session, cfg.region, endpoint_url=opts.endpoint_url or cfg.endpoint_url, on_wait=ui.info
+    )
+    probe = None
+    if endpoint:  # asked in the background, while discovery runs
+        probe = ThreadPoolExecutor(max_workers=1).submit(is_local_endpoint, endpoint)
+    return StackContext(cfg, aws, endpoint, probe)
+
+
+def plan_stack(ctx: StackContext) -> tuple[Any, Any, Any]:
+    """Discover, build the desired stack, plan. Read-only."""
+    from cogapi.stack.code import package
+    from cogapi.stack.discover import discover_stack
+    from cogapi.stack.models import desired_stack
+    from cogapi.stack.planner import plan_up
+
+    cfg = ctx.cfg
+    code = package(Path(cfg.function.source) if cfg.function.source else None, cfg.function.handler)
+    observed = discover_stack(ctx.aws, cfg)
+    assert observed.account_id
+    desired = desired_stack(cfg, observed.account_id, code)
+    return desired, observed, plan_up(desired, observed)
+
+
+def stack_ids(observed: Any, cfg: Any) -> dict[str, str]:
+    """The ids of what exists now (pool, client, API, authorizer, ...), from a discovery."""
+    from cogapi.stack.executor import initial_ids
+
+    ids = initial_ids(observed)
+    for a in observed.authorizers:
+        if a.get("name") == cfg.authorizer_name:
+            ids["authorizer_id"] = a["id"]
+    return ids
