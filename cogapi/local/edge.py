@@ -13,6 +13,7 @@ Codes and refresh tokens live in memory: they die with the server, as the keys d
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 import secrets
@@ -27,10 +28,11 @@ from urllib.parse import urlencode
 from werkzeug.wrappers import Request, Response
 
 from cogapi.local import pages, urls
-from cogapi.local.moto_state import ClientView, MotoState, PoolView, SignInError
+from cogapi.local.moto_state import ClientView, MotoState, PoolView, SignInError, UnknownUser
 from cogapi.local.tokens import Grant, InvalidToken, KeySet, Subject, TokenSet, is_expired, mint
 
 CODE_SECONDS = 300
+ADMIN_SCOPE = "aws.cognito.signin.user.admin"  # what the user APIs (GetUser, ...) require
 XSRF_COOKIE = "XSRF-TOKEN"
 _FLOW = {"code": "code", "token": "implicit"}
 
@@ -58,6 +60,7 @@ class AuthRequest:
     scopes: tuple[str, ...]
     state: str | None
     code_challenge: str | None
+    nonce: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ class _Refresh:
     scopes: tuple[str, ...]
     auth_time: int
     expires: float
+    origin_jti: str
 
 
 class HostedUi:
@@ -95,20 +99,49 @@ class HostedUi:
     # --- tokens --------------------------------------------------------------------------------
 
     def grant_for(self, pool_id: str, client: ClientView, subject: Subject,
-                  scopes: tuple[str, ...], auth_time: int | None = None) -> Grant:
+                  scopes: tuple[str, ...], auth_time: int | None = None,
+                  origin_jti: str | None = None, nonce: str | None = None) -> Grant:
         now = int(self.clock())
-        return Grant(issuer=urls.issuer(self.endpoint, pool_id), client_id=client.client_id,
-                     subject=subject, scopes=scopes,
-                     auth_time=now if auth_time is None else auth_time,
-                     access_seconds=client.access_seconds, id_seconds=client.id_seconds)
+        grant = Grant(issuer=urls.issuer(self.endpoint, pool_id), client_id=client.client_id,
+                      subject=subject, scopes=scopes,
+                      auth_time=now if auth_time is None else auth_time,
+                      access_seconds=client.access_seconds, id_seconds=client.id_seconds,
+                      nonce=nonce)
+        return grant if origin_jti is None else dataclasses.replace(grant, origin_jti=origin_jti)
+
+    def mint(self, pool_id: str, grant: Grant, *, api_sign_in: bool = False) -> TokenSet:
+        """Mint, and let moto's user APIs accept the access token when it may call them
+        (scope `aws.cognito.signin.user.admin`, as on AWS)."""
+        tokens = mint(self.keys, grant, now=int(self.clock()), api_sign_in=api_sign_in)
+        if ADMIN_SCOPE in grant.scopes:
+            self.state.register_access_token(pool_id, tokens.access_token, grant.client_id,
+                                             grant.subject.username)
+        return tokens
 
     def new_refresh_token(self, grant: Grant, client: ClientView) -> str:
         token = "local." + secrets.token_urlsafe(48)  # opaque, like Cognito's JWE
         with self._lock:
             self._refresh[token] = _Refresh(client.client_id, client.pool_id,
                                             grant.subject.username, grant.scopes,
-                                            grant.auth_time, self.clock() + client.refresh_seconds)
+                                            grant.auth_time, self.clock() + client.refresh_seconds,
+                                            grant.origin_jti)
         return token
+
+    def revoke_refresh_token(self, token: str, client_id: str) -> str | None:
+        """Forget a refresh token of this client; returns the origin_jti of its sign-in."""
+        with self._lock:
+            stored = self._refresh.get(token)
+            if stored is None or stored.client_id != client_id:
+                return None
+            del self._refresh[token]
+        return stored.origin_jti
+
+    def sign_out(self, pool_id: str, username: str) -> None:
+        """GlobalSignOut: every refresh token of the user stops working."""
+        with self._lock:
+            for token, stored in list(self._refresh.items()):
+                if stored.pool_id == pool_id and stored.username == username:
+                    del self._refresh[token]
 
     def issue(self, pool_id: str, client_id: str, username: str,
               scopes: tuple[str, ...] | None = None, issued_at: int | None = None) -> dict[str, Any]:
@@ -119,8 +152,11 @@ class HostedUi:
             raise LookupError(f"no client {client_id} or user {username} in {pool_id}")
         granted = client.oauth_scopes if scopes is None else scopes
         grant = self.grant_for(pool_id, client, subject, granted, auth_time=issued_at)
-        return self._token_body(mint(self.keys, grant, now=issued_at),
-                                self.new_refresh_token(grant, client))
+        tokens = mint(self.keys, grant, now=issued_at)
+        if ADMIN_SCOPE in granted:
+            self.state.register_access_token(pool_id, tokens.access_token, client_id,
+                                             subject.username)
+        return self._token_body(tokens, self.new_refresh_token(grant, client))
 
     @staticmethod
     def _token_body(tokens: TokenSet, refresh: str | None) -> dict[str, Any]:
@@ -194,7 +230,8 @@ class HostedUi:
         method = args.get("code_challenge_method")
         if (method is not None and method != "S256") or (challenge and method is None):
             return fail("invalid_request")
-        return AuthRequest(client, redirect_uri, response_type, scopes, state, challenge or None)
+        return AuthRequest(client, redirect_uri, response_type, scopes, state, challenge or None,
+                           args.get("nonce"))
 
     def authorize(self, request: Request, pool: PoolView, base: str) -> Response:
         checked = self._check(request, pool, base)
@@ -242,6 +279,10 @@ class HostedUi:
         try:
             subject = self.state.authenticate(pool.pool_id, request.form.get("username", ""),
                                               request.form.get("password", ""))
+        except UnknownUser as exc:  # LEGACY clients tell; ENABLED ones answer as a bad password
+            message = str(exc) if checked.client.prevent_user_existence_errors \
+                else "User does not exist."
+            return self._login_form(request, pool, base, message)
         except SignInError as exc:
             return self._login_form(request, pool, base, str(exc))
         return self._signed_in(pool, checked, subject)
@@ -280,7 +321,7 @@ class HostedUi:
         return self._signed_in(pool, checked, subject)
 
     def _signed_in(self, pool: PoolView, req: AuthRequest, subject: Subject) -> Response:
-        grant = self.grant_for(pool.pool_id, req.client, subject, req.scopes)
+        grant = self.grant_for(pool.pool_id, req.client, subject, req.scopes, nonce=req.nonce)
         if req.response_type == "code":
             code = str(uuid.uuid4())
             with self._lock:
@@ -290,7 +331,7 @@ class HostedUi:
             if req.state is not None:
                 params["state"] = req.state
             return _redirect(_with_query(req.redirect_uri, params))
-        tokens = mint(self.keys, grant, now=int(self.clock()))
+        tokens = self.mint(pool.pool_id, grant)
         fragment: dict[str, str] = {"access_token": tokens.access_token}
         if tokens.id_token:
             fragment["id_token"] = tokens.id_token
@@ -345,7 +386,7 @@ class HostedUi:
                 expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
                 if not verifier or not secrets.compare_digest(expected, code.code_challenge):
                     return error("invalid_grant")
-            tokens = mint(self.keys, code.grant, now=int(self.clock()))
+            tokens = self.mint(pool.pool_id, code.grant)
             refresh = self.new_refresh_token(code.grant, client)
             return json_response(self._token_body(tokens, refresh), 200, headers)
         if grant_type == "refresh_token":
@@ -361,8 +402,8 @@ class HostedUi:
             if subject is None:
                 return error("invalid_grant")
             grant = self.grant_for(stored.pool_id, client, subject, stored.scopes,
-                                   auth_time=stored.auth_time)
-            tokens = mint(self.keys, grant, now=int(self.clock()))
+                                   auth_time=stored.auth_time, origin_jti=stored.origin_jti)
+            tokens = self.mint(stored.pool_id, grant)
             return json_response(self._token_body(tokens, None), 200, headers)
         if grant_type == "client_credentials" and "client_credentials" not in client.oauth_flows:
             return error("unauthorized_client")
@@ -401,10 +442,9 @@ class HostedUi:
         value = request.form.get("token", "")
         if not value:
             return json_response({"error": "invalid_request"}, 400)
-        with self._lock:
-            stored = self._refresh.get(value)
-            if stored is not None and stored.client_id == client.client_id:
-                del self._refresh[value]
+        origin = self.revoke_refresh_token(value, client.client_id)
+        if origin is not None:  # and the access tokens of that sign-in, as RevokeToken does
+            self.state.drop_tokens_of(pool.pool_id, origin)
         return Response("", status=200)
 
     def logout(self, request: Request, pool: PoolView, base: str) -> Response:

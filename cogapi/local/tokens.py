@@ -128,6 +128,7 @@ class Grant:
     access_seconds: int = 3600
     id_seconds: int = 3600
     origin_jti: str = field(default_factory=lambda: str(uuid.uuid4()))
+    nonce: str | None = None  # `/oauth2/authorize`'s nonce, copied into the ID token
 
 
 def _at_hash(access_token: str) -> str:
@@ -162,8 +163,12 @@ def access_claims(grant: Grant, now: int) -> dict[str, Any]:
     return claims
 
 
-def id_claims(grant: Grant, now: int, access_token: str) -> dict[str, Any]:
-    claims: dict[str, Any] = {"at_hash": _at_hash(access_token), "sub": grant.subject.sub}
+def id_claims(grant: Grant, now: int, access_token: str | None) -> dict[str, Any]:
+    """`access_token`: the one issued with it, hashed into `at_hash` (None: no `at_hash`)."""
+    claims: dict[str, Any] = {}
+    if access_token is not None:
+        claims["at_hash"] = _at_hash(access_token)
+    claims["sub"] = grant.subject.sub
     if grant.subject.groups:
         claims["cognito:groups"] = list(grant.subject.groups)
     for name, value in sorted(grant.subject.attributes.items()):
@@ -180,6 +185,8 @@ def id_claims(grant: Grant, now: int, access_token: str) -> dict[str, Any]:
         "iat": now,
         "jti": str(uuid.uuid4()),
     })
+    if grant.nonce is not None:
+        claims["nonce"] = grant.nonce
     return claims
 
 
@@ -190,9 +197,19 @@ class TokenSet:
     expires_in: int
 
 
-def mint(keys: KeySet, grant: Grant, now: int | None = None) -> TokenSet:
-    """Access token (+ ID token when `openid` is among the scopes) for `grant`, issued at `now`."""
+def mint(keys: KeySet, grant: Grant, now: int | None = None, *, api_sign_in: bool = False
+         ) -> TokenSet:
+    """Access and ID token of one sign-in (`grant`), issued at `now`; both carry its origin_jti.
+
+    The OAuth endpoints give an ID token only when `openid` was granted, with the `at_hash` of
+    the access token issued with it. API sign-ins (`InitiateAuth` & co., `api_sign_in`) always
+    give one, without `at_hash` (aws-notes: at_hash only at the token endpoint).
+    """
     now = int(time.time()) if now is None else now
     access = keys.access_key.sign(access_claims(grant, now))
-    id_token = keys.id_key.sign(id_claims(grant, now, access)) if "openid" in grant.scopes else None
+    id_token = None
+    if api_sign_in:
+        id_token = keys.id_key.sign(id_claims(grant, now, None))
+    elif "openid" in grant.scopes:
+        id_token = keys.id_key.sign(id_claims(grant, now, access))
     return TokenSet(access_token=access, id_token=id_token, expires_in=grant.access_seconds)
