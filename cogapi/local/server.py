@@ -40,6 +40,7 @@ log = logging.getLogger("cogapi.local")
 
 _DEPLOYMENTS = re.compile(r"/restapis/([^/]+)/deployments/?")
 _IDP = re.compile(r"/idp/([^/]+)/(\.well-known/[a-z-]+(?:\.json)?)")
+_ISSUER = re.compile(r"/([\w-]+_[0-9A-Za-z]+)/(\.well-known/(?:jwks\.json|openid-configuration))")
 _AUTH = re.compile(r"/auth/([^/]+)/(.+)")
 _API = re.compile(r"/api/([^/]+)/([^/]+)(/.*)?")
 
@@ -209,6 +210,10 @@ class LocalServer:
         if path == urls.LOCAL_PREFIX or path.startswith(urls.LOCAL_PREFIX + "/"):
             request = Request(environ)
             response = self._local(request, path[len(urls.LOCAL_PREFIX) :])
+            return response(environ, start_response)
+        issuer = _ISSUER.fullmatch(path)
+        if issuer is not None and self.idp is not None:  # urls.issuer: ours, not moto's
+            response = self.idp.handle(Request(environ), issuer.group(1), issuer.group(2))
             return response(environ, start_response)
         method = environ.get("REQUEST_METHOD")
         if path == "/moto-api/reset" and method == "POST":
