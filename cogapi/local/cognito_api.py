@@ -63,14 +63,33 @@ _ENABLES = {
 # CreateUserPoolClient: "If you don't specify a value for ExplicitAuthFlows, your user client
 # supports ALLOW_REFRESH_TOKEN_AUTH, ALLOW_USER_SRP_AUTH, and ALLOW_CUSTOM_AUTH."
 _DEFAULT_FLOWS = ("ALLOW_USER_SRP_AUTH", "ALLOW_CUSTOM_AUTH", "ALLOW_REFRESH_TOKEN_AUTH")
-_USER_FLOWS = {"USER_SRP_AUTH", "USER_PASSWORD_AUTH", "REFRESH_TOKEN_AUTH", "REFRESH_TOKEN",
-               "CUSTOM_AUTH", "USER_AUTH"}
-_ADMIN_FLOWS = {"ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH", "REFRESH_TOKEN_AUTH",
-                "REFRESH_TOKEN", "CUSTOM_AUTH", "USER_AUTH"}
+_USER_FLOWS = {
+    "USER_SRP_AUTH",
+    "USER_PASSWORD_AUTH",
+    "REFRESH_TOKEN_AUTH",
+    "REFRESH_TOKEN",
+    "CUSTOM_AUTH",
+    "USER_AUTH",
+}
+_ADMIN_FLOWS = {
+    "ADMIN_USER_PASSWORD_AUTH",
+    "ADMIN_NO_SRP_AUTH",
+    "REFRESH_TOKEN_AUTH",
+    "REFRESH_TOKEN",
+    "CUSTOM_AUTH",
+    "USER_AUTH",
+}
 _PASSWORD_FLOWS = {"USER_PASSWORD_AUTH", "ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH"}
 # Calls moto answers once the access token passed the stand-in's checks.
-_TOKEN_CALLS = {"GetUser", "UpdateUserAttributes", "ChangePassword", "GlobalSignOut",
-                "SetUserMFAPreference", "AssociateSoftwareToken", "VerifySoftwareToken"}
+_TOKEN_CALLS = {
+    "GetUser",
+    "UpdateUserAttributes",
+    "ChangePassword",
+    "GlobalSignOut",
+    "SetUserMFAPreference",
+    "AssociateSoftwareToken",
+    "VerifySoftwareToken",
+}
 
 StartResponse = Callable[..., Any]
 
@@ -129,9 +148,15 @@ def _mask_email(address: str) -> str:
 class CognitoApi:
     """WSGI front for Cognito's JSON API (`__call__`); everything it does not own goes to moto."""
 
-    def __init__(self, state: MotoState, hosted_ui: HostedUi, keys: KeySet, endpoint: str,
-                 moto_app: Callable[..., Iterable[bytes]],
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        state: MotoState,
+        hosted_ui: HostedUi,
+        keys: KeySet,
+        endpoint: str,
+        moto_app: Callable[..., Iterable[bytes]],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.state = state
         self.hosted_ui = hosted_ui
         self.keys = keys
@@ -178,12 +203,18 @@ class CognitoApi:
         answer = handler(environ, body)
         data = json.dumps(answer.body).encode()
         reason = "OK" if answer.status < 400 else "Bad Request"
-        start_response(f"{answer.status} {reason}", [
-            *[(k, v) for k, v in answer.headers
-              if k.lower() not in ("content-length", "content-type")],
-            ("Content-Type", "application/x-amz-json-1.1"),
-            ("Content-Length", str(len(data))),
-        ])
+        start_response(
+            f"{answer.status} {reason}",
+            [
+                *[
+                    (k, v)
+                    for k, v in answer.headers
+                    if k.lower() not in ("content-length", "content-type")
+                ],
+                ("Content-Type", "application/x-amz-json-1.1"),
+                ("Content-Length", str(len(data))),
+            ],
+        )
         return [data]
 
     @staticmethod
@@ -230,11 +261,15 @@ class CognitoApi:
         answer = self._moto(environ, body)
         if answer.error == "UserNotFoundException" and client.prevent_user_existence_errors:
             if flow == "USER_SRP_AUTH":
-                return self._simulated_challenge(client, str(params.get("USERNAME", "")),
-                                                 str(params.get("SRP_A", "")))
+                return self._simulated_challenge(
+                    client, str(params.get("USERNAME", "")), str(params.get("SRP_A", ""))
+                )
             return _fail("NotAuthorizedException", INCORRECT)
-        if (flow in _PASSWORD_FLOWS and answer.error == "NotAuthorizedException"
-                and answer.message != "User is disabled."):
+        if (
+            flow in _PASSWORD_FLOWS
+            and answer.error == "NotAuthorizedException"
+            and answer.message != "User is disabled."
+        ):
             return _fail("NotAuthorizedException", INCORRECT)  # moto says the user name
         if answer.error is None and flow == "USER_SRP_AUTH":
             return self._real_challenge(client, answer, str(params.get("SRP_A", "")))
@@ -244,31 +279,43 @@ class CognitoApi:
         digest = hmac.new(self._secret, f"salt\0{pool_id}\0{user_id}".encode(), "sha256").digest()
         return int.from_bytes(bytes([0x10 + digest[0] % 0x70]) + digest[1:16], "big")
 
-    def _challenge_answer(self, client: ClientView, username: str, user_id: str, password: str,
-                          srp_a: str, moto_session: str | None, session: str) -> Answer:
+    def _challenge_answer(
+        self,
+        client: ClientView,
+        username: str,
+        user_id: str,
+        password: str,
+        srp_a: str,
+        moto_session: str | None,
+        session: str,
+    ) -> Answer:
         try:
-            challenge = srp.start(client.pool_id, user_id, password,
-                                  self._salt(client.pool_id, user_id), srp_a)
+            challenge = srp.start(
+                client.pool_id, user_id, password, self._salt(client.pool_id, user_id), srp_a
+            )
         except srp.BadSrpA:
             return _fail("InvalidParameterException", "Invalid SRP_A.")
-        pending = _Pending(challenge, client.client_id, moto_session,
-                           self.clock() + CHALLENGE_SECONDS)
+        pending = _Pending(
+            challenge, client.client_id, moto_session, self.clock() + CHALLENGE_SECONDS
+        )
         with self._lock:
             now = self.clock()
             for key in [k for k, p in self._pending.items() if p.expires < now]:
                 del self._pending[key]
             self._pending[challenge.secret_block_b64] = pending
-        return _answer({
-            "ChallengeName": "PASSWORD_VERIFIER",
-            "ChallengeParameters": {
-                "SALT": srp.pad_hex(challenge.salt),
-                "SECRET_BLOCK": challenge.secret_block_b64,
-                "SRP_B": f"{challenge.big_b:x}",
-                "USERNAME": username,
-                "USER_ID_FOR_SRP": user_id,
-            },
-            "Session": session,
-        })
+        return _answer(
+            {
+                "ChallengeName": "PASSWORD_VERIFIER",
+                "ChallengeParameters": {
+                    "SALT": srp.pad_hex(challenge.salt),
+                    "SECRET_BLOCK": challenge.secret_block_b64,
+                    "SRP_B": f"{challenge.big_b:x}",
+                    "USERNAME": username,
+                    "USER_ID_FOR_SRP": user_id,
+                },
+                "Session": session,
+            }
+        )
 
     def _real_challenge(self, client: ClientView, answer: Answer, srp_a: str) -> Answer:
         params = answer.body.get("ChallengeParameters") or {}
@@ -276,18 +323,32 @@ class CognitoApi:
         moto_session = str(params.get("SECRET_BLOCK", ""))
         if user is None or user.password is None:
             return self._simulated_challenge(client, str(params.get("USERNAME", "")), srp_a)
-        return self._challenge_answer(client, user.username, str(params.get("USER_ID_FOR_SRP")),
-                                      user.password, srp_a, moto_session,
-                                      str(answer.body.get("Session") or moto_session))
+        return self._challenge_answer(
+            client,
+            user.username,
+            str(params.get("USER_ID_FOR_SRP")),
+            user.password,
+            srp_a,
+            moto_session,
+            str(answer.body.get("Session") or moto_session),
+        )
 
     def _simulated_challenge(self, client: ClientView, username: str, srp_a: str) -> Answer:
         """RFC 5054 2.5.1.3: for an unknown user, a challenge no password answers, with the same
         salt and user id for the same user name (AWS: "Managing user existence errors")."""
-        digest = hmac.new(self._secret, f"user\0{client.pool_id}\0{username}".encode(),
-                          "sha256").digest()
+        digest = hmac.new(
+            self._secret, f"user\0{client.pool_id}\0{username}".encode(), "sha256"
+        ).digest()
         user_id = str(uuid.UUID(bytes=digest[:16], version=4))
-        return self._challenge_answer(client, user_id, user_id, secrets.token_urlsafe(32), srp_a,
-                                      None, secrets.token_urlsafe(64))
+        return self._challenge_answer(
+            client,
+            user_id,
+            user_id,
+            secrets.token_urlsafe(32),
+            srp_a,
+            None,
+            secrets.token_urlsafe(64),
+        )
 
     def _respond(self, environ: dict[str, Any], body: dict[str, Any]) -> Answer:
         client = self._client_for(body)
@@ -296,12 +357,18 @@ class CognitoApi:
         responses = dict(body.get("ChallengeResponses") or {})
         if body.get("ChallengeName") == "PASSWORD_VERIFIER":
             with self._lock:  # single use, right or wrong
-                pending = self._pending.pop(str(responses.get("PASSWORD_CLAIM_SECRET_BLOCK")),
-                                            None)
-            if (pending is None or pending.moto_session is None
-                    or pending.client_id != client.client_id or pending.expires < self.clock()
-                    or not srp.verify(pending.challenge, str(responses.get("TIMESTAMP", "")),
-                                      str(responses.get("PASSWORD_CLAIM_SIGNATURE", "")))):
+                pending = self._pending.pop(str(responses.get("PASSWORD_CLAIM_SECRET_BLOCK")), None)
+            if (
+                pending is None
+                or pending.moto_session is None
+                or pending.client_id != client.client_id
+                or pending.expires < self.clock()
+                or not srp.verify(
+                    pending.challenge,
+                    str(responses.get("TIMESTAMP", "")),
+                    str(responses.get("PASSWORD_CLAIM_SIGNATURE", "")),
+                )
+            ):
                 return _fail("NotAuthorizedException", INCORRECT)
             responses["PASSWORD_CLAIM_SECRET_BLOCK"] = pending.moto_session
             body = {**body, "ChallengeResponses": responses}
@@ -325,11 +392,17 @@ class CognitoApi:
             return answer
         with self._lock:
             auth_time = self._auth_times.setdefault(origin, int(self.clock()))
-        grant = self.hosted_ui.grant_for(pool_id, client, subject, (ADMIN_SCOPE,),
-                                         auth_time=auth_time, origin_jti=origin)
+        grant = self.hosted_ui.grant_for(
+            pool_id, client, subject, (ADMIN_SCOPE,), auth_time=auth_time, origin_jti=origin
+        )
         tokens = self.hosted_ui.mint(pool_id, grant, api_sign_in=True)
-        result.update({"AccessToken": tokens.access_token, "IdToken": tokens.id_token,
-                       "ExpiresIn": tokens.expires_in})
+        result.update(
+            {
+                "AccessToken": tokens.access_token,
+                "IdToken": tokens.id_token,
+                "ExpiresIn": tokens.expires_in,
+            }
+        )
         return answer
 
     # --- calls that take a token ---------------------------------------------------------------
@@ -341,8 +414,9 @@ class CognitoApi:
         except InvalidToken:
             return _fail("NotAuthorizedException", "Invalid Access Token")
         pool_id = str(claims.get("iss", "")).rstrip("/").rsplit("/", 1)[-1]
-        if (claims.get("token_use") != "access"
-                or claims.get("iss") != urls.issuer(self.endpoint, pool_id)):
+        if claims.get("token_use") != "access" or claims.get("iss") != urls.issuer(
+            self.endpoint, pool_id
+        ):
             return _fail("NotAuthorizedException", "Invalid Access Token")
         if is_expired(claims, self.clock()):
             return _fail("NotAuthorizedException", "Access Token has expired")
@@ -354,8 +428,10 @@ class CognitoApi:
 
     def _token_call(self, environ: dict[str, Any], body: dict[str, Any]) -> Answer:
         operation = environ["cogapi.operation"]
-        if "AccessToken" not in body and operation in ("AssociateSoftwareToken",
-                                                       "VerifySoftwareToken"):
+        if "AccessToken" not in body and operation in (
+            "AssociateSoftwareToken",
+            "VerifySoftwareToken",
+        ):
             return self._moto(environ, body)  # the Session form: no token to check
         checked = self._check_access_token(str(body.get("AccessToken") or ""))
         if isinstance(checked, Answer):
@@ -391,11 +467,14 @@ class CognitoApi:
         """RevokeToken: the refresh token, and every access and ID token of its sign-in."""
         client = self._client_for(body)
         if client is None:
-            return _fail("ResourceNotFoundException",
-                         f"User pool client {body.get('ClientId')} does not exist.")
+            return _fail(
+                "ResourceNotFoundException",
+                f"User pool client {body.get('ClientId')} does not exist.",
+            )
         token = str(body.get("Token") or "")
-        origin = (self.state.revoke_refresh_token(client.pool_id, client.client_id, token)
-                  or self.hosted_ui.revoke_refresh_token(token, client.client_id))
+        origin = self.state.revoke_refresh_token(
+            client.pool_id, client.client_id, token
+        ) or self.hosted_ui.revoke_refresh_token(token, client.client_id)
         if origin is not None:
             self.state.drop_tokens_of(client.pool_id, origin)
         return _answer({})  # an unknown token too (RFC 7009)
@@ -411,16 +490,27 @@ class CognitoApi:
         verification settings."""
         pool = self.state.pool(client.pool_id)
         by_phone = username.startswith("+") or (
-            "@" not in username and pool is not None
+            "@" not in username
+            and pool is not None
             and "phone_number" in pool.auto_verified_attributes
-            and "email" not in pool.auto_verified_attributes)
+            and "email" not in pool.auto_verified_attributes
+        )
         if by_phone:
-            return {"CodeDeliveryDetails": {"Destination": "+*******" + username[-4:],
-                                            "DeliveryMedium": "SMS",
-                                            "AttributeName": "phone_number"}}
+            return {
+                "CodeDeliveryDetails": {
+                    "Destination": "+*******" + username[-4:],
+                    "DeliveryMedium": "SMS",
+                    "AttributeName": "phone_number",
+                }
+            }
         address = username if "@" in username else f"{username}@example.com"
-        return {"CodeDeliveryDetails": {"Destination": _mask_email(address),
-                                        "DeliveryMedium": "EMAIL", "AttributeName": "email"}}
+        return {
+            "CodeDeliveryDetails": {
+                "Destination": _mask_email(address),
+                "DeliveryMedium": "EMAIL",
+                "AttributeName": "email",
+            }
+        }
 
     def _forgot_password(self, environ: dict[str, Any], body: dict[str, Any]) -> Answer:
         client = self._client_for(body)
@@ -435,8 +525,9 @@ class CognitoApi:
         client = self._client_for(body)
         if client is not None and self._unknown(client, str(body.get("Username") or "")):
             if client.prevent_user_existence_errors:
-                return _fail("CodeMismatchException",
-                             "Invalid verification code provided, please try again.")
+                return _fail(
+                    "CodeMismatchException", "Invalid verification code provided, please try again."
+                )
             return _fail("UserNotFoundException", NOT_FOUND)
         return self._moto(environ, body)
 
@@ -444,8 +535,10 @@ class CognitoApi:
         """Not in moto: a code is "sent" (locally nowhere; ConfirmSignUp accepts any code)."""
         client = self._client_for(body)
         if client is None:
-            return _fail("ResourceNotFoundException",
-                         f"User pool client {body.get('ClientId')} does not exist.")
+            return _fail(
+                "ResourceNotFoundException",
+                f"User pool client {body.get('ClientId')} does not exist.",
+            )
         username = str(body.get("Username") or "")
         user = self.state.user_record(client.pool_id, username)
         if user is None or not user.enabled:
@@ -457,8 +550,13 @@ class CognitoApi:
         subject = self.state.subject(client.pool_id, user.username)
         email = subject.attributes.get("email") if subject else None
         if email:
-            return _answer({"CodeDeliveryDetails": {"Destination": _mask_email(email),
-                                                    "DeliveryMedium": "EMAIL",
-                                                    "AttributeName": "email"}})
+            return _answer(
+                {
+                    "CodeDeliveryDetails": {
+                        "Destination": _mask_email(email),
+                        "DeliveryMedium": "EMAIL",
+                        "AttributeName": "email",
+                    }
+                }
+            )
         return _answer(self._simulated_delivery(client, username))
-

@@ -99,7 +99,7 @@ def start(pool_id: str, user_id: str, password: str, salt: int, srp_a_hex: str) 
         raise BadSrpA("SRP_A is 0 mod N")
     v = verifier(pool_id, user_id, password, salt)
     while True:
-        b = secrets.randbelow(N - 2) + 2
+        b = secrets.randbits(256) | 1 << 255  # RFC 5054 2.5.3: at least 256 bits
         big_b = (K * v + pow(G, b, N)) % N
         if big_b and _u(a, big_b):
             break
@@ -118,8 +118,12 @@ def session_key(challenge: Challenge) -> bytes:
 
 
 def signature(challenge: Challenge, timestamp: str) -> bytes:
-    message = (pool_name(challenge.pool_id).encode() + challenge.user_id.encode()
-               + challenge.secret_block + timestamp.encode())
+    message = (
+        pool_name(challenge.pool_id).encode()
+        + challenge.user_id.encode()
+        + challenge.secret_block
+        + timestamp.encode()
+    )
     return hmac.new(session_key(challenge), message, hashlib.sha256).digest()
 
 
