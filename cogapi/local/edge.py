@@ -38,8 +38,9 @@ _FLOW = {"code": "code", "token": "implicit"}
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(body), status=status, headers=headers,
-                    content_type="application/json")
+    return Response(
+        json.dumps(body), status=status, headers=headers, content_type="application/json"
+    )
 
 
 def _redirect(location: str, status: int = 302) -> Response:
@@ -86,8 +87,9 @@ class _Refresh:
 class HostedUi:
     """One per server; serves every domain moto knows (`handle(request, domain, action)`)."""
 
-    def __init__(self, state: MotoState, keys: KeySet, endpoint: str,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, state: MotoState, keys: KeySet, endpoint: str, clock: Callable[[], float] = time.time
+    ) -> None:
         self.state = state
         self.keys = keys
         self.endpoint = endpoint
@@ -98,15 +100,27 @@ class HostedUi:
 
     # --- tokens --------------------------------------------------------------------------------
 
-    def grant_for(self, pool_id: str, client: ClientView, subject: Subject,
-                  scopes: tuple[str, ...], auth_time: int | None = None,
-                  origin_jti: str | None = None, nonce: str | None = None) -> Grant:
+    def grant_for(
+        self,
+        pool_id: str,
+        client: ClientView,
+        subject: Subject,
+        scopes: tuple[str, ...],
+        auth_time: int | None = None,
+        origin_jti: str | None = None,
+        nonce: str | None = None,
+    ) -> Grant:
         now = int(self.clock())
-        grant = Grant(issuer=urls.issuer(self.endpoint, pool_id), client_id=client.client_id,
-                      subject=subject, scopes=scopes,
-                      auth_time=now if auth_time is None else auth_time,
-                      access_seconds=client.access_seconds, id_seconds=client.id_seconds,
-                      nonce=nonce)
+        grant = Grant(
+            issuer=urls.issuer(self.endpoint, pool_id),
+            client_id=client.client_id,
+            subject=subject,
+            scopes=scopes,
+            auth_time=now if auth_time is None else auth_time,
+            access_seconds=client.access_seconds,
+            id_seconds=client.id_seconds,
+            nonce=nonce,
+        )
         return grant if origin_jti is None else dataclasses.replace(grant, origin_jti=origin_jti)
 
     def mint(self, pool_id: str, grant: Grant, *, api_sign_in: bool = False) -> TokenSet:
@@ -114,17 +128,23 @@ class HostedUi:
         (scope `aws.cognito.signin.user.admin`, as on AWS)."""
         tokens = mint(self.keys, grant, now=int(self.clock()), api_sign_in=api_sign_in)
         if ADMIN_SCOPE in grant.scopes:
-            self.state.register_access_token(pool_id, tokens.access_token, grant.client_id,
-                                             grant.subject.username)
+            self.state.register_access_token(
+                pool_id, tokens.access_token, grant.client_id, grant.subject.username
+            )
         return tokens
 
     def new_refresh_token(self, grant: Grant, client: ClientView) -> str:
         token = "local." + secrets.token_urlsafe(48)  # opaque, like Cognito's JWE
         with self._lock:
-            self._refresh[token] = _Refresh(client.client_id, client.pool_id,
-                                            grant.subject.username, grant.scopes,
-                                            grant.auth_time, self.clock() + client.refresh_seconds,
-                                            grant.origin_jti)
+            self._refresh[token] = _Refresh(
+                client.client_id,
+                client.pool_id,
+                grant.subject.username,
+                grant.scopes,
+                grant.auth_time,
+                self.clock() + client.refresh_seconds,
+                grant.origin_jti,
+            )
         return token
 
     def revoke_refresh_token(self, token: str, client_id: str) -> str | None:
@@ -143,8 +163,14 @@ class HostedUi:
                 if stored.pool_id == pool_id and stored.username == username:
                     del self._refresh[token]
 
-    def issue(self, pool_id: str, client_id: str, username: str,
-              scopes: tuple[str, ...] | None = None, issued_at: int | None = None) -> dict[str, Any]:
+    def issue(
+        self,
+        pool_id: str,
+        client_id: str,
+        username: str,
+        scopes: tuple[str, ...] | None = None,
+        issued_at: int | None = None,
+    ) -> dict[str, Any]:
         """Tokens as `/oauth2/token` would answer them, without the browser (tests, CLI)."""
         client = self.state.client(pool_id, client_id)
         subject = self.state.subject(pool_id, username)
@@ -154,8 +180,9 @@ class HostedUi:
         grant = self.grant_for(pool_id, client, subject, granted, auth_time=issued_at)
         tokens = mint(self.keys, grant, now=issued_at)
         if ADMIN_SCOPE in granted:
-            self.state.register_access_token(pool_id, tokens.access_token, client_id,
-                                             subject.username)
+            self.state.register_access_token(
+                pool_id, tokens.access_token, client_id, subject.username
+            )
         return self._token_body(tokens, self.new_refresh_token(grant, client))
 
     @staticmethod
@@ -191,9 +218,13 @@ class HostedUi:
         if action == "logout" and method == "GET":
             return self.logout(request, pool, base)
         if action == "error" and method == "GET":
-            return Response(pages.error_page(request.args.get("error", "error"),
-                                             request.args.get("error_description", "")),
-                            status=400, content_type="text/html; charset=utf-8")
+            return Response(
+                pages.error_page(
+                    request.args.get("error", "error"), request.args.get("error_description", "")
+                ),
+                status=400,
+                content_type="text/html; charset=utf-8",
+            )
         return json_response({"error": "not found"}, 404)
 
     # --- authorize / login / signup ------------------------------------------------------------
@@ -203,12 +234,17 @@ class HostedUi:
         client_id = args.get("client_id", "")
         client = self.state.client(pool.pool_id, client_id) if client_id else None
         if client is None:
-            return _redirect(f"{base}/error?" + urlencode(
-                {"error": "invalid_request", "error_description": "client_id is not valid"}))
+            return _redirect(
+                f"{base}/error?"
+                + urlencode(
+                    {"error": "invalid_request", "error_description": "client_id is not valid"}
+                )
+            )
         redirect_uri = args.get("redirect_uri", "")
         if redirect_uri not in client.callback_urls:  # exact match, trailing slash included
-            return _redirect(f"{base}/error?" + urlencode(
-                {"error": "redirect_mismatch", "client_id": client_id}))
+            return _redirect(
+                f"{base}/error?" + urlencode({"error": "redirect_mismatch", "client_id": client_id})
+            )
         state = args.get("state")
 
         def fail(error: str) -> Response:
@@ -230,8 +266,9 @@ class HostedUi:
         method = args.get("code_challenge_method")
         if (method is not None and method != "S256") or (challenge and method is None):
             return fail("invalid_request")
-        return AuthRequest(client, redirect_uri, response_type, scopes, state, challenge or None,
-                           args.get("nonce"))
+        return AuthRequest(
+            client, redirect_uri, response_type, scopes, state, challenge or None, args.get("nonce")
+        )
 
     def authorize(self, request: Request, pool: PoolView, base: str) -> Response:
         checked = self._check(request, pool, base)
@@ -259,12 +296,19 @@ class HostedUi:
         cookie = request.cookies.get(XSRF_COOKIE, "")
         return bool(cookie) and secrets.compare_digest(cookie, request.form.get("_csrf", ""))
 
-    def _login_form(self, request: Request, pool: PoolView, base: str,
-                    error: str | None = None, status: int = 200) -> Response:
+    def _login_form(
+        self,
+        request: Request,
+        pool: PoolView,
+        base: str,
+        error: str | None = None,
+        status: int = 200,
+    ) -> Response:
         query = request.query_string.decode()
         signup = f"{base}/signup?{query}" if pool.allow_self_signup else None
-        html = pages.login_page(f"{base}/login?{query}", "__CSRF__", error, signup,
-                                request.form.get("username", ""))
+        html = pages.login_page(
+            f"{base}/login?{query}", "__CSRF__", error, signup, request.form.get("username", "")
+        )
         return self._form_response(html, base, status)
 
     def login(self, request: Request, pool: PoolView, base: str) -> Response:
@@ -274,14 +318,17 @@ class HostedUi:
         if request.method == "GET":
             return self._login_form(request, pool, base)
         if not self._csrf_ok(request):
-            return self._login_form(request, pool, base, "Your session has expired. "
-                                    "Please try again.", status=400)
+            return self._login_form(
+                request, pool, base, "Your session has expired. Please try again.", status=400
+            )
         try:
-            subject = self.state.authenticate(pool.pool_id, request.form.get("username", ""),
-                                              request.form.get("password", ""))
+            subject = self.state.authenticate(
+                pool.pool_id, request.form.get("username", ""), request.form.get("password", "")
+            )
         except UnknownUser as exc:  # LEGACY clients tell; ENABLED ones answer as a bad password
-            message = str(exc) if checked.client.prevent_user_existence_errors \
-                else "User does not exist."
+            message = (
+                str(exc) if checked.client.prevent_user_existence_errors else "User does not exist."
+            )
             return self._login_form(request, pool, base, message)
         except SignInError as exc:
             return self._login_form(request, pool, base, str(exc))
@@ -294,8 +341,11 @@ class HostedUi:
         read a code from. On AWS the user would first confirm a code sent by email.
         """
         if not pool.allow_self_signup:
-            return Response(pages.error_page("SignUp is not permitted for this user pool"),
-                            status=400, content_type="text/html; charset=utf-8")
+            return Response(
+                pages.error_page("SignUp is not permitted for this user pool"),
+                status=400,
+                content_type="text/html; charset=utf-8",
+            )
         checked = self._check(request, pool, base)
         if isinstance(checked, Response):
             return checked
@@ -303,8 +353,13 @@ class HostedUi:
         query = request.query_string.decode()
 
         def form(error: str | None = None, status: int = 200) -> Response:
-            html = pages.signup_page(f"{base}/signup?{query}", "__CSRF__", email_is_username,
-                                     error, f"{base}/login?{query}")
+            html = pages.signup_page(
+                f"{base}/signup?{query}",
+                "__CSRF__",
+                email_is_username,
+                error,
+                f"{base}/login?{query}",
+            )
             return self._form_response(html, base, status)
 
         if request.method == "GET":
@@ -314,8 +369,13 @@ class HostedUi:
         email = request.form.get("email", "")
         username = email if email_is_username else request.form.get("username", "")
         try:
-            subject = self.state.sign_up(pool.pool_id, checked.client.client_id, username,
-                                         request.form.get("password", ""), {"email": email})
+            subject = self.state.sign_up(
+                pool.pool_id,
+                checked.client.client_id,
+                username,
+                request.form.get("password", ""),
+                {"email": email},
+            )
         except SignInError as exc:
             return form(str(exc))
         return self._signed_in(pool, checked, subject)
@@ -325,8 +385,13 @@ class HostedUi:
         if req.response_type == "code":
             code = str(uuid.uuid4())
             with self._lock:
-                self._codes[code] = _Code(req.client.client_id, req.redirect_uri,
-                                          req.code_challenge, grant, self.clock() + CODE_SECONDS)
+                self._codes[code] = _Code(
+                    req.client.client_id,
+                    req.redirect_uri,
+                    req.code_challenge,
+                    grant,
+                    self.clock() + CODE_SECONDS,
+                )
             params = {"code": code}
             if req.state is not None:
                 params["state"] = req.state
@@ -377,8 +442,12 @@ class HostedUi:
                 return error("invalid_request")
             with self._lock:  # single use: gone on the first attempt, right or wrong
                 code = self._codes.pop(code_value, None)
-            if (code is None or code.expires < self.clock() or code.client_id != client.client_id
-                    or code.redirect_uri != request.form.get("redirect_uri", "")):
+            if (
+                code is None
+                or code.expires < self.clock()
+                or code.client_id != client.client_id
+                or code.redirect_uri != request.form.get("redirect_uri", "")
+            ):
                 return error("invalid_grant")
             if code.code_challenge is not None:
                 verifier = request.form.get("code_verifier", "")
@@ -395,14 +464,23 @@ class HostedUi:
                 return error("invalid_request")
             with self._lock:
                 stored = self._refresh.get(value)
-            if (stored is None or stored.expires < self.clock()
-                    or stored.client_id != client.client_id):
+            if (
+                stored is None
+                or stored.expires < self.clock()
+                or stored.client_id != client.client_id
+            ):
                 return error("invalid_grant")
             subject = self.state.subject(stored.pool_id, stored.username)
             if subject is None:
                 return error("invalid_grant")
-            grant = self.grant_for(stored.pool_id, client, subject, stored.scopes,
-                                   auth_time=stored.auth_time, origin_jti=stored.origin_jti)
+            grant = self.grant_for(
+                stored.pool_id,
+                client,
+                subject,
+                stored.scopes,
+                auth_time=stored.auth_time,
+                origin_jti=stored.origin_jti,
+            )
             tokens = self.mint(stored.pool_id, grant)
             return json_response(self._token_body(tokens, None), 200, headers)
         if grant_type == "client_credentials" and "client_credentials" not in client.oauth_flows:
@@ -411,8 +489,13 @@ class HostedUi:
 
     def userinfo(self, request: Request, pool: PoolView) -> Response:
         def fail(status: int, error: str, description: str) -> Response:
-            return Response("", status=status, headers={
-                "WWW-Authenticate": f'Bearer error="{error}", error_description="{description}"'})
+            return Response(
+                "",
+                status=status,
+                headers={
+                    "WWW-Authenticate": f'Bearer error="{error}", error_description="{description}"'
+                },
+            )
 
         header = request.headers.get("Authorization", "")
         if not header.lower().startswith("bearer ") or not header[7:].strip():
@@ -421,8 +504,9 @@ class HostedUi:
             claims = self.keys.decode(header[7:].strip())
         except InvalidToken:
             return fail(401, "invalid_token", "Invalid access token")
-        if (claims.get("token_use") != "access"
-                or claims.get("iss") != urls.issuer(self.endpoint, pool.pool_id)):
+        if claims.get("token_use") != "access" or claims.get("iss") != urls.issuer(
+            self.endpoint, pool.pool_id
+        ):
             return fail(401, "invalid_token", "Invalid access token")
         if is_expired(claims, self.clock()):
             return fail(401, "invalid_token", "Access token is expired")
@@ -451,14 +535,24 @@ class HostedUi:
         client_id = request.args.get("client_id", "")
         client = self.state.client(pool.pool_id, client_id) if client_id else None
         if client is None:
-            return _redirect(f"{base}/error?" + urlencode(
-                {"error": "invalid_request", "error_description": "client_id is not valid"}))
+            return _redirect(
+                f"{base}/error?"
+                + urlencode(
+                    {"error": "invalid_request", "error_description": "client_id is not valid"}
+                )
+            )
         logout_uri = request.args.get("logout_uri")
         if logout_uri is not None:
             if logout_uri not in client.logout_urls:
-                return _redirect(f"{base}/error?" + urlencode(
-                    {"error": "invalid_request",
-                     "error_description": "logout_uri is not a registered sign-out URL"}))
+                return _redirect(
+                    f"{base}/error?"
+                    + urlencode(
+                        {
+                            "error": "invalid_request",
+                            "error_description": "logout_uri is not a registered sign-out URL",
+                        }
+                    )
+                )
             response = _redirect(logout_uri)
         else:  # "sign out, then sign in again" form: redirect_uri + response_type
             checked = self._check(request, pool, base)
@@ -495,17 +589,18 @@ class IdentityProvider:
             "response_types_supported": ["code", "token"],
             "scopes_supported": ["openid", "email", "phone", "profile"],
             "subject_types_supported": ["public"],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic",
-                                                      "client_secret_post"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         }
         domain = self.state.domain_for_pool(pool_id)
         if domain is not None:
             base = urls.hosted_ui_base(self.endpoint, domain)
-            doc.update({
-                "authorization_endpoint": f"{base}/oauth2/authorize",
-                "end_session_endpoint": f"{base}/logout",
-                "revocation_endpoint": f"{base}/oauth2/revoke",
-                "token_endpoint": f"{base}/oauth2/token",
-                "userinfo_endpoint": f"{base}/oauth2/userInfo",
-            })
+            doc.update(
+                {
+                    "authorization_endpoint": f"{base}/oauth2/authorize",
+                    "end_session_endpoint": f"{base}/logout",
+                    "revocation_endpoint": f"{base}/oauth2/revoke",
+                    "token_endpoint": f"{base}/oauth2/token",
+                    "userinfo_endpoint": f"{base}/oauth2/userInfo",
+                }
+            )
         return dict(sorted(doc.items()))

@@ -57,8 +57,12 @@ class SigningKey:
 
     def sign(self, claims: Mapping[str, Any]) -> str:
         # Cognito's header is exactly {"kid", "alg"}: PyJWT adds "typ" unless told not to.
-        return jwt.encode(dict(claims), self.private_key, algorithm=ALGORITHM,
-                          headers={"kid": self.kid, "typ": None})
+        return jwt.encode(
+            dict(claims),
+            self.private_key,
+            algorithm=ALGORITHM,
+            headers={"kid": self.kid, "typ": None},
+        )
 
 
 @dataclass
@@ -86,8 +90,12 @@ class KeySet:
                 token,
                 key.private_key.public_key(),
                 algorithms=[ALGORITHM],
-                options={"verify_exp": False, "verify_aud": False, "verify_iat": False,
-                         "verify_nbf": False},
+                options={
+                    "verify_exp": False,
+                    "verify_aud": False,
+                    "verify_iat": False,
+                    "verify_nbf": False,
+                },
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(f"bad signature: {exc}") from None
@@ -146,20 +154,22 @@ def access_claims(grant: Grant, now: int) -> dict[str, Any]:
     claims: dict[str, Any] = {"sub": grant.subject.sub}
     if grant.subject.groups:
         claims["cognito:groups"] = list(grant.subject.groups)
-    claims.update({
-        "iss": grant.issuer,
-        "version": 2,
-        "client_id": grant.client_id,
-        "origin_jti": grant.origin_jti,
-        "event_id": str(uuid.uuid4()),
-        "token_use": "access",
-        "scope": " ".join(grant.scopes),
-        "auth_time": grant.auth_time,
-        "exp": now + grant.access_seconds,
-        "iat": now,
-        "jti": str(uuid.uuid4()),
-        "username": grant.subject.username,
-    })
+    claims.update(
+        {
+            "iss": grant.issuer,
+            "version": 2,
+            "client_id": grant.client_id,
+            "origin_jti": grant.origin_jti,
+            "event_id": str(uuid.uuid4()),
+            "token_use": "access",
+            "scope": " ".join(grant.scopes),
+            "auth_time": grant.auth_time,
+            "exp": now + grant.access_seconds,
+            "iat": now,
+            "jti": str(uuid.uuid4()),
+            "username": grant.subject.username,
+        }
+    )
     return claims
 
 
@@ -174,17 +184,19 @@ def id_claims(grant: Grant, now: int, access_token: str | None) -> dict[str, Any
     for name, value in sorted(grant.subject.attributes.items()):
         if name != "sub":
             claims[name] = _attribute_value(name, value)
-    claims.update({
-        "iss": grant.issuer,
-        "cognito:username": grant.subject.username,
-        "origin_jti": grant.origin_jti,
-        "aud": grant.client_id,
-        "token_use": "id",
-        "auth_time": grant.auth_time,
-        "exp": now + grant.id_seconds,
-        "iat": now,
-        "jti": str(uuid.uuid4()),
-    })
+    claims.update(
+        {
+            "iss": grant.issuer,
+            "cognito:username": grant.subject.username,
+            "origin_jti": grant.origin_jti,
+            "aud": grant.client_id,
+            "token_use": "id",
+            "auth_time": grant.auth_time,
+            "exp": now + grant.id_seconds,
+            "iat": now,
+            "jti": str(uuid.uuid4()),
+        }
+    )
     if grant.nonce is not None:
         claims["nonce"] = grant.nonce
     return claims
@@ -197,8 +209,9 @@ class TokenSet:
     expires_in: int
 
 
-def mint(keys: KeySet, grant: Grant, now: int | None = None, *, api_sign_in: bool = False
-         ) -> TokenSet:
+def mint(
+    keys: KeySet, grant: Grant, now: int | None = None, *, api_sign_in: bool = False
+) -> TokenSet:
     """Access and ID token of one sign-in (`grant`), issued at `now`; both carry its origin_jti.
 
     The OAuth endpoints give an ID token only when `openid` was granted, with the `at_hash` of
