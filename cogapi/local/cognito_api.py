@@ -25,6 +25,7 @@ Anything else goes to moto untouched.
 
 from __future__ import annotations
 
+import base64
 import hmac
 import io
 import json
@@ -80,6 +81,7 @@ _ADMIN_FLOWS = {
     "USER_AUTH",
 }
 _PASSWORD_FLOWS = {"USER_PASSWORD_AUTH", "ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH"}
+_REFRESH_FLOWS = {"REFRESH_TOKEN_AUTH", "REFRESH_TOKEN"}
 # Calls moto answers once the access token passed the stand-in's checks.
 _TOKEN_CALLS = {
     "GetUser",
@@ -128,6 +130,17 @@ def _fail(kind: str, message: str) -> Answer:
     answer = _answer({"__type": kind, "message": message}, 400)
     answer.headers.append(("x-amzn-ErrorType", f"{kind}:"))
     return answer
+
+
+def _secret_hash_failure(client: ClientView, given: str) -> Answer:
+    if not given:
+        return _fail(
+            "NotAuthorizedException",
+            f"Client {client.client_id} is configured with secret but SECRET_HASH was not received",
+        )
+    return _fail(
+        "NotAuthorizedException", f"Unable to verify secret hash for client {client.client_id}"
+    )
 
 
 @dataclass(frozen=True)
@@ -258,6 +271,11 @@ class CognitoApi:
         if flow not in enabled_flows(client.explicit_auth_flows):
             return _fail("InvalidParameterException", f"{flow} flow not enabled for this client")
         params = body.get("AuthParameters") or {}
+        if flow in _REFRESH_FLOWS:
+            return self._refresh(environ, body, client, params)
+        wrong_hash = self._secret_hash_error(client, params)
+        if wrong_hash is not None:
+            return wrong_hash
         answer = self._moto(environ, body)
         if answer.error == "UserNotFoundException" and client.prevent_user_existence_errors:
             if flow == "USER_SRP_AUTH":
@@ -274,6 +292,58 @@ class CognitoApi:
         if answer.error is None and flow == "USER_SRP_AUTH":
             return self._real_challenge(client, answer, str(params.get("SRP_A", "")))
         return self._adopt_tokens(client.pool_id, answer)
+
+    @staticmethod
+    def _secret_hash_error(
+        client: ClientView, params: dict[str, Any], username: str | None = None
+    ) -> Answer | None:
+        """A client with a secret must send SECRET_HASH = base64(HMAC-SHA256(secret, user name +
+        client id)); moto checks it only for SRP and refresh, and names the hash it got."""
+        if client.secret is None:
+            return None
+        given = str(params.get("SECRET_HASH") or "")
+        name = str(params.get("USERNAME", "")) if username is None else username
+        digest = hmac.new(client.secret.encode(), (name + client.client_id).encode(), "sha256")
+        if given and hmac.compare_digest(base64.b64encode(digest.digest()).decode(), given):
+            return None
+        return _secret_hash_failure(client, given)
+
+    def _refresh(
+        self,
+        environ: dict[str, Any],
+        body: dict[str, Any],
+        client: ClientView,
+        params: dict[str, Any],
+    ) -> Answer:
+        """REFRESH_TOKEN_AUTH with a refresh token from an API sign-in (moto's) or from the
+        hosted UI (the stand-in's): AWS takes both."""
+        refreshed = self.hosted_ui.refreshed_grant(str(params.get("REFRESH_TOKEN") or ""), client)
+        if refreshed is None or refreshed[1]:  # moto's own, or nobody's: moto answers
+            answer = self._moto(environ, body)
+            given = str(params.get("SECRET_HASH") or "")
+            if (
+                answer.error == "NotAuthorizedException"
+                and client.secret is not None
+                and answer.message in ("", given)  # moto's message is the hash it got
+            ):
+                return _secret_hash_failure(client, given)
+            return self._adopt_tokens(client.pool_id, answer)
+        grant = refreshed[0]
+        wrong_hash = self._secret_hash_error(client, params, grant.subject.username)
+        if wrong_hash is not None:
+            return wrong_hash
+        tokens = self.hosted_ui.mint(client.pool_id, grant, id_token=True, at_hash=False)
+        return _answer(
+            {
+                "AuthenticationResult": {
+                    "AccessToken": tokens.access_token,
+                    "IdToken": tokens.id_token,
+                    "ExpiresIn": tokens.expires_in,
+                    "TokenType": "Bearer",
+                },
+                "ChallengeParameters": {},
+            }
+        )
 
     def _salt(self, pool_id: str, user_id: str) -> int:
         digest = hmac.new(self._secret, f"salt\0{pool_id}\0{user_id}".encode(), "sha256").digest()
@@ -395,7 +465,7 @@ class CognitoApi:
         grant = self.hosted_ui.grant_for(
             pool_id, client, subject, (ADMIN_SCOPE,), auth_time=auth_time, origin_jti=origin
         )
-        tokens = self.hosted_ui.mint(pool_id, grant, api_sign_in=True)
+        tokens = self.hosted_ui.mint(pool_id, grant, id_token=True, at_hash=False)
         result.update(
             {
                 "AccessToken": tokens.access_token,

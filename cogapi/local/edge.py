@@ -123,10 +123,12 @@ class HostedUi:
         )
         return grant if origin_jti is None else dataclasses.replace(grant, origin_jti=origin_jti)
 
-    def mint(self, pool_id: str, grant: Grant, *, api_sign_in: bool = False) -> TokenSet:
+    def mint(
+        self, pool_id: str, grant: Grant, *, id_token: bool | None = None, at_hash: bool = True
+    ) -> TokenSet:
         """Mint, and let moto's user APIs accept the access token when it may call them
         (scope `aws.cognito.signin.user.admin`, as on AWS)."""
-        tokens = mint(self.keys, grant, now=int(self.clock()), api_sign_in=api_sign_in)
+        tokens = mint(self.keys, grant, now=int(self.clock()), id_token=id_token, at_hash=at_hash)
         if ADMIN_SCOPE in grant.scopes:
             self.state.register_access_token(
                 pool_id, tokens.access_token, grant.client_id, grant.subject.username
@@ -146,6 +148,37 @@ class HostedUi:
                 grant.origin_jti,
             )
         return token
+
+    def refreshed_grant(self, token: str, client: ClientView) -> tuple[Grant, bool] | None:
+        """What a refresh token of `client` grants now, wherever it was issued: here (the code
+        flow), or by an API sign-in (moto's, scope `aws.cognito.signin.user.admin`; then True).
+        AWS takes either at /oauth2/token and in InitiateAuth(REFRESH_TOKEN_AUTH)."""
+        with self._lock:
+            stored = self._refresh.get(token)
+        if stored is not None:
+            if stored.expires < self.clock() or stored.client_id != client.client_id:
+                return None
+            subject = self.state.subject(stored.pool_id, stored.username)
+            if subject is None:
+                return None
+            grant = self.grant_for(
+                stored.pool_id,
+                client,
+                subject,
+                stored.scopes,
+                auth_time=stored.auth_time,
+                origin_jti=stored.origin_jti,
+            )
+            return grant, False
+        record = self.state.refresh_record(client.pool_id, token)
+        if record is None or record[0] != client.client_id:
+            return None
+        subject = self.state.subject(client.pool_id, record[1])
+        if subject is None:
+            return None
+        return self.grant_for(
+            client.pool_id, client, subject, (ADMIN_SCOPE,), origin_jti=record[2]
+        ), True
 
     def revoke_refresh_token(self, token: str, client_id: str) -> str | None:
         """Forget a refresh token of this client; returns the origin_jti of its sign-in."""
@@ -462,26 +495,11 @@ class HostedUi:
             value = request.form.get("refresh_token", "")
             if not value:
                 return error("invalid_request")
-            with self._lock:
-                stored = self._refresh.get(value)
-            if (
-                stored is None
-                or stored.expires < self.clock()
-                or stored.client_id != client.client_id
-            ):
+            refreshed = self.refreshed_grant(value, client)
+            if refreshed is None:
                 return error("invalid_grant")
-            subject = self.state.subject(stored.pool_id, stored.username)
-            if subject is None:
-                return error("invalid_grant")
-            grant = self.grant_for(
-                stored.pool_id,
-                client,
-                subject,
-                stored.scopes,
-                auth_time=stored.auth_time,
-                origin_jti=stored.origin_jti,
-            )
-            tokens = self.mint(stored.pool_id, grant)
+            grant, api_session = refreshed
+            tokens = self.mint(client.pool_id, grant, id_token=True if api_session else None)
             return json_response(self._token_body(tokens, None), 200, headers)
         if grant_type == "client_credentials" and "client_credentials" not in client.oauth_flows:
             return error("unauthorized_client")

@@ -337,10 +337,14 @@ class MotoState:
         found = self._find_pool(pool_id)
         return found is not None and token in found[1].access_tokens
 
-    def refresh_origin(self, pool_id: str, refresh_token: str) -> str | None:
+    def refresh_record(self, pool_id: str, token: str) -> tuple[str, str, str] | None:
+        """(client id, user name, origin_jti) of one of moto's live refresh tokens."""
         found = self._find_pool(pool_id)
-        record = found[1].refresh_tokens.get(refresh_token) if found else None
-        return str(record[2]) if record else None
+        record = found[1].refresh_tokens.get(token) if found else None
+        if not record:
+            return None
+        user = found[1]._get_user(record[1]) if found else None
+        return str(record[0]), user.username if user else str(record[1]), str(record[2])
 
     def revoke_refresh_token(self, pool_id: str, client_id: str, token: str) -> str | None:
         """Revoke one of moto's refresh tokens; returns its origin_jti (None: not one of them)."""

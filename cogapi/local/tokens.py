@@ -210,19 +210,22 @@ class TokenSet:
 
 
 def mint(
-    keys: KeySet, grant: Grant, now: int | None = None, *, api_sign_in: bool = False
+    keys: KeySet,
+    grant: Grant,
+    now: int | None = None,
+    *,
+    id_token: bool | None = None,
+    at_hash: bool = True,
 ) -> TokenSet:
     """Access and ID token of one sign-in (`grant`), issued at `now`; both carry its origin_jti.
 
-    The OAuth endpoints give an ID token only when `openid` was granted, with the `at_hash` of
-    the access token issued with it. API sign-ins (`InitiateAuth` & co., `api_sign_in`) always
-    give one, without `at_hash` (aws-notes: at_hash only at the token endpoint).
+    `id_token`: None gives one only when `openid` was granted (the OAuth endpoints). `at_hash`:
+    the ID token carries the hash of the access token issued with it, as at the token endpoint;
+    API sign-ins (`InitiateAuth` & co.) give an ID token without one (aws-notes).
     """
     now = int(time.time()) if now is None else now
     access = keys.access_key.sign(access_claims(grant, now))
-    id_token = None
-    if api_sign_in:
-        id_token = keys.id_key.sign(id_claims(grant, now, None))
-    elif "openid" in grant.scopes:
-        id_token = keys.id_key.sign(id_claims(grant, now, access))
-    return TokenSet(access_token=access, id_token=id_token, expires_in=grant.access_seconds)
+    identity = None
+    if id_token or (id_token is None and "openid" in grant.scopes):
+        identity = keys.id_key.sign(id_claims(grant, now, access if at_hash else None))
+    return TokenSet(access_token=access, id_token=identity, expires_in=grant.access_seconds)

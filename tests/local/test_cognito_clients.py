@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import boto3
+import jwt as pyjwt
 import pytest
 import requests
 from authlib.integrations.requests_client import OAuth2Session
@@ -52,6 +53,7 @@ class Pool:
     password: str  # password flows + refresh, ENABLED
     legacy: str  # password flows + refresh, LEGACY
     default: str  # no ExplicitAuthFlows at all: AWS's default (SRP, custom, refresh)
+    secret: tuple[str, str]  # (client id, secret): SRP and password flows, ENABLED
 
     @property
     def issuer(self) -> str:
@@ -72,9 +74,11 @@ class Pool:
         )
         return name
 
-    def cognito(self, username: str, client_id: str | None = None) -> Cognito:
+    def cognito(
+        self, username: str, client_id: str | None = None, client_secret: str | None = None
+    ) -> Cognito:
         return Cognito(
-            self.pool_id, client_id or self.srp, username=username,
+            self.pool_id, client_id or self.srp, username=username, client_secret=client_secret,
             boto3_client_kwargs={"endpoint_url": self.endpoint,
                                  "aws_access_key_id": "testing",
                                  "aws_secret_access_key": "testing"})  # fmt: skip
@@ -103,6 +107,11 @@ def pool(stack: Stack) -> Iterator[Pool]:
         return str(idp.create_user_pool_client(UserPoolId=pool_id, ClientName=name, **kw)[
             "UserPoolClient"]["ClientId"])  # fmt: skip
 
+    secret = idp.create_user_pool_client(
+        UserPoolId=pool_id, ClientName="secret", GenerateSecret=True,
+        ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH",
+                           "ALLOW_REFRESH_TOKEN_AUTH"],
+        PreventUserExistenceErrors="ENABLED")["UserPoolClient"]  # fmt: skip
     password_flows = [
         "ALLOW_USER_PASSWORD_AUTH",
         "ALLOW_ADMIN_USER_PASSWORD_AUTH",
@@ -122,7 +131,12 @@ def pool(stack: Stack) -> Iterator[Pool]:
                       AllowedOAuthScopes=["openid"], AllowedOAuthFlowsUserPoolClient=True,
                       CallbackURLs=[CALLBACK], SupportedIdentityProviders=["COGNITO"]),
         default=client("default"),
+        secret=(secret["ClientId"], secret["ClientSecret"]),
     )  # fmt: skip
+
+
+def jwt_claims(token: str) -> dict[str, Any]:
+    return dict(pyjwt.decode(token, options={"verify_signature": False}))
 
 
 def _error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
@@ -413,6 +427,55 @@ def test_user_apis_check_the_token_as_aws_does(stack: Stack, pool: Pool) -> None
     with pytest.raises(ClientError) as forged:
         pool.idp.get_user(AccessToken=scoped["id_token"])
     assert _error(forged)[0] == "NotAuthorizedException"
+
+
+def test_refresh_tokens_work_across_the_api_and_the_token_endpoint(pool: Pool) -> None:
+    # AWS takes a refresh token from either kind of sign-in in both places
+    name = pool.user()
+    api = pool.srp_sign_in(name, PASSWORD)["AuthenticationResult"]
+    r = requests.post(f"{pool.hosted_ui}/oauth2/token", data={
+        "grant_type": "refresh_token", "client_id": pool.srp,
+        "refresh_token": api["RefreshToken"]})  # fmt: skip
+    assert r.status_code == 200, r.text
+    origin = jwt_claims(api["AccessToken"])["origin_jti"]
+    assert jwt_claims(r.json()["access_token"])["origin_jti"] == origin
+    assert jwt_claims(r.json()["access_token"])["scope"] == ADMIN_SCOPE
+    assert pool.idp.get_user(AccessToken=r.json()["access_token"])["Username"] == name
+
+    url = f"{pool.hosted_ui}/oauth2/authorize?" + requests.compat.urlencode(
+        {"client_id": pool.srp, "redirect_uri": CALLBACK, "response_type": "code",
+         "scope": f"openid {ADMIN_SCOPE}"})  # fmt: skip
+    done = _hosted_login(requests.Session(), url, name, PASSWORD)
+    code = parse_qs(urlsplit(done.headers["Location"]).query)["code"][0]
+    hosted = requests.post(f"{pool.hosted_ui}/oauth2/token", data={
+        "grant_type": "authorization_code", "client_id": pool.srp, "code": code,
+        "redirect_uri": CALLBACK}).json()  # fmt: skip
+    user = pool.cognito(name)
+    user.access_token, user.refresh_token = hosted["access_token"], hosted["refresh_token"]
+    user.renew_access_token()  # InitiateAuth(REFRESH_TOKEN_AUTH), tokens verified by pycognito
+    assert user.access_claims["origin_jti"] == jwt_claims(hosted["access_token"])["origin_jti"]
+    assert user.get_user().username == name
+
+
+def test_a_client_with_a_secret_needs_the_secret_hash(pool: Pool) -> None:
+    client_id, secret = pool.secret
+    name = pool.user()
+    user = pool.cognito(name, client_id=client_id, client_secret=secret)
+    user.authenticate(PASSWORD)  # pycognito sends SECRET_HASH with SRP
+    assert user.access_claims["client_id"] == client_id
+    user.renew_access_token()
+    for given, message in [
+        (None, f"Client {client_id} is configured with secret but SECRET_HASH was not received"),
+        ("bm90LXRoZS1oYXNo", f"Unable to verify secret hash for client {client_id}"),
+    ]:
+        params = {"USERNAME": name, "PASSWORD": PASSWORD}
+        if given:
+            params["SECRET_HASH"] = given
+        with pytest.raises(ClientError) as exc:
+            pool.idp.initiate_auth(
+                ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters=params
+            )
+        assert _error(exc) == ("NotAuthorizedException", message)
 
 
 # --- OIDC: nonce, at_hash, discovery -------------------------------------------------------
