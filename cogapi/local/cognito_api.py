@@ -3,7 +3,8 @@
 moto (5.2.5) answers sign-in and the user APIs, but not as AWS does (aws-notes: "Sign-in APIs a
 real client uses"): it accepts any SRP signature, ignores the client's `ExplicitAuthFlows` and
 `PreventUserExistenceErrors`, signs tokens with its own key, and lacks `DeleteUser`,
-`DeleteUserAttributes`, `RevokeToken` and `ResendConfirmationCode`. `CognitoApi` sees every
+`DeleteUserAttributes`, `RevokeToken`, `ResendConfirmationCode`,
+`GetUserAttributeVerificationCode` and `VerifyUserAttribute`. `CognitoApi` sees every
 `AWSCognitoIdentityProviderService.*` call first and:
 - gates each `AuthFlow` on the client's `ExplicitAuthFlows` (AWS's default when it has none:
   SRP, custom and refresh), answering `InvalidParameterException` "<FLOW> flow not enabled for
@@ -188,6 +189,8 @@ class CognitoApi:
             "DeleteUser": self._delete_user,
             "DeleteUserAttributes": self._delete_user_attributes,
             "RevokeToken": self._revoke_token,
+            "GetUserAttributeVerificationCode": self._attribute_verification_code,
+            "VerifyUserAttribute": self._verify_user_attribute,
             "ForgotPassword": self._forgot_password,
             "ConfirmForgotPassword": self._confirm_forgot_password,
             "ResendConfirmationCode": self._resend_confirmation_code,
@@ -531,6 +534,36 @@ class CognitoApi:
         pool_id, claims = checked
         names = [str(n) for n in body.get("UserAttributeNames") or []]
         self.state.delete_user_attributes(pool_id, str(claims.get("username", "")), names)
+        return _answer({})
+
+    def _attribute_verification_code(self, environ: dict[str, Any], body: dict[str, Any]) -> Answer:
+        """A code "sent" to the attribute (locally nowhere: VerifyUserAttribute takes any)."""
+        checked = self._check_access_token(str(body.get("AccessToken") or ""))
+        if isinstance(checked, Answer):
+            return checked
+        pool_id, claims = checked
+        name = str(body.get("AttributeName") or "")
+        subject = self.state.subject(pool_id, str(claims.get("username", "")))
+        value = subject.attributes.get(name) if subject else None
+        if name not in ("email", "phone_number") or not value:
+            return _fail("InvalidParameterException", f"{name} is not an attribute to verify.")
+        if name == "email":
+            details = {"Destination": _mask_email(value), "DeliveryMedium": "EMAIL"}
+        else:
+            details = {"Destination": "+*******" + value[-4:], "DeliveryMedium": "SMS"}
+        return _answer({"CodeDeliveryDetails": {**details, "AttributeName": name}})
+
+    def _verify_user_attribute(self, environ: dict[str, Any], body: dict[str, Any]) -> Answer:
+        checked = self._check_access_token(str(body.get("AccessToken") or ""))
+        if isinstance(checked, Answer):
+            return checked
+        pool_id, claims = checked
+        name = str(body.get("AttributeName") or "")
+        if name not in ("email", "phone_number") or not body.get("Code"):
+            return _fail("InvalidParameterException", f"{name} is not an attribute to verify.")
+        self.state.set_user_attributes(
+            pool_id, str(claims.get("username", "")), {f"{name}_verified": "true"}
+        )
         return _answer({})
 
     def _revoke_token(self, environ: dict[str, Any], body: dict[str, Any]) -> Answer:

@@ -378,6 +378,12 @@ class MotoState:
             pool.sign_out(username)
             backend.admin_delete_user(pool_id, username)
 
+    def set_user_attributes(self, pool_id: str, username: str, values: dict[str, str]) -> None:
+        found = self._find_pool(pool_id)
+        user = found[1]._get_user(username) if found else None
+        if user is not None:
+            user.update_attributes([{"Name": k, "Value": v} for k, v in values.items()])
+
     def delete_user_attributes(self, pool_id: str, username: str, names: list[str]) -> None:
         found = self._find_pool(pool_id)
         if found is not None:
