@@ -396,10 +396,12 @@ class CognitoApi:
         moto_session = str(params.get("SECRET_BLOCK", ""))
         if user is None or user.password is None:
             return self._simulated_challenge(client, str(params.get("USERNAME", "")), srp_a)
+        # AWS's USER_ID_FOR_SRP is the user's (internal) user name, which clients such as
+        # amazon-cognito-identity-js send back as USERNAME; moto gives its random user id.
         return self._challenge_answer(
             client,
             user.username,
-            str(params.get("USER_ID_FOR_SRP")),
+            user.username,
             user.password,
             srp_a,
             moto_session,

@@ -192,6 +192,9 @@ def test_srp_challenge_looks_like_cognitos(pool: Pool) -> None:
         ClientId=pool.srp, AuthFlow="USER_SRP_AUTH", AuthParameters=srp.get_auth_params()
     )["ChallengeParameters"]
     assert set(params) == {"SALT", "SECRET_BLOCK", "SRP_B", "USERNAME", "USER_ID_FOR_SRP"}
+    # AWS's user id for SRP is the user name, which amazon-cognito-identity-js sends back as
+    # USERNAME (moto's is a random id it cannot find the user by)
+    assert params["USER_ID_FOR_SRP"] == params["USERNAME"] == name
     big_b = int(params["SRP_B"], 16)
     assert 1 < big_b < srp.big_n and big_b.bit_length() > 3000  # a real group element
 
