@@ -460,7 +460,7 @@ class CognitoApi:
         except jwt.PyJWTError:
             return answer
         origin = str(claims.get("origin_jti") or uuid.uuid4())
-        owner = self.state.take_api_tokens(pool_id, moto_access, result.get("IdToken"))
+        owner = self.state.take_api_tokens(pool_id, moto_access, result.get("IdToken"), origin)
         client = self.state.client(pool_id, owner[0]) if owner else None
         subject = self.state.subject(pool_id, owner[1]) if owner else None
         if client is None or subject is None:

@@ -317,10 +317,15 @@ class MotoState:
         if found is not None:
             found[1].access_tokens[token] = (client_id, username)
 
-    def take_api_tokens(self, pool_id: str, moto_access: str,
-                        moto_id: str | None) -> tuple[str, str] | None:
+    def take_api_tokens(
+        self, pool_id: str, moto_access: str, moto_id: str | None, origin_jti: str
+    ) -> tuple[str, str] | None:
         """Forget the tokens moto minted for a sign-in (the stand-in mints its own instead);
-        returns whom moto issued them to: (client id, moto's user name)."""
+        returns whom moto issued them to: (client id, moto's user name).
+
+        moto keeps the name as signed in with (an email alias, say) and GlobalSignOut matches
+        it by string: the sign-in's refresh token is put under the user's own name, as the
+        stand-in's tokens are, so signing out revokes it whichever name was used."""
         found = self._find_pool(pool_id)
         if found is None:
             return None
@@ -329,8 +334,12 @@ class MotoState:
         pool.id_tokens.pop(moto_id, None)
         if owner is None:
             return None
-        user = pool._get_user(owner[1])  # moto keeps the name as signed in with (an alias, say)
-        return owner[0], user.username if user is not None else owner[1]
+        user = pool._get_user(owner[1])
+        name = user.username if user is not None else owner[1]
+        for token, record in list(pool.refresh_tokens.items()):
+            if record and record[2] == origin_jti:
+                pool.refresh_tokens[token] = (record[0], name, record[2])
+        return owner[0], name
 
     def access_token_known(self, pool_id: str, token: str) -> bool:
         """False once moto dropped it (GlobalSignOut, RevokeToken, DeleteUser)."""

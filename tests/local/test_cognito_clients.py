@@ -595,3 +595,29 @@ def test_discovery_and_jwks_agree_at_both_issuer_paths(pool: Pool) -> None:
     user = pool.cognito(pool.user())
     user.authenticate(PASSWORD)
     assert user.id_claims["iss"] == at_pool["issuer"] == urls.issuer(pool.endpoint, pool.pool_id)
+
+
+def test_global_sign_out_after_signing_in_with_an_email_alias(pool: Pool) -> None:
+    idp = pool.idp
+    pool_id = idp.create_user_pool(PoolName="by-email", UsernameAttributes=["email"])[
+        "UserPool"]["Id"]  # fmt: skip
+    client_id = idp.create_user_pool_client(
+        UserPoolId=pool_id, ClientName="web",
+        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    )["UserPoolClient"]["ClientId"]  # fmt: skip
+    sub = idp.sign_up(ClientId=client_id, Username="eve@example.com", Password=PASSWORD)["UserSub"]
+    idp.admin_confirm_sign_up(UserPoolId=pool_id, Username="eve@example.com")
+    result = idp.initiate_auth(
+        ClientId=client_id,
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": "eve@example.com", "PASSWORD": PASSWORD},
+    )["AuthenticationResult"]
+    assert jwt_claims(result["AccessToken"])["sub"] == sub
+    idp.global_sign_out(AccessToken=result["AccessToken"])
+    with pytest.raises(ClientError) as exc:
+        idp.initiate_auth(
+            ClientId=client_id,
+            AuthFlow="REFRESH_TOKEN_AUTH",
+            AuthParameters={"REFRESH_TOKEN": result["RefreshToken"]},
+        )
+    assert _error(exc)[0] == "NotAuthorizedException"
