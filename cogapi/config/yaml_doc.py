@@ -22,11 +22,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
-from yaml.composer import ComposerError
-from yaml.constructor import ConstructorError
+from yaml.composer import Composer, ComposerError
+from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.resolver import Resolver
+from yaml.scanner import Scanner, ScannerError
 
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 32
@@ -34,32 +37,42 @@ MAX_NODES = 50_000
 MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
-class _BoundedLoader(yaml.SafeLoader):
-    """SafeLoader that bounds nesting and alias expansion while composing (see the module doc)."""
+class _Bounds(Composer, SafeConstructor):
+    """The composer and constructor of a safe loader, bounding nesting and alias expansion while
+    composing (see the module doc). Mixed with libyaml's parser where PyYAML has it (five times
+    faster), else with PyYAML's own."""
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
+    def _start_bounds(self) -> None:
+        Composer.__init__(self)
+        SafeConstructor.__init__(self)
+        Resolver.__init__(self)  # type: ignore[arg-type]  # the mix always has a Resolver
         self._depth = 0
         self._size: dict[int, tuple[int, int]] = {}  # id(node) -> (expanded nodes, expanded depth)
         self.bad_value: Node | None = None
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node:
-        event = self.peek_event()
+    # These come from the parser and the resolver the class is mixed with.
+    peek_event: Any
+    check_event: Any
+    get_event: Any
+    descend_resolver: Any
+    ascend_resolver: Any
+    resolve: Any
+
+    def compose_node(self, parent: Node | None, index: Any) -> Any:
+        event: Any = self.peek_event()
+        mark: Any = event.start_mark  # libyaml's and PyYAML's marks both have line and column
         if isinstance(event, AliasEvent):
             target = self.anchors.get(event.anchor)
             if target is not None and id(target) not in self._size:
                 raise ComposerError(
-                    None, None, f"alias *{event.anchor} refers to its own anchor (a cycle)",
-                    event.start_mark,
-                )  # fmt: skip
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+                    None, None, f"alias *{event.anchor} refers to its own anchor (a cycle)", mark
+                )
+            return super().compose_node(parent, index)
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
-                raise ComposerError(
-                    None, None, f"nested more than {MAX_DEPTH} levels deep", event.start_mark
-                )
-            node: Node = super().compose_node(parent, index)
+                raise ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep", mark)
+            node: Any = super().compose_node(parent, index)
         finally:
             self._depth -= 1
         children: list[Node] = []
@@ -103,9 +116,9 @@ class _BoundedLoader(yaml.SafeLoader):
                 )  # fmt: skip
             seen[ident] = key.start_mark
 
-    def construct_yaml_int(self, node: ScalarNode) -> int:  # type: ignore[override]
+    def construct_yaml_int(self, node: ScalarNode) -> int:
         try:
-            return super().construct_yaml_int(node)  # type: ignore[no-any-return]
+            return super().construct_yaml_int(node)
         except ValueError:  # Python converts at most 4300 digits (int_max_str_digits)
             self.bad_value = node
             raise ConstructorError(
@@ -113,7 +126,38 @@ class _BoundedLoader(yaml.SafeLoader):
             ) from None
 
 
-_BoundedLoader.add_constructor("tag:yaml.org,2002:int", _BoundedLoader.construct_yaml_int)
+_Bounds.add_constructor("tag:yaml.org,2002:int", _Bounds.construct_yaml_int)  # type: ignore[type-var]
+
+
+class _PythonLoader(_Bounds, Scanner, Parser, Reader, Resolver):
+    def __init__(self, stream: str) -> None:
+        Reader.__init__(self, stream)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+        self._start_bounds()
+
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:  # noqa: N803
+        # PyYAML's scanner tracks every open flow level on each token: a thousand `[` cost
+        # a second before the composer could refuse them.
+        if self.flow_level >= MAX_DEPTH:
+            raise ScannerError(
+                None, None, f"nested more than {MAX_DEPTH} levels deep", self.get_mark()
+            )
+        super().fetch_flow_collection_start(TokenClass)
+
+
+_Loader: Any = _PythonLoader
+try:
+    from yaml._yaml import CParser
+
+    class _CLoader(_Bounds, CParser, Resolver):
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            self._start_bounds()
+
+    _Loader = _CLoader
+except ImportError:  # PyYAML built without libyaml
+    pass
 
 
 class ValueProblem(Exception):
@@ -175,7 +219,7 @@ def _key_lines(root: Node) -> dict[str, int]:
 
 def read_yaml(text: str) -> tuple[Any, dict[str, int]]:
     """(data, key path -> line). Raises yaml.YAMLError (with a mark where one is known)."""
-    loader = _BoundedLoader(text)
+    loader = _Loader(text)
     try:
         root = loader.get_single_node()
         if root is None:
