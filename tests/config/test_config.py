@@ -512,6 +512,32 @@ def test_every_stack_command_checks_the_config_first(
     assert aws_endpoint == []
 
 
+def test_cli_prints_problems_in_file_order_with_suggestions(
+    tmp_path: Path, aws_endpoint: list[str]
+) -> None:
+    path = tmp_path / "cogapi.yaml"
+    path.write_text(
+        "api: {stage: 'a b'}\n"
+        "app_client: {callback_url: [http://localhost:1/cb]}\n"
+        "name: shop\n"
+        "user_pool: {mfa: sometimes}\n"
+        "domain: {prefix: shop-auth}\n"
+    )
+    result = run_cli(["up", "-c", str(path), "--dry-run"])
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert [ln.split(": ")[2] for ln in lines] == [
+        "api.stage",
+        "app_client.callback_url",
+        "user_pool.mfa",
+    ]
+    assert (
+        lines[1]
+        == f"error: {path}: app_client.callback_url: unknown key; did you mean 'callback_urls'?"
+    )
+    assert aws_endpoint == []
+
+
 def test_cli_config_from_environment_and_missing_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, aws_endpoint: list[str]
 ) -> None:
