@@ -155,6 +155,9 @@ BAD: list[tuple[str, str, str, tuple[str, ...]]] = [
     ("recovery-twice", with_base(user_pool={"account_recovery": ["verified_email", "verified_email"]}),
      "user_pool.account_recovery", ("twice",)),
     ("bad-stack-name", "name: 'my shop'\ndomain: {prefix: shop-auth}\n", "name", ("pattern",)),
+    # Lambda environment: text values only (a null is not the text "None"), Lambda's names
+    ("env-null", BASE + "function: {environment: {A_B: null}}\n", "function.environment.A_B", ("valid string",)),
+    ("env-bad-name", with_base(function={"environment": {"MY-VAR": "x"}}), "function.environment", ("'MY-VAR'", "not a valid variable name")),
 ]
 # fmt: on
 BAD_BY_ID = {case[0]: case for case in BAD}
