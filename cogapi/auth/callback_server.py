@@ -10,8 +10,8 @@ Shaped like aws-cli's SSO login (style.md), with cogapi's rules on top:
 - `state` is checked on the answer; a mismatch ends the login with an error;
 - only requests addressed to the callback's own loopback host and port are served (403 for any
   other `Host`), so a page whose name rebinds to 127.0.0.1 cannot post a fake answer; a request
-  the handler cannot read (a bad `Content-Length`, a stalled body) gets a 4xx, never a traceback
-  on the user's terminal;
+  the handler cannot read (a bad `Content-Length`) gets a 4xx, and nothing a client sends prints
+  a traceback on the user's terminal;
 - every connection has a per-request timeout and `wait()` an overall one; once the answer has
   come (good or bad) the server stops.
 Other paths (a browser's `/favicon.ico`) get a 404 and do not count as the answer.
@@ -266,12 +266,9 @@ class CallbackServer:
                     self.close_connection = True
                     self._send(413, _page("Too large", "The callback is too large."))
                     return
-                try:
-                    body = self.rfile.read(length)
-                except OSError:  # the per-request timeout: a client that never sends its body
-                    self.close_connection = True
-                    return
-                fragment = body.decode("utf-8", errors="replace")
+                # A body that never comes ends at the per-request timeout (the base class
+                # closes the connection quietly).
+                fragment = self.rfile.read(length).decode("utf-8", errors="replace")
                 self._answer_with(*owner._finish(dict(parse_qsl(fragment))))
 
             def _answer_with(self, status: int, body: bytes) -> None:
