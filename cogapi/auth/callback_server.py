@@ -8,6 +8,10 @@ Shaped like aws-cli's SSO login (style.md), with cogapi's rules on top:
   implicit flow, serves a tiny page whose script posts the `#fragment` (which never reaches a
   server) back to the same path;
 - `state` is checked on the answer; a mismatch ends the login with an error;
+- only requests addressed to the callback's own loopback host and port are served (403 for any
+  other `Host`), so a page whose name rebinds to 127.0.0.1 cannot post a fake answer; a request
+  the handler cannot read (a bad `Content-Length`) gets a 4xx, and nothing a client sends prints
+  a traceback on the user's terminal;
 - every connection has a per-request timeout and `wait()` an overall one; once the answer has
   come (good or bad) the server stops.
 Other paths (a browser's `/favicon.ico`) get a 404 and do not count as the answer.
@@ -72,10 +76,10 @@ def check_answer(params: dict[str, str], expected_state: str) -> CallbackError |
     state = params.get("state", "")
     if not secrets.compare_digest(state.encode(), expected_state.encode()):
         return CallbackError(
-            "the callback's state does not match the sign-in cogapi started; "
-            "refusing its code or tokens",
-            hint="run `cogapi token` again and finish the sign-in it starts "
-            "(an old browser tab or another login cannot complete this one)",
+            "the callback's state does not match the sign-in cogapi started, so its code or "
+            "tokens were refused: the answer came from a stale browser tab or another sign-in, "
+            "or was forged (possible CSRF)",
+            hint="run `cogapi token` again and finish the sign-in it starts, in the tab it opens",
         )
     if "error" in params:
         detail = params.get("error_description") or ""
@@ -84,6 +88,23 @@ def check_answer(params: dict[str, str], expected_state: str) -> CallbackError |
             hint="check the app client's oauth_flows and oauth_scopes in cogapi.yaml, then `cogapi up`",
         )
     return None
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # socketserver prints a traceback to stderr; a broken or hostile request is not worth
+        # a word on the user's terminal (the sign-in waits for a good one, or times out).
+        return
+
+
+def allowed_hosts(redirect_uri: str) -> frozenset[str]:
+    """The `Host` values a browser sends for the callback URL: its loopback name (either
+    spelling cogapi accepts) with its port, as `Host` carries it."""
+    port, _ = split_redirect_uri(redirect_uri)
+    out = {f"{name}:{port}" for name in LOOPBACK_HOSTS}
+    if port == 80:  # the default port is left out of Host
+        out |= set(LOOPBACK_HOSTS)
+    return frozenset(out)
 
 
 class CallbackServer:
@@ -99,6 +120,7 @@ class CallbackServer:
     ) -> None:
         self.redirect_uri = redirect_uri
         self.port, self.path = split_redirect_uri(redirect_uri)
+        self.hosts = allowed_hosts(redirect_uri)
         self.expected_state = expected_state
         self.mode = mode
         self.request_timeout = request_timeout
@@ -115,7 +137,7 @@ class CallbackServer:
     def start(self) -> None:
         handler = self._handler_class()
         try:
-            server = ThreadingHTTPServer((BIND_HOST, self.port), handler)
+            server = _QuietServer((BIND_HOST, self.port), handler)
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise CogapiError(
@@ -200,11 +222,19 @@ class CallbackServer:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def _host_ok(self) -> bool:
+                if (self.headers.get("Host") or "").strip().lower() in owner.hosts:
+                    return True
+                self._send(403, _page("Forbidden", "This server answers only its callback URL."))
+                return False
+
             def _ours(self) -> tuple[bool, dict[str, str]]:
                 parts = urlsplit(self.path)
                 return parts.path == owner.path, dict(parse_qsl(parts.query))
 
             def do_GET(self) -> None:  # noqa: N802
+                if not self._host_ok():
+                    return
                 ours, query = self._ours()
                 if not ours:
                     self._send(404, _page("Not found", "cogapi waits for the sign-in callback."))
@@ -220,14 +250,24 @@ class CallbackServer:
                 )
 
             def do_POST(self) -> None:  # noqa: N802
+                if not self._host_ok():
+                    return
                 ours, _ = self._ours()
                 if not ours or owner.mode != "fragment":
                     self._send(404, _page("Not found", "cogapi waits for the sign-in callback."))
                     return
-                length = int(self.headers.get("Content-Length") or 0)
+                declared = (self.headers.get("Content-Length") or "0").strip()
+                if not declared.isdigit() or not declared.isascii():
+                    self.close_connection = True
+                    self._send(400, _page("Bad request", "The Content-Length is not a length."))
+                    return
+                length = int(declared) if len(declared) <= 12 else MAX_BODY + 1
                 if length > MAX_BODY:
+                    self.close_connection = True
                     self._send(413, _page("Too large", "The callback is too large."))
                     return
+                # A body that never comes ends at the per-request timeout (the base class
+                # closes the connection quietly).
                 fragment = self.rfile.read(length).decode("utf-8", errors="replace")
                 self._answer_with(*owner._finish(dict(parse_qsl(fragment))))
 

@@ -9,8 +9,9 @@ Defaults that depend on other keys (`<name>-user-pool`, `<function name>-role`, 
 by `Config.resolved()` so the rest of the program never sees a `None` name.
 
 Layout: `model` (the pydantic models and derived names), `checks` (cross-key rules, one function
-per section), `loader` (read, validate, report; the JSON Schema), `example.yaml` (what `cogapi init`
-writes). Imports: pydantic, PyYAML and `cogapi.errors` only.
+per section), `loader` (read, validate, report in file order; the JSON Schema), `yaml_doc` (bounded
+YAML reading: size, depth, alias expansion; the line of every key), `example.yaml` (what `cogapi
+init` writes). Imports: pydantic, PyYAML and `cogapi.errors` only.
 """
 
 from cogapi.config.loader import json_schema, load_config, parse_config, resolve_path

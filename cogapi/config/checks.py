@@ -198,32 +198,43 @@ def check_api(cfg: Config) -> list[tuple[str, str]]:
 def check_function(cfg: Config, base_dir: Path) -> list[tuple[str, str]]:
     """`function`: the source exists and holds the handler's module (Lambda would fail only at the
     first call)."""
+    if cfg.function.source is None:
+        return []
+    try:
+        return _check_source(cfg, base_dir)
+    except OSError as exc:  # a name longer than the OS allows, a loop of links, ...
+        shown = cfg.function.source
+        shown = repr(shown) if len(shown) <= 60 else repr(shown[:57] + "...")
+        return [("function.source", f"{shown} cannot be used as a path ({exc.strerror or exc})")]
+
+
+def _check_source(cfg: Config, base_dir: Path) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
-    if cfg.function.source is not None:
-        src = (base_dir / cfg.function.source).resolve()
-        if not src.exists():
+    assert cfg.function.source is not None
+    src = (base_dir / cfg.function.source).resolve()
+    if not src.exists():
+        problems.append(
+            (
+                "function.source",
+                f"{cfg.function.source!r} does not exist (relative to {base_dir})",
+            )
+        )
+    elif src.is_file() and src.suffix != ".py":
+        problems.append(("function.source", "must be a folder or a .py file"))
+    else:
+        # Lambda would only fail at the first call ("Unable to import module"): say it now.
+        module = cfg.function.handler.rsplit(".", 1)[0]
+        expected = src.name if src.is_file() else module.replace(".", "/") + ".py"
+        if (src.is_file() and src.stem != module) or (
+            src.is_dir() and not (src / expected).is_file()
+        ):
             problems.append(
                 (
-                    "function.source",
-                    f"{cfg.function.source!r} does not exist (relative to {base_dir})",
+                    "function.handler",
+                    f"module {module!r} is not in function.source "
+                    f"(expected {module.replace('.', '/')}.py {'as the file' if src.is_file() else 'in the folder'})",
                 )
             )
-        elif src.is_file() and src.suffix != ".py":
-            problems.append(("function.source", "must be a folder or a .py file"))
-        else:
-            # Lambda would only fail at the first call ("Unable to import module"): say it now.
-            module = cfg.function.handler.rsplit(".", 1)[0]
-            expected = src.name if src.is_file() else module.replace(".", "/") + ".py"
-            if (src.is_file() and src.stem != module) or (
-                src.is_dir() and not (src / expected).is_file()
-            ):
-                problems.append(
-                    (
-                        "function.handler",
-                        f"module {module!r} is not in function.source "
-                        f"(expected {module.replace('.', '/')}.py {'as the file' if src.is_file() else 'in the folder'})",
-                    )
-                )
     return problems
 
 

@@ -23,6 +23,8 @@ STANDARD_ATTRIBUTES = (
 )  # fmt: skip
 REGION_PATTERN = r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$"
 DURATION_RE = re.compile(r"^(\d+)\s*(m|min|h|d)$")
+ENV_KEY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+MAX_ENVIRONMENT_BYTES = 4096  # Lambda: "the total size of all environment variables"
 
 
 def endpoint_problem(url: str) -> str | None:
@@ -233,9 +235,40 @@ class Function(_Strict):
     @field_validator("environment", mode="before")
     @classmethod
     def _stringify(cls, v: Any) -> Any:
-        # Lambda environment values are strings; YAML happily gives ints and bools.
+        # Lambda environment values are strings; YAML happily gives ints and bools, which mean
+        # their text. A list, a mapping or null has no one text: left as is, pydantic refuses it
+        # at its own key (function.environment.NAME).
         if isinstance(v, dict):
-            return {k: (str(x).lower() if isinstance(x, bool) else str(x)) for k, x in v.items()}
+            return {
+                k: (str(x).lower() if isinstance(x, bool) else str(x))
+                if isinstance(x, (bool, int, float))
+                else x
+                for k, x in v.items()
+            }
+        return v
+
+    @field_validator("environment")
+    @classmethod
+    def _lambda_environment(cls, v: dict[str, str]) -> dict[str, str]:
+        for key in v:
+            if not ENV_KEY_RE.match(key):
+                raise ValueError(
+                    f"{key[:60]!r} is not a valid variable name for Lambda "
+                    "(a letter, then letters, digits or _)"
+                )
+        size = sum(len(k.encode()) + len(x.encode()) for k, x in v.items())
+        if size > MAX_ENVIRONMENT_BYTES:
+            raise ValueError(
+                f"names and values take {size} bytes; Lambda allows "
+                f"{MAX_ENVIRONMENT_BYTES} bytes (4 KB) in all"
+            )
+        return v
+
+    @field_validator("source")
+    @classmethod
+    def _source_path(cls, v: str | None) -> str | None:
+        if v is not None and "\x00" in v:
+            raise ValueError("contains a NUL byte, which no file name can hold")
         return v
 
 

@@ -84,7 +84,9 @@ def test_callback_server_refuses_the_wrong_state() -> None:
         waiting["thread"].join(10)
     assert status == 400
     assert isinstance(waiting["error"], CallbackError)
-    assert "state does not match" in waiting["error"].message
+    message = waiting["error"].message
+    assert "state does not match" in message
+    assert "stale browser tab" in message and "possible CSRF" in message
 
 
 def test_callback_server_reports_the_hosted_ui_error() -> None:
@@ -106,6 +108,82 @@ def test_callback_server_fragment_mode_relays_by_post() -> None:
         waiting["thread"].join(10)
     assert status == 200
     assert waiting["value"] == {"access_token": "t", "state": "s"}
+
+
+def raw_request(port: int, head: str, body: bytes = b"") -> tuple[int, str]:
+    """One HTTP/1.1 request written byte for byte (urllib would fix the headers for us)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(head.replace("\n", "\r\n").encode() + b"\r\n" + body)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    answer = b"".join(chunks).decode("utf-8", errors="replace")
+    return int(answer.split(" ", 2)[1]), answer
+
+
+@pytest.mark.parametrize(
+    ("length", "status"),
+    [("abc", 400), ("-5", 400), ("1e3", 400), ("12 34", 400), ("99999999999999999999999", 413),
+     (str(10**7), 413)],
+)  # fmt: skip
+def test_callback_relay_refuses_a_bad_content_length_quietly(
+    length: str, status: int, capfd: pytest.CaptureFixture[str]
+) -> None:
+    uri = f"http://127.0.0.1:{free_port()}/cb"
+    with CallbackServer(uri, "s", "fragment") as server:
+        waiting = in_thread(lambda: server.wait(10))
+        host = f"127.0.0.1:{server.port}"
+        got, _ = raw_request(
+            server.port,
+            f"POST /cb HTTP/1.1\nHost: {host}\nContent-Length: {length}\nConnection: close\n",
+            b"access_token=t&state=s",
+        )
+        assert got == status
+        # The bad request did not count: the real answer still completes the sign-in.
+        assert get(uri, b"access_token=t&state=s")[0] == 200
+        waiting["thread"].join(10)
+    assert waiting["value"] == {"access_token": "t", "state": "s"}
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "ValueError" not in err, err
+
+
+@pytest.mark.parametrize("mode", ["query", "fragment"])
+def test_callback_server_refuses_other_hosts(mode: str) -> None:
+    uri = f"http://localhost:{free_port()}/cb"
+    with CallbackServer(uri, "s", mode) as server:  # type: ignore[arg-type]
+        waiting = in_thread(lambda: server.wait(10))
+        port = server.port
+        for host in (
+            f"evil.example:{port}",
+            f"localhost:{port + 1}",
+            "localhost",
+            "",
+            f"127.0.0.2:{port}",
+        ):
+            header = f"Host: {host}\n" if host else ""
+            got, page = raw_request(
+                port, f"GET /cb?code=c&state=wrong HTTP/1.1\n{header}Connection: close\n"
+            )
+            assert got == 403, (host, page)
+            got, _ = raw_request(
+                port,
+                f"POST /cb HTTP/1.1\n{header}Content-Length: 21\nConnection: close\n",
+                b"access_token=x&state=wrong",
+            )
+            assert got == 403, host
+        # None of those ended the sign-in (a wrong state would have): the real answer still does.
+        good = "/cb?code=c&state=s" if mode == "query" else "/cb"
+        body = b"" if mode == "query" else b"access_token=t&state=s"
+        method = "GET" if mode == "query" else "POST"
+        got, _ = raw_request(
+            port,
+            f"{method} {good} HTTP/1.1\nHost: localhost:{port}\nContent-Length: {len(body)}\n"
+            "Connection: close\n",
+            body,
+        )
+        assert got == 200
+        waiting["thread"].join(10)
+    assert "error" not in waiting, waiting.get("error")
 
 
 def test_callback_server_overall_timeout() -> None:

@@ -155,6 +155,9 @@ BAD: list[tuple[str, str, str, tuple[str, ...]]] = [
     ("recovery-twice", with_base(user_pool={"account_recovery": ["verified_email", "verified_email"]}),
      "user_pool.account_recovery", ("twice",)),
     ("bad-stack-name", "name: 'my shop'\ndomain: {prefix: shop-auth}\n", "name", ("pattern",)),
+    # Lambda environment: text values only (a null is not the text "None"), Lambda's names
+    ("env-null", BASE + "function: {environment: {A_B: null}}\n", "function.environment.A_B", ("valid string",)),
+    ("env-bad-name", with_base(function={"environment": {"MY-VAR": "x"}}), "function.environment", ("'MY-VAR'", "not a valid variable name")),
 ]
 # fmt: on
 BAD_BY_ID = {case[0]: case for case in BAD}
@@ -181,7 +184,7 @@ def test_every_problem_is_reported_at_once() -> None:
     found = problems(
         "name: shop\ndomain: {prefix: BAD}\nuser_pool: {mfa: sometimes}\ncolour: red\n"
     )
-    assert sorted(k for k, _ in found) == ["colour", "domain.prefix", "user_pool.mfa"]
+    assert [k for k, _ in found] == ["domain.prefix", "user_pool.mfa", "colour"]
     found = problems(with_base(
         app_client={"callback_urls": ["http://example.com/a", "http://example.org/b"]},
         api={"routes": [{"path": "/a", "scopes": ["phone"]}]},
@@ -189,6 +192,67 @@ def test_every_problem_is_reported_at_once() -> None:
     assert [k for k, _ in found] == [
         "app_client.callback_urls[0]", "app_client.callback_urls[1]", "api.routes[0].scopes[0]",
     ]  # fmt: skip
+
+
+def test_problems_come_in_the_order_of_the_file() -> None:
+    # pydantic reports in the model's order and the cross-key rules section by section; a person
+    # reads the file top to bottom.
+    found = problems(
+        "colour: red\n"
+        "api:\n"
+        "  stage: 'a b'\n"
+        "  routes:\n"
+        "    - {path: /a, method: FETCH}\n"
+        "app_client:\n"
+        "  generate_secret: maybe\n"
+        "name: shop\n"
+        "user_pool: {mfa: sometimes}\n"
+        "domain: {prefix: BAD}\n"
+    )
+    assert [k for k, _ in found] == [
+        "colour", "api.stage", "api.routes[0].method", "app_client.generate_secret",
+        "user_pool.mfa", "domain.prefix",
+    ]  # fmt: skip
+    found = problems(
+        "name: shop\n"
+        "api:\n"
+        "  routes:\n"
+        "    - {path: /a, scopes: [phone]}\n"
+        "    - {path: /b, scopes: [profile]}\n"
+        "app_client:\n"
+        "  callback_urls: [http://example.com/a]\n"
+        "user_pool: {account_recovery: [admin_only, verified_email]}\n"
+        "domain: {prefix: shop-auth}\n"
+    )
+    assert [k for k, _ in found] == [
+        "api.routes[0].scopes[0]", "api.routes[1].scopes[0]", "app_client.callback_urls[0]",
+        "user_pool.account_recovery",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "message"),
+    [
+        (with_base(app_client={"callback_url": ["http://localhost:1/cb"]}), "app_client.callback_url",
+         "unknown key; did you mean 'callback_urls'?"),
+        (BASE + "regoin: eu-west-1\n", "regoin", "unknown key; did you mean 'region'?"),
+        (with_base(api={"routes": [{"path": "/a", "metod": "GET"}]}), "api.routes[0].metod", "unknown key; did you mean 'method'?"),
+        (with_base(user_pool={"password_policy": {"min_lenght": 9}}), "user_pool.password_policy.min_lenght",
+         "unknown key; did you mean 'min_length'?"),
+        (with_base(app_client={"token_validity": {"acess": "1h"}}), "app_client.token_validity.acess",
+         "unknown key; did you mean 'access'?"),
+        (BASE + "colour: red\n", "colour", "unknown key"),  # nothing close: no guess
+    ],
+)  # fmt: skip
+def test_unknown_key_suggests_the_closest_allowed_key(text: str, key: str, message: str) -> None:
+    assert problems(text) == [(key, message)]
+
+
+def test_unknown_key_in_a_union_branch_suggests_from_that_branch() -> None:
+    found = problems(with_base(user_pool={"email": {
+        "sender": "ses", "source_arn": "arn:aws:ses:us-east-1:123456789012:identity/x", "replyto": "a@b.c",
+    }}))  # fmt: skip
+    assert found == [("user_pool.email.replyto", "unknown key; did you mean 'reply_to'?")]
 
 
 def test_missing_file(tmp_path: Path) -> None:
@@ -451,6 +515,32 @@ def test_every_stack_command_checks_the_config_first(
     assert aws_endpoint == []
 
 
+def test_cli_prints_problems_in_file_order_with_suggestions(
+    tmp_path: Path, aws_endpoint: list[str]
+) -> None:
+    path = tmp_path / "cogapi.yaml"
+    path.write_text(
+        "api: {stage: 'a b'}\n"
+        "app_client: {callback_url: [http://localhost:1/cb]}\n"
+        "name: shop\n"
+        "user_pool: {mfa: sometimes}\n"
+        "domain: {prefix: shop-auth}\n"
+    )
+    result = run_cli(["up", "-c", str(path), "--dry-run"])
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert [ln.split(": ")[2] for ln in lines] == [
+        "api.stage",
+        "app_client.callback_url",
+        "user_pool.mfa",
+    ]
+    assert (
+        lines[1]
+        == f"error: {path}: app_client.callback_url: unknown key; did you mean 'callback_urls'?"
+    )
+    assert aws_endpoint == []
+
+
 def test_cli_config_from_environment_and_missing_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, aws_endpoint: list[str]
 ) -> None:
@@ -594,4 +684,6 @@ def test_shell_completion_does_not_import_heavy_modules() -> None:
 
 def test_endpoint_url_in_the_config_must_be_http() -> None:
     found = problems(BASE.rstrip("\n") + "\nendpoint_url: '127.0.0.1:4566'\n")
-    assert found == [("endpoint_url", "'127.0.0.1:4566' is not an http(s) URL, e.g. http://127.0.0.1:4566")]
+    assert found == [
+        ("endpoint_url", "'127.0.0.1:4566' is not an http(s) URL, e.g. http://127.0.0.1:4566")
+    ]
