@@ -6,6 +6,10 @@ everything else goes to moto's own WSGI app untouched. Because every control-pla
 through here, the dispatcher notices a successful `CreateDeployment` and snapshots the API then,
 so a stage serves what was deployed, not what was changed since (a classic trap, aws-notes).
 
+Before either sees a request, `guard` refuses what a web page on this machine could send: a
+`Host` other than the loopback address and port it listens on (DNS rebinding), and on the control
+plane any CORS (moto would grant every origin) or a non-loopback `Origin`.
+
 Functions run with `AWS_ENDPOINT_URL` pointing back at this server and fake credentials, so a
 handler's own boto3 calls land in the same moto.
 """
@@ -28,7 +32,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
 from cogapi.errors import CogapiError, UsageError
-from cogapi.local import urls
+from cogapi.local import guard, urls
 from cogapi.local.dataplane import DataPlane
 from cogapi.local.edge import HostedUi, IdentityProvider, json_response
 from cogapi.local.moto_state import MotoState, load_moto
@@ -88,6 +92,7 @@ class LocalServer:
         self.idp: IdentityProvider | None = None
         self.dataplane: DataPlane | None = None
         self._server: BaseWSGIServer | None = None
+        self._listening_port = port
         self._thread: threading.Thread | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------
@@ -123,6 +128,7 @@ class LocalServer:
                 hint="stop whatever uses the port, or pick another with --port",
             ) from None
         port = server.server_address[1]
+        self._listening_port = port
         host = f"[{self.host}]" if ":" in self.host else self.host
         self.endpoint = f"http://{host}:{port}"
         self.runner = FunctionRunner(
@@ -206,11 +212,22 @@ class LocalServer:
     # --- WSGI ----------------------------------------------------------------------------------
 
     def _wsgi(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if not guard.host_allowed(environ.get("HTTP_HOST"), self._listening_port):
+            p = self._listening_port
+            return guard.refusal(
+                environ,
+                start_response,
+                f"cogapi local answers only requests for 127.0.0.1:{p}, localhost:{p} or [::1]:{p}",
+            )
         path = environ.get("PATH_INFO", "")
         if path == urls.LOCAL_PREFIX or path.startswith(urls.LOCAL_PREFIX + "/"):
             request = Request(environ)
             response = self._local(request, path[len(urls.LOCAL_PREFIX) :])
             return response(environ, start_response)
+        refused = guard.control_plane_refusal(environ)
+        if refused is not None:
+            return guard.refusal(environ, start_response, refused)
+        start_response = guard.without_cors(start_response)
         method = environ.get("REQUEST_METHOD")
         if path == "/moto-api/reset" and method == "POST":
             self.state = self._reset_state()
