@@ -13,6 +13,9 @@ snapshots), answering as aws-notes describes ("What AWS's edge looks like from o
   renders the request template's `$context` references only (cogapi's template; not general VTL).
 - Timeouts: the integration timeout (`timeoutInMillis`, 29 s at most) is 504 "Endpoint request
   timed out"; the function's own shorter timeout is a Lambda error, hence 502, as on AWS.
+- Sizes: a request body above 10 MB is 413 "Request Too Long" (API Gateway's payload limit); an
+  answer above Lambda's 6 MB response limit is a Lambda error, hence 502.
+- CORS: the gateway adds no CORS header of its own; what a handler answers is passed through.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 from cogapi.local import urls
@@ -46,6 +50,7 @@ from cogapi.local.tokens import InvalidToken, KeySet, is_expired
 log = logging.getLogger("cogapi.local")
 
 MAX_INTEGRATION_SECONDS = 29.0
+MAX_REQUEST_BYTES = 10 * 1024 * 1024
 _PROXY_KEYS = {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"}
 _FUNCTION_ARN = re.compile(r"functions/(arn:[^/]+)/invocations")
 _CONTEXT_REF = re.compile(
@@ -79,6 +84,10 @@ def internal(why: str) -> GatewayError:
 
 def bad_gateway(why: str) -> GatewayError:
     return GatewayError(502, "Internal server error", None, why)
+
+
+def too_long(why: str) -> GatewayError:
+    return GatewayError(413, "Request Too Long", None, why)
 
 
 # --- routing -----------------------------------------------------------------------------------
@@ -354,15 +363,22 @@ def _header_value(value: Any) -> str:
 
 class DataPlane:
     def __init__(self, state: MotoState, keys: KeySet, runner: FunctionRunner, endpoint: str,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 max_integration_seconds: float = MAX_INTEGRATION_SECONDS) -> None:
         self.state = state
         self.runner = runner
+        self.max_integration_seconds = max_integration_seconds
         self.authorizer = CognitoAuthorizer(state, keys, endpoint, clock)
 
     def handle(self, request: Request, api_id: str, stage: str, path: str) -> Response:
         request_id = str(uuid.uuid4())
+        request.max_content_length = MAX_REQUEST_BYTES  # a chunked body is cut off there too
         try:
-            response = self._handle(request, api_id, stage, "/" + path.strip("/"), request_id)
+            _check_body_size(request)
+            try:
+                response = self._handle(request, api_id, stage, "/" + path.strip("/"), request_id)
+            except RequestEntityTooLarge:
+                raise too_long("body above 10 MB") from None
         except GatewayError as exc:
             if exc.why:
                 log.info("%s %s -> %s %s (%s)", request.method, request.path, exc.status,
@@ -404,7 +420,7 @@ class DataPlane:
             raise internal("no integration response (AWS integrations need one)")
         event = call.proxy_event() if integration.type == "AWS_PROXY" \
             else call.template_event(integration)
-        gateway_limit = min(MAX_INTEGRATION_SECONDS,
+        gateway_limit = min(self.max_integration_seconds,
                             (integration.timeout_ms or 29000) / 1000.0)
         result = self.runner.invoke(code, event, timeout=min(code.timeout, gateway_limit))
         self._log_invocation(code.name, result)
@@ -439,3 +455,26 @@ class DataPlane:
         if not result.ok:
             log.info("[%s] %s %s: %s", name, result.failure.value if result.failure else "",
                      result.error_type, result.message)
+
+
+def _check_body_size(request: Request) -> None:
+    """413 for a body above the limit, with or without Content-Length. The refused body is read
+    and dropped (up to a bound), so the client sees the answer and not a reset connection."""
+    raw = request.environ.get("wsgi.input")
+    if request.content_length is not None:
+        if request.content_length <= MAX_REQUEST_BYTES:
+            return
+        left = min(request.content_length, 8 * MAX_REQUEST_BYTES)
+    elif "wsgi.input_terminated" in request.environ and raw is not None:
+        data = request.get_data()  # kept for the event; the stream stops at the limit
+        if len(data) < MAX_REQUEST_BYTES or not raw.read(1):
+            return
+        left = 8 * MAX_REQUEST_BYTES
+    else:
+        return
+    while raw is not None and left > 0:
+        chunk = raw.read(min(left, 1 << 20))
+        if not chunk:
+            break
+        left -= len(chunk)
+    raise too_long("body above 10 MB")

@@ -33,7 +33,7 @@ from werkzeug.wrappers import Request, Response
 
 from cogapi.errors import CogapiError, UsageError
 from cogapi.local import guard, urls
-from cogapi.local.dataplane import DataPlane
+from cogapi.local.dataplane import MAX_INTEGRATION_SECONDS, DataPlane
 from cogapi.local.edge import HostedUi, IdentityProvider, json_response
 from cogapi.local.moto_state import MotoState, load_moto
 from cogapi.local.runner import FunctionRunner
@@ -74,6 +74,7 @@ class LocalServer:
         *,
         log_requests: bool = False,
         clock: Callable[[], float] = time.time,
+        max_integration_seconds: float = MAX_INTEGRATION_SECONDS,
     ) -> None:
         if not _is_loopback(host):
             raise UsageError(
@@ -83,6 +84,7 @@ class LocalServer:
         self.port = port
         self.log_requests = log_requests
         self.clock = clock
+        self.max_integration_seconds = max_integration_seconds
         self._moto_app, self._handler_class = load_moto()
         self.state = MotoState()
         self.keys = KeySet()
@@ -141,7 +143,14 @@ class LocalServer:
         )
         self.hosted_ui = HostedUi(self.state, self.keys, self.endpoint, self.clock)
         self.idp = IdentityProvider(self.state, self.keys, self.endpoint)
-        self.dataplane = DataPlane(self.state, self.keys, self.runner, self.endpoint, self.clock)
+        self.dataplane = DataPlane(
+            self.state,
+            self.keys,
+            self.runner,
+            self.endpoint,
+            self.clock,
+            max_integration_seconds=self.max_integration_seconds,
+        )
         self._server = server
         return self.endpoint
 
