@@ -1,11 +1,19 @@
-"""Runs a Lambda handler from its deployment zip in a worker process of its own.
+"""Runs a Lambda handler from its deployment zip on warm worker processes.
 
 moto stores function code but runs it only through Docker; this runs it with the current
-interpreter (`sys.executable`) instead, in a worker process (`_bootstrap.py`), so that a crash, a
+interpreter (`sys.executable`) instead, in worker processes (`_bootstrap.py`), so that a crash, a
 hang or a `sys.exit` in user code never touches the server. The zip is extracted once per code
-hash into a cache directory. The worker gets a Lambda-like environment (the function's variables,
+hash into a cache directory. A worker gets a Lambda-like environment (the function's variables,
 `AWS_REGION`, `LAMBDA_TASK_ROOT`, `_HANDLER`, ...) and not the server's, plus whatever `extra_env`
 the caller adds (the local server points boto3 at itself).
+
+Warm, like Lambda's execution environments: a worker imports the handler's module once and
+serves call after call, so module-level state (clients, caches, counters) persists between calls.
+Each function has a pool of at most `WORKERS_PER_FUNCTION` workers; overlapping calls start
+another, calls beyond that wait for one. A change of the function's code, handler, environment,
+timeout or memory retires the pool (its workers are killed, busy ones when they answer) and the
+next call starts a new one. A worker that timed out, crashed or answered garbage is killed and
+replaced on the next call. Each call keeps its own timeout and request id.
 
 Containment, because a handler may start processes that outlive it:
 - each worker runs in its own session and process group;
@@ -14,7 +22,8 @@ Containment, because a handler may start processes that outlive it:
   the handler's output goes to a log file, read after the answer;
 - the function's timeout (and the gateway's, which the caller passes) is a deadline on that read:
   past it, the worker's whole process group and every descendant found under it are killed;
-- before answering, the worker kills whatever the handler left running (see `_bootstrap.py`);
+- before answering, the worker kills whatever the handler left running (see `_bootstrap.py`), so
+  nothing a call started runs on after its answer, while the warm worker itself stays;
 - an answer above Lambda's 6 MB response limit is an error, never read into memory whole.
 
 Failures are values, not exceptions: `Invocation.failure` says which kind (the handler raised, it
@@ -40,7 +49,7 @@ import threading
 import time
 import uuid
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +58,7 @@ _BOOTSTRAP = Path(__file__).with_name("_bootstrap.py")
 _PASSED_THROUGH = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR", "TEMP", "TMP", "HOME")
 MAX_ANSWER_BYTES = 6 * 1024 * 1024  # Lambda's synchronous response payload limit
 LOG_TAIL_BYTES = 256 * 1024  # of one invocation's output, the end is kept
+WORKERS_PER_FUNCTION = 4  # warm workers per function: calls beyond that many wait
 
 
 @dataclass(frozen=True)
@@ -267,9 +277,84 @@ class Worker:
                 os.close(own)
 
 
+class WorkerPool:
+    """The warm workers of one function configuration: at most `size`, one call each at a time.
+
+    `acquire` hands out an idle worker (the most recently used, the warmest) or starts one
+    while fewer than `size` exist, else waits for one to come back. `release` keeps a worker
+    that answered and kills one that did not (it timed out, crashed or answered garbage, and
+    `Worker.call` killed it). A retired pool (the function's code or configuration changed)
+    kills its idle workers at once and each busy one when it comes back.
+    """
+
+    def __init__(self, key: tuple[Any, ...], spawn: Callable[[], Worker], size: int) -> None:
+        self.key = key
+        self._spawn = spawn
+        self.size = size
+        self._ready = threading.Condition()
+        self._idle: list[Worker] = []
+        self._live: set[Worker] = set()
+        self._starting = 0
+        self.retired = False
+
+    def acquire(self, deadline: float) -> Worker | None:
+        """A worker for one call, or None when none came free before `deadline`."""
+        with self._ready:
+            while True:
+                if self._idle:
+                    return self._idle.pop()
+                if len(self._live) + self._starting < self.size:
+                    self._starting += 1
+                    break
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                self._ready.wait(remaining)
+        try:
+            worker = self._spawn()
+        finally:
+            with self._ready:
+                self._starting -= 1
+                self._ready.notify()
+        with self._ready:
+            self._live.add(worker)
+        return worker
+
+    def release(self, worker: Worker) -> None:
+        with self._ready:
+            if worker.alive and not self.retired:
+                self._idle.append(worker)
+                self._ready.notify()
+                return
+            self._live.discard(worker)
+            self._ready.notify()
+        worker.kill()
+
+    def retire(self, *, busy_too: bool = False) -> None:
+        with self._ready:
+            self.retired = True
+            doomed = list(self._live if busy_too else self._idle)
+            self._idle.clear()
+            self._live.difference_update(doomed)
+            self._ready.notify_all()
+        for worker in doomed:
+            worker.kill()
+
+    def pids(self) -> list[int]:
+        """The live workers' process ids (for tests and diagnostics)."""
+        with self._ready:
+            return [w.proc.pid for w in self._live]
+
+
 class FunctionRunner:
+    """Runs functions on warm workers: one pool per function, replaced when its code or
+    configuration changes (as Lambda starts new execution environments after an update)."""
+
     def __init__(
-        self, cache_dir: Path | None = None, extra_env: Mapping[str, str] | None = None
+        self,
+        cache_dir: Path | None = None,
+        extra_env: Mapping[str, str] | None = None,
+        workers_per_function: int = WORKERS_PER_FUNCTION,
     ) -> None:
         self._own_cache = cache_dir is None
         self.cache_dir = (
@@ -277,11 +362,51 @@ class FunctionRunner:
         )
         self.extra_env = dict(extra_env or {})
         self.max_answer_bytes = MAX_ANSWER_BYTES
+        self.workers_per_function = workers_per_function
         self._lock = threading.Lock()
+        self._pools: dict[str, WorkerPool] = {}
+        self._code_keys: dict[int, tuple[bytes, str]] = {}
+
+    def code_key(self, code: FunctionCode) -> str:
+        """`code.code_key`, hashed once per zip object (moto hands out the same bytes object
+        until the code changes), so a warm call does not hash the zip again."""
+        with self._lock:
+            known = self._code_keys.get(id(code.zip_bytes))
+            if known is not None and known[0] is code.zip_bytes:
+                return known[1]
+        key = code.code_key
+        with self._lock:
+            if len(self._code_keys) > 256:
+                self._code_keys.clear()
+            self._code_keys[id(code.zip_bytes)] = (code.zip_bytes, key)
+        return key
+
+    def pool(self, code: FunctionCode) -> WorkerPool:
+        """The function's pool; a new one (and the old one retired) when anything that shapes
+        the execution environment changed: code, handler, environment, timeout, memory."""
+        key = (
+            self.code_key(code),
+            code.handler,
+            code.timeout,
+            code.memory_size,
+            code.region,
+            code.name,
+            tuple(sorted((k, str(v)) for k, v in code.environment.items())),
+        )
+        identity = code.arn or code.name
+        with self._lock:
+            old = self._pools.get(identity)
+            if old is not None and old.key == key:
+                return old
+            pool = WorkerPool(key, lambda: self._spawn(code), self.workers_per_function)
+            self._pools[identity] = pool
+        if old is not None:
+            old.retire()
+        return pool
 
     def code_dir(self, code: FunctionCode) -> Path:
         """The extracted zip, extracted at most once per code hash."""
-        target = self.cache_dir / code.code_key
+        target = self.cache_dir / self.code_key(code)
         with self._lock:
             if not target.is_dir():
                 staging = Path(tempfile.mkdtemp(dir=self.cache_dir, prefix=".extract-"))
@@ -337,21 +462,29 @@ class FunctionRunner:
             ).encode()
             + b"\n"
         )
+        pool = self.pool(code)
         try:
-            worker = self._spawn(code)
+            worker = pool.acquire(deadline)
         except OSError as exc:
             return Invocation(
                 failure=FailureKind.ERROR,
                 error_type="Runtime.StartError",
                 message=f"cannot start the function's process: {exc}",
             )
+        if worker is None:  # every worker stayed busy until the deadline
+            return _invocation(Reply(None, "", timed_out=True), limit, _ms_since(started))
         try:
             reply = worker.call(request, deadline)
         finally:
-            worker.kill()
+            pool.release(worker)
         return _invocation(reply, limit, _ms_since(started))
 
     def close(self) -> None:
+        """Kill every worker (busy ones too) and drop the extracted code."""
+        with self._lock:
+            pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            pool.retire(busy_too=True)
         if self._own_cache:
             shutil.rmtree(self.cache_dir, ignore_errors=True)
 

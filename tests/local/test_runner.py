@@ -5,7 +5,10 @@ from __future__ import annotations
 import io
 import time
 import zipfile
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -212,3 +215,120 @@ def test_handler_output_is_in_the_logs_not_the_answer(runner: FunctionRunner) ->
     result = runner.invoke(code, {})
     assert result.value == 1
     assert result.logs.splitlines() == ["out line", "err line", "child line"]
+
+
+# --- warm workers ------------------------------------------------------------------------------
+
+COUNTER = (
+    "import os, time\n"
+    "CALLS = 0\n"
+    "IMPORTED = time.time()\n"
+    "def handler(e, c):\n"
+    "    global CALLS\n"
+    "    CALLS += 1\n"
+    "    time.sleep(e.get('sleep', 0))\n"
+    "    return {'calls': CALLS, 'pid': os.getpid(), 'color': os.environ.get('COLOR'),\n"
+    "            'version': VERSION, 'request': c.aws_request_id}\n"
+    "other = handler\n"
+)
+
+
+def _counter(version: int = 1, **kw: Any) -> FunctionCode:
+    code = _code(COUNTER + f"VERSION = {version}\n")
+    return FunctionCode(**{**code.__dict__, "name": "counter", "arn": "arn:counter", **kw})
+
+
+@pytest.fixture
+def warm() -> Iterator[FunctionRunner]:
+    runner = FunctionRunner()
+    yield runner
+    runner.close()
+
+
+def _value(runner: FunctionRunner, code: FunctionCode, event: Any = None) -> Any:
+    result = runner.invoke(code, event or {})
+    assert result.ok, result
+    return result.value
+
+
+def test_module_is_imported_once_across_calls(warm: FunctionRunner) -> None:
+    code = _counter()
+    values = [_value(warm, code) for _ in range(3)]
+    assert [v["calls"] for v in values] == [1, 2, 3]
+    assert len({v["pid"] for v in values}) == 1
+    assert len({v["request"] for v in values}) == 3  # each call has its own request id
+
+
+def test_code_change_starts_a_worker_with_the_new_code(warm: FunctionRunner) -> None:
+    first = _value(warm, _counter(1))
+    second = _value(warm, _counter(2))
+    assert (first["version"], second["version"]) == (1, 2)
+    assert second["calls"] == 1 and second["pid"] != first["pid"]
+    assert not _running(first["pid"])  # the old worker is gone, not idle
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"environment": {"COLOR": "red"}}, {"timeout": 4.0}, {"memory_size": 256},
+     {"handler": "main.other"}],  # fmt: skip
+)
+def test_configuration_change_starts_a_new_worker(
+    warm: FunctionRunner, change: dict[str, Any]
+) -> None:
+    code = _counter()
+    before = _value(warm, code)
+    after = _value(warm, FunctionCode(**{**code.__dict__, **change}))
+    assert after["pid"] != before["pid"] and after["calls"] == 1
+    if "environment" in change:
+        assert (before["color"], after["color"]) == ("blue", "red")
+
+
+def test_crash_or_timeout_recycles_the_worker(warm: FunctionRunner) -> None:
+    code = _code(
+        "import os, time\n"
+        "def handler(e, c):\n"
+        "    if e.get('crash'): os._exit(3)\n"
+        "    time.sleep(e.get('sleep', 0))\n"
+        "    return os.getpid()\n",
+        timeout=1.0,
+    )
+    pid = _value(warm, code)
+    crashed = warm.invoke(code, {"crash": True})
+    assert crashed.failure is FailureKind.ERROR and "3" in crashed.message
+    again = _value(warm, code)
+    assert again != pid and not _running(pid)
+    timed_out = warm.invoke(code, {"sleep": 10})
+    assert timed_out.failure is FailureKind.TIMEOUT
+    assert not _running(again)
+    assert _value(warm, code) not in (pid, again)
+
+
+def test_overlapping_calls_get_their_own_workers(warm: FunctionRunner) -> None:
+    code = _counter()
+    _value(warm, code)  # one warm worker
+    with ThreadPoolExecutor(4) as pool:
+        started = time.monotonic()
+        values = list(pool.map(lambda _: _value(warm, code, {"sleep": 0.5}), range(4)))
+        elapsed = time.monotonic() - started
+    assert len({v["pid"] for v in values}) == 4
+    assert elapsed < 1.5  # in parallel, not one after the other (4 x 0.5 s)
+    assert len(warm.pool(code).pids()) == 4
+
+
+def test_calls_beyond_the_pool_size_wait_for_a_worker(tmp_path: Path) -> None:
+    runner = FunctionRunner(cache_dir=tmp_path, workers_per_function=2)
+    try:
+        code = _counter()
+        with ThreadPoolExecutor(3) as pool:
+            values = list(pool.map(lambda _: _value(runner, code, {"sleep": 0.3}), range(3)))
+        assert len({v["pid"] for v in values}) == 2
+        assert sorted(v["calls"] for v in values) == [1, 1, 2]
+    finally:
+        runner.close()
+
+
+def test_close_kills_every_worker(tmp_path: Path) -> None:
+    runner = FunctionRunner(cache_dir=tmp_path)
+    pid = _value(runner, _counter())["pid"]
+    runner.close()
+    assert not _running(pid)
