@@ -23,7 +23,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import logging
 import re
 import secrets
 import time
@@ -47,10 +46,9 @@ from cogapi.local.moto_state import (
 from cogapi.local.runner import FailureKind, FunctionRunner, Invocation
 from cogapi.local.tokens import InvalidToken, KeySet, is_expired
 
-log = logging.getLogger("cogapi.local")
-
 MAX_INTEGRATION_SECONDS = 29.0
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
+WHY_KEY = "cogapi.why"  # WSGI environ key: why the gateway refused a request, for the log line
 _PROXY_KEYS = {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"}
 _FUNCTION_ARN = re.compile(r"functions/(arn:[^/]+)/invocations")
 _CONTEXT_REF = re.compile(
@@ -364,10 +362,12 @@ def _header_value(value: Any) -> str:
 class DataPlane:
     def __init__(self, state: MotoState, keys: KeySet, runner: FunctionRunner, endpoint: str,
                  clock: Callable[[], float] = time.time,
-                 max_integration_seconds: float = MAX_INTEGRATION_SECONDS) -> None:
+                 max_integration_seconds: float = MAX_INTEGRATION_SECONDS,
+                 handler_output: Callable[[str, list[str]], None] | None = None) -> None:
         self.state = state
         self.runner = runner
         self.max_integration_seconds = max_integration_seconds
+        self.handler_output = handler_output or _discard
         self.authorizer = CognitoAuthorizer(state, keys, endpoint, clock)
 
     def handle(self, request: Request, api_id: str, stage: str, path: str) -> Response:
@@ -380,9 +380,8 @@ class DataPlane:
             except RequestEntityTooLarge:
                 raise too_long("body above 10 MB") from None
         except GatewayError as exc:
-            if exc.why:
-                log.info("%s %s -> %s %s (%s)", request.method, request.path, exc.status,
-                         exc.message, exc.why)
+            if exc.why:  # the server's request line (`-v`) says why the gateway refused
+                request.environ[WHY_KEY] = exc.why
             headers = {"x-amzn-ErrorType": exc.error_type} if exc.error_type else {}
             response = Response(json.dumps({"message": exc.message}), status=exc.status,
                                 headers=headers, content_type="application/json")
@@ -448,13 +447,17 @@ class DataPlane:
             raise internal("Invalid permissions on Lambda function (add_permission for "
                            f"apigateway.amazonaws.com, SourceArn like {min(candidates)})")
 
-    @staticmethod
-    def _log_invocation(name: str, result: Invocation) -> None:
-        for line in result.logs.splitlines():
-            log.info("[%s] %s", name, line)
+    def _log_invocation(self, name: str, result: Invocation) -> None:
+        """The function's output, as its CloudWatch log would have it, then how it failed."""
+        lines = result.logs.splitlines()
         if not result.ok:
-            log.info("[%s] %s %s: %s", name, result.failure.value if result.failure else "",
-                     result.error_type, result.message)
+            lines.append(f"{result.error_type}: {result.message}".lstrip(": "))
+        if lines:
+            self.handler_output(name, lines)
+
+
+def _discard(name: str, lines: list[str]) -> None:
+    pass
 
 
 def _check_body_size(request: Request) -> None:

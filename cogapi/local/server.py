@@ -26,14 +26,14 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from types import TracebackType
-from typing import Any
+from typing import Any, TextIO
 
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
 from cogapi.errors import CogapiError, UsageError
 from cogapi.local import guard, urls
-from cogapi.local.dataplane import MAX_INTEGRATION_SECONDS, DataPlane
+from cogapi.local.dataplane import MAX_INTEGRATION_SECONDS, WHY_KEY, DataPlane
 from cogapi.local.edge import HostedUi, IdentityProvider, json_response
 from cogapi.local.moto_state import MotoState, load_moto
 from cogapi.local.runner import FunctionRunner
@@ -75,6 +75,7 @@ class LocalServer:
         log_requests: bool = False,
         clock: Callable[[], float] = time.time,
         max_integration_seconds: float = MAX_INTEGRATION_SECONDS,
+        log_stream: TextIO | None = None,
     ) -> None:
         if not _is_loopback(host):
             raise UsageError(
@@ -83,6 +84,8 @@ class LocalServer:
         self.host = host
         self.port = port
         self.log_requests = log_requests
+        self._log_stream = log_stream
+        self._log_lock = threading.Lock()
         self.clock = clock
         self.max_integration_seconds = max_integration_seconds
         self._moto_app, self._handler_class = load_moto()
@@ -102,12 +105,10 @@ class LocalServer:
     def _bind(self) -> str:
         if self._server is not None:
             return self.endpoint
-        quiet = not self.log_requests
 
         class Handler(self._handler_class):  # type: ignore[name-defined]
             def log_request(self, *args: Any, **kwargs: Any) -> None:
-                if not quiet:
-                    super().log_request(*args, **kwargs)
+                pass  # the server writes its own request line (`_logged`), under -v only
 
         if self.port:  # a busy port: say so plainly (werkzeug would print its own advice first)
             family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
@@ -122,7 +123,7 @@ class LocalServer:
                     ) from None
         try:
             server = make_server(
-                self.host, self.port, self._wsgi, threaded=True, request_handler=Handler
+                self.host, self.port, self._app, threaded=True, request_handler=Handler
             )
         except (OSError, SystemExit) as exc:  # werkzeug exits on "address in use"
             raise CogapiError(
@@ -150,6 +151,7 @@ class LocalServer:
             self.endpoint,
             self.clock,
             max_integration_seconds=self.max_integration_seconds,
+            handler_output=self._handler_output,
         )
         self._server = server
         return self.endpoint
@@ -218,7 +220,47 @@ class LocalServer:
             pool_id, client_id, username, None if scopes is None else tuple(scopes), issued_at
         )
 
+    # --- output --------------------------------------------------------------------------------
+
+    def _write(self, text: str) -> None:
+        stream = self._log_stream or sys.stderr
+        with self._log_lock:
+            try:
+                stream.write(text)
+                stream.flush()
+            except (OSError, ValueError):  # a closed terminal must not fail a request
+                pass
+
+    def _handler_output(self, function_name: str, lines: list[str]) -> None:
+        """A function's own output (stdout and stderr), one line each, prefixed by its name,
+        as `sam local` shows it. Shown with or without -v: it is the user's own output."""
+        self._write("".join(f"[{function_name}] {line}\n" for line in lines))
+
+    def _logged(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """Under -v: one line per request, `METHOD PATH STATUS MS`, and why the gateway refused
+        when it did. The query string is left out: it can carry codes and tokens."""
+        started = time.perf_counter()
+        seen: list[str] = []
+
+        def start(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
+            seen.append(status.split(" ", 1)[0])
+            return start_response(status, headers, *rest)
+
+        try:
+            return self._wsgi(environ, start)
+        finally:
+            ms = (time.perf_counter() - started) * 1000
+            why = environ.get(WHY_KEY)
+            line = f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO', '')} "
+            line += f"{seen[-1] if seen else '-'} {ms:.1f} ms" + (f" ({why})" if why else "")
+            self._write(line + "\n")
+
     # --- WSGI ----------------------------------------------------------------------------------
+
+    def _app(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if self.log_requests:
+            return self._logged(environ, start_response)
+        return self._wsgi(environ, start_response)
 
     def _wsgi(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if not guard.host_allowed(environ.get("HTTP_HOST"), self._listening_port):
@@ -339,7 +381,7 @@ class LocalServer:
                 return self.idp.handle(request, idp.group(1), idp.group(2))
             return json_response({"message": "not found"}, 404)
         except Exception:
-            log.exception("cogapi local failed on %s %s", request.method, request.path)
+            log.debug("cogapi local failed on %s %s", request.method, request.path, exc_info=True)
             print(
                 f"cogapi local: internal error on {request.method} {request.path}", file=sys.stderr
             )
