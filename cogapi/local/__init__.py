@@ -21,6 +21,9 @@ Known differences from AWS (each a deliberate simplification):
   emulated; authorizer result caching is not emulated (every call is checked).
 - A deployment made without passing through the server's HTTP port (in-process `mock_aws`) is
   served from the live API, not a snapshot.
+- Functions run on warm workers (up to 4 per function, module state kept between calls, as in a
+  warm Lambda); a process a handler starts is killed before its call is answered (Lambda freezes
+  it until the next call instead).
 - The Lambda permission check accepts a `SourceArn` pattern that matches either the resource
   template or the concrete path (AWS's exact form is not pinned by any test here).
 """

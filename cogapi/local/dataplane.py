@@ -25,8 +25,10 @@ import binascii
 import json
 import re
 import secrets
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -155,12 +157,45 @@ def claim_strings(claims: dict[str, Any]) -> dict[str, str]:
 
 
 class CognitoAuthorizer:
+    """Checks a token as API Gateway's Cognito authorizer does (see the module docstring).
+
+    The signature check is remembered per token string: the server's keys never change while it
+    runs, so a token that verified once verifies again, and a warm call skips the RSA check and
+    the JWT parsing. Everything that can change (expiry, the authorizer's pools, the pool's
+    clients, the method's scopes) is checked on every call.
+    """
+
+    VERIFIED_TOKENS = 4096  # remembered signature checks, least recently used dropped first
+
     def __init__(self, state: MotoState, keys: KeySet, endpoint: str,
                  clock: Callable[[], float]) -> None:
         self.state = state
         self.keys = keys
         self.endpoint = endpoint
         self.clock = clock
+        self._verified_tokens: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._verified_keys: KeySet | None = None
+        self._lock = threading.Lock()
+
+    def _verified(self, token: str) -> dict[str, Any]:
+        """The token's claims if this server's keys signed it (401 otherwise)."""
+        with self._lock:
+            if self._verified_keys is not self.keys:  # new keys: nothing verified holds
+                self._verified_tokens.clear()
+                self._verified_keys = self.keys
+            claims = self._verified_tokens.get(token)
+            if claims is not None:
+                self._verified_tokens.move_to_end(token)
+                return claims
+        try:
+            claims = self.keys.decode(token)
+        except InvalidToken as exc:
+            raise unauthorized(str(exc)) from None
+        with self._lock:
+            self._verified_tokens[token] = claims
+            if len(self._verified_tokens) > self.VERIFIED_TOKENS:
+                self._verified_tokens.popitem(last=False)
+        return claims
 
     def claims(self, request: Request, api: ApiSnapshot, method: MethodSpec) -> dict[str, Any]:
         authorizer = api.authorizer(method.authorizer_id)
@@ -172,10 +207,7 @@ class CognitoAuthorizer:
             token = token[7:].strip()
         if not token:
             raise unauthorized(f"no token in header {header}")
-        try:
-            claims = self.keys.decode(token)
-        except InvalidToken as exc:
-            raise unauthorized(str(exc)) from None
+        claims = self._verified(token)
         pools = {urls.issuer(self.endpoint, arn.rsplit("/", 1)[-1]): arn.rsplit("/", 1)[-1]
                  for arn in authorizer.provider_arns}
         pool_id = pools.get(str(claims.get("iss")))

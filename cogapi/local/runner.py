@@ -166,6 +166,7 @@ class Worker:
         fd, log_path = tempfile.mkstemp(dir=log_dir, prefix=".log-")
         os.close(fd)
         self._log = os.open(log_path, os.O_RDWR | os.O_APPEND)
+        self._log_size = 0
         os.unlink(log_path)
         request_r, self._requests = os.pipe()
         self._answers, answer_w = os.pipe()
@@ -202,7 +203,9 @@ class Worker:
     def call(self, request: bytes, deadline: float) -> Reply:
         """Send one request and wait for its answer until `deadline` (monotonic). A worker that
         timed out, died or answered garbage is killed; one that answered can be used again."""
-        os.ftruncate(self._log, 0)
+        if self._log_size:  # the last call's output was read: start this one's afresh
+            os.ftruncate(self._log, 0)
+            self._log_size = 0
         try:
             self._write_all(request)
             line = self._read_line(deadline)
@@ -253,7 +256,9 @@ class Worker:
 
     def _logs(self) -> str:
         try:
-            size = os.fstat(self._log).st_size
+            size = self._log_size = os.fstat(self._log).st_size
+            if not size:
+                return ""
             data = os.pread(self._log, min(size, LOG_TAIL_BYTES), max(0, size - LOG_TAIL_BYTES))
         except OSError:
             return ""
@@ -301,8 +306,12 @@ class WorkerPool:
         """A worker for one call, or None when none came free before `deadline`."""
         with self._ready:
             while True:
-                if self._idle:
-                    return self._idle.pop()
+                while self._idle:
+                    worker = self._idle.pop()
+                    if worker.proc.poll() is None:
+                        return worker
+                    self._live.discard(worker)  # died while idle (killed from outside)
+                    worker.kill()
                 if len(self._live) + self._starting < self.size:
                     self._starting += 1
                     break

@@ -358,3 +358,15 @@ def test_proxy_answer_above_6_mb_is_502(stack: Stack) -> None:
     big = get(stack, "/garbage", params={"kind": "big"})
     assert big.status_code == 200 and len(big.content) == 5 * 1024 * 1024
     assert_gateway(get(stack, "/garbage", params={"kind": "huge"}), 502, "Internal server error")
+
+
+def test_a_token_seen_before_is_still_checked_for_expiry_and_scopes(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tokens = stack.tokens()
+    assert get(stack, "/hello", tokens["access_token"]).status_code == 200  # verified once
+    assert_gateway(get(stack, "/me", tokens["access_token"]), 401, "Unauthorized")
+    authorizer = stack.server.dataplane.authorizer  # type: ignore[union-attr]
+    monkeypatch.setattr(authorizer, "clock", lambda: time.time() + 2 * 3600)
+    assert_gateway(get(stack, "/hello", tokens["access_token"]), 401,
+                   "The incoming token has expired")  # fmt: skip

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import signal
 import time
 import zipfile
 from collections.abc import Iterator
@@ -332,3 +334,13 @@ def test_close_kills_every_worker(tmp_path: Path) -> None:
     pid = _value(runner, _counter())["pid"]
     runner.close()
     assert not _running(pid)
+
+
+def test_a_worker_killed_while_idle_is_replaced(warm: FunctionRunner) -> None:
+    code = _counter()
+    pid = _value(warm, code)["pid"]
+    os.kill(pid, signal.SIGKILL)
+    while _running(pid):
+        time.sleep(0.01)
+    again = _value(warm, code)
+    assert again["pid"] != pid and again["calls"] == 1
