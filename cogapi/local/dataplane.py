@@ -469,11 +469,11 @@ class DataPlane:
         api = call.deployed.api
         prefix = f"arn:aws:execute-api:{api.region}:{api.account_id}:{api.api_id}/" \
                  f"{call.deployed.stage}/"
-        candidates = {
+        candidates = list(dict.fromkeys(  # the likeliest first: `any` stops at the first match
             f"{prefix}{m}{p}"
             for m in (call.request.method, call.route.method.http_method)
             for p in (call.route.resource.path, call.path)
-        }
+        ))
         if not any(self.state.may_invoke(function_arn, "apigateway.amazonaws.com", arn)
                    for arn in candidates):
             raise internal("Invalid permissions on Lambda function (add_permission for "
