@@ -9,7 +9,8 @@ those behind one prefix (`urls.LOCAL_PREFIX`) on the same loopback server:
 - `moto_state` the only module that reads moto's in-process backends
 - `edge`      hosted UI (`/login`, `/signup`, `/logout`) and OAuth endpoints, JWKS, discovery
 - `dataplane` API Gateway REST: routing, Cognito authorizer, proxy event, response mapping
-- `runner`    runs a handler from the function's zip in a worker process, contained (see its docstring)
+- `runner`    runs a handler from the function's zip on warm workers, one pool per function
+- `workers`   the worker processes and their pool, and how what a handler starts is contained
 - `guard`     which requests are answered at all: loopback `Host` only, no CORS on the control plane
 - `server`    `LocalServer`: one threaded werkzeug server dispatching to moto or the stand-in
 
