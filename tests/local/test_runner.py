@@ -271,8 +271,12 @@ def test_code_change_starts_a_worker_with_the_new_code(warm: FunctionRunner) -> 
 
 @pytest.mark.parametrize(
     "change",
-    [{"environment": {"COLOR": "red"}}, {"timeout": 4.0}, {"memory_size": 256},
-     {"handler": "main.other"}],  # fmt: skip
+    [
+        {"environment": {"COLOR": "red"}},
+        {"timeout": 4.0},
+        {"memory_size": 256},
+        {"handler": "main.other"},
+    ],  # fmt: skip
 )
 def test_configuration_change_starts_a_new_worker(
     warm: FunctionRunner, change: dict[str, Any]
