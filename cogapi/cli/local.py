@@ -11,16 +11,20 @@ from cogapi.cli.common import run_command
 @click.command()
 @click.option("--port", default=4566, show_default=True, help="Loopback port (0 picks a free one).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address only.")
+@click.option(
+    "-v", "--verbose", is_flag=True, help="One line per request: method, path, status, ms."
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
-def local(port: int, host: str, debug: bool) -> None:
+def local(port: int, host: str, verbose: bool, debug: bool) -> None:
     """Run AWS's control plane, the Cognito hosted UI and API Gateway on this machine.
 
-    Needs the optional extra: pip install 'cogapi[local]'. Runs until Ctrl-C.
+    Quiet by default: only the functions' own output is shown, each line prefixed by the
+    function's name. Needs the optional extra: pip install 'cogapi[local]'. Runs until Ctrl-C.
     """
     from cogapi.local.foreground import run_local
     from cogapi.stack.context import Options
 
-    run_command(Options(debug=debug), lambda ui: run_local(ui, host, port))
+    run_command(Options(debug=debug), lambda ui: run_local(ui, host, port, verbose=verbose))
 
 
 @click.command()

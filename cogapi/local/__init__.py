@@ -11,7 +11,9 @@ those behind one prefix (`urls.LOCAL_PREFIX`) on the same loopback server:
 - `edge`      hosted UI (`/login`, `/signup`, `/logout`) and OAuth endpoints, JWKS, discovery
 - `cognito_api` Cognito's sign-in and user APIs as AWS answers them, in front of moto's
 - `dataplane` API Gateway REST: routing, Cognito authorizer, proxy event, response mapping
-- `runner`    runs a handler from the function's zip in a separate Python process
+- `runner`    runs a handler from the function's zip on warm workers, one pool per function
+- `workers`   the worker processes and their pool, and how what a handler starts is contained
+- `guard`     which requests are answered at all: loopback `Host` only, no CORS on the control plane
 - `server`    `LocalServer`: one threaded werkzeug server dispatching to moto or the stand-in
 
 Known differences from AWS (each a deliberate simplification):
@@ -28,6 +30,9 @@ Known differences from AWS (each a deliberate simplification):
   emulated; authorizer result caching is not emulated (every call is checked).
 - A deployment made without passing through the server's HTTP port (in-process `mock_aws`) is
   served from the live API, not a snapshot.
+- Functions run on warm workers (up to 4 per function, module state kept between calls, as in a
+  warm Lambda); a process a handler starts is killed before its call is answered (Lambda freezes
+  it until the next call instead).
 - The Lambda permission check accepts a `SourceArn` pattern that matches either the resource
   template or the concrete path (AWS's exact form is not pinned by any test here).
 """

@@ -13,6 +13,9 @@ snapshots), answering as aws-notes describes ("What AWS's edge looks like from o
   renders the request template's `$context` references only (cogapi's template; not general VTL).
 - Timeouts: the integration timeout (`timeoutInMillis`, 29 s at most) is 504 "Endpoint request
   timed out"; the function's own shorter timeout is a Lambda error, hence 502, as on AWS.
+- Sizes: a request body above 10 MB is 413 "Request Too Long" (API Gateway's payload limit); an
+  answer above Lambda's 6 MB response limit is a Lambda error, hence 502.
+- CORS: the gateway adds no CORS header of its own; what a handler answers is passed through.
 """
 
 from __future__ import annotations
@@ -20,15 +23,17 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import logging
 import re
 import secrets
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 from cogapi.local import urls
@@ -43,9 +48,9 @@ from cogapi.local.moto_state import (
 from cogapi.local.runner import FailureKind, FunctionRunner, Invocation
 from cogapi.local.tokens import InvalidToken, KeySet, is_expired
 
-log = logging.getLogger("cogapi.local")
-
 MAX_INTEGRATION_SECONDS = 29.0
+MAX_REQUEST_BYTES = 10 * 1024 * 1024
+WHY_KEY = "cogapi.why"  # WSGI environ key: why the gateway refused a request, for the log line
 _PROXY_KEYS = {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"}
 _FUNCTION_ARN = re.compile(r"functions/(arn:[^/]+)/invocations")
 _CONTEXT_REF = re.compile(
@@ -79,6 +84,10 @@ def internal(why: str) -> GatewayError:
 
 def bad_gateway(why: str) -> GatewayError:
     return GatewayError(502, "Internal server error", None, why)
+
+
+def too_long(why: str) -> GatewayError:
+    return GatewayError(413, "Request Too Long", None, why)
 
 
 # --- routing -----------------------------------------------------------------------------------
@@ -148,12 +157,45 @@ def claim_strings(claims: dict[str, Any]) -> dict[str, str]:
 
 
 class CognitoAuthorizer:
+    """Checks a token as API Gateway's Cognito authorizer does (see the module docstring).
+
+    The signature check is remembered per token string: the server's keys never change while it
+    runs, so a token that verified once verifies again, and a warm call skips the RSA check and
+    the JWT parsing. Everything that can change (expiry, the authorizer's pools, the pool's
+    clients, the method's scopes) is checked on every call.
+    """
+
+    VERIFIED_TOKENS = 4096  # remembered signature checks, least recently used dropped first
+
     def __init__(self, state: MotoState, keys: KeySet, endpoint: str,
                  clock: Callable[[], float]) -> None:
         self.state = state
         self.keys = keys
         self.endpoint = endpoint
         self.clock = clock
+        self._verified_tokens: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._verified_keys: KeySet | None = None
+        self._lock = threading.Lock()
+
+    def _verified(self, token: str) -> dict[str, Any]:
+        """The token's claims if this server's keys signed it (401 otherwise)."""
+        with self._lock:
+            if self._verified_keys is not self.keys:  # new keys: nothing verified holds
+                self._verified_tokens.clear()
+                self._verified_keys = self.keys
+            claims = self._verified_tokens.get(token)
+            if claims is not None:
+                self._verified_tokens.move_to_end(token)
+                return claims
+        try:
+            claims = self.keys.decode(token)
+        except InvalidToken as exc:
+            raise unauthorized(str(exc)) from None
+        with self._lock:
+            self._verified_tokens[token] = claims
+            if len(self._verified_tokens) > self.VERIFIED_TOKENS:
+                self._verified_tokens.popitem(last=False)
+        return claims
 
     def claims(self, request: Request, api: ApiSnapshot, method: MethodSpec) -> dict[str, Any]:
         authorizer = api.authorizer(method.authorizer_id)
@@ -165,10 +207,7 @@ class CognitoAuthorizer:
             token = token[7:].strip()
         if not token:
             raise unauthorized(f"no token in header {header}")
-        try:
-            claims = self.keys.decode(token)
-        except InvalidToken as exc:
-            raise unauthorized(str(exc)) from None
+        claims = self._verified(token)
         pools = {urls.issuer(self.endpoint, arn.rsplit("/", 1)[-1]): arn.rsplit("/", 1)[-1]
                  for arn in authorizer.provider_arns}
         pool_id = pools.get(str(claims.get("iss")))
@@ -354,19 +393,27 @@ def _header_value(value: Any) -> str:
 
 class DataPlane:
     def __init__(self, state: MotoState, keys: KeySet, runner: FunctionRunner, endpoint: str,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 max_integration_seconds: float = MAX_INTEGRATION_SECONDS,
+                 handler_output: Callable[[str, list[str]], None] | None = None) -> None:
         self.state = state
         self.runner = runner
+        self.max_integration_seconds = max_integration_seconds
+        self.handler_output = handler_output or _discard
         self.authorizer = CognitoAuthorizer(state, keys, endpoint, clock)
 
     def handle(self, request: Request, api_id: str, stage: str, path: str) -> Response:
         request_id = str(uuid.uuid4())
+        request.max_content_length = MAX_REQUEST_BYTES  # a chunked body is cut off there too
         try:
-            response = self._handle(request, api_id, stage, "/" + path.strip("/"), request_id)
+            _check_body_size(request)
+            try:
+                response = self._handle(request, api_id, stage, "/" + path.strip("/"), request_id)
+            except RequestEntityTooLarge:
+                raise too_long("body above 10 MB") from None
         except GatewayError as exc:
-            if exc.why:
-                log.info("%s %s -> %s %s (%s)", request.method, request.path, exc.status,
-                         exc.message, exc.why)
+            if exc.why:  # the server's request line (`-v`) says why the gateway refused
+                request.environ[WHY_KEY] = exc.why
             headers = {"x-amzn-ErrorType": exc.error_type} if exc.error_type else {}
             response = Response(json.dumps({"message": exc.message}), status=exc.status,
                                 headers=headers, content_type="application/json")
@@ -404,7 +451,7 @@ class DataPlane:
             raise internal("no integration response (AWS integrations need one)")
         event = call.proxy_event() if integration.type == "AWS_PROXY" \
             else call.template_event(integration)
-        gateway_limit = min(MAX_INTEGRATION_SECONDS,
+        gateway_limit = min(self.max_integration_seconds,
                             (integration.timeout_ms or 29000) / 1000.0)
         result = self.runner.invoke(code, event, timeout=min(code.timeout, gateway_limit))
         self._log_invocation(code.name, result)
@@ -422,20 +469,47 @@ class DataPlane:
         api = call.deployed.api
         prefix = f"arn:aws:execute-api:{api.region}:{api.account_id}:{api.api_id}/" \
                  f"{call.deployed.stage}/"
-        candidates = {
+        candidates = list(dict.fromkeys(  # the likeliest first: `any` stops at the first match
             f"{prefix}{m}{p}"
             for m in (call.request.method, call.route.method.http_method)
             for p in (call.route.resource.path, call.path)
-        }
+        ))
         if not any(self.state.may_invoke(function_arn, "apigateway.amazonaws.com", arn)
                    for arn in candidates):
             raise internal("Invalid permissions on Lambda function (add_permission for "
                            f"apigateway.amazonaws.com, SourceArn like {min(candidates)})")
 
-    @staticmethod
-    def _log_invocation(name: str, result: Invocation) -> None:
-        for line in result.logs.splitlines():
-            log.info("[%s] %s", name, line)
+    def _log_invocation(self, name: str, result: Invocation) -> None:
+        """The function's output, as its CloudWatch log would have it, then how it failed."""
+        lines = result.logs.splitlines()
         if not result.ok:
-            log.info("[%s] %s %s: %s", name, result.failure.value if result.failure else "",
-                     result.error_type, result.message)
+            lines.append(f"{result.error_type}: {result.message}".lstrip(": "))
+        if lines:
+            self.handler_output(name, lines)
+
+
+def _discard(name: str, lines: list[str]) -> None:
+    pass
+
+
+def _check_body_size(request: Request) -> None:
+    """413 for a body above the limit, with or without Content-Length. The refused body is read
+    and dropped (up to a bound), so the client sees the answer and not a reset connection."""
+    raw = request.environ.get("wsgi.input")
+    if request.content_length is not None:
+        if request.content_length <= MAX_REQUEST_BYTES:
+            return
+        left = min(request.content_length, 8 * MAX_REQUEST_BYTES)
+    elif "wsgi.input_terminated" in request.environ and raw is not None:
+        data = request.get_data()  # kept for the event; the stream stops at the limit
+        if len(data) < MAX_REQUEST_BYTES or not raw.read(1):
+            return
+        left = 8 * MAX_REQUEST_BYTES
+    else:
+        return
+    while raw is not None and left > 0:
+        chunk = raw.read(min(left, 1 << 20))
+        if not chunk:
+            break
+        left -= len(chunk)
+    raise too_long("body above 10 MB")

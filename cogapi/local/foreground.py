@@ -8,14 +8,14 @@ from cogapi.errors import ExitStatus
 from cogapi.ui import UI
 
 
-def run_local(ui: UI, host: str, port: int) -> ExitStatus:
+def run_local(ui: UI, host: str, port: int, *, verbose: bool = False) -> ExitStatus:
     import logging
 
     from cogapi.local.server import LocalServer
 
-    server = LocalServer(host, port, log_requests=True)
+    server = LocalServer(host, port, log_requests=verbose)
     endpoint = server.start()
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s")
     ui.result(f"cogapi local: AWS control plane, hosted UI and API Gateway at {endpoint}")
     ui.result("In another shell, point cogapi (and the AWS CLI) at it:")
     ui.result(

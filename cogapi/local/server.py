@@ -6,12 +6,17 @@ everything else goes to moto's own WSGI app untouched. Because every control-pla
 through here, the dispatcher notices a successful `CreateDeployment` and snapshots the API then,
 so a stage serves what was deployed, not what was changed since (a classic trap, aws-notes).
 
+Before either sees a request, `guard` refuses what a web page on this machine could send: a
+`Host` other than the loopback address and port it listens on (DNS rebinding), and on the control
+plane any CORS (moto would grant every origin) or a non-loopback `Origin`.
+
 Functions run with `AWS_ENDPOINT_URL` pointing back at this server and fake credentials, so a
 handler's own boto3 calls land in the same moto.
 """
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import json
 import logging
@@ -22,15 +27,15 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from types import TracebackType
-from typing import Any
+from typing import Any, TextIO
 
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
 from cogapi.errors import CogapiError, UsageError
-from cogapi.local import urls
+from cogapi.local import guard, urls
 from cogapi.local.cognito_api import TARGET_PREFIX, CognitoApi
-from cogapi.local.dataplane import DataPlane
+from cogapi.local.dataplane import MAX_INTEGRATION_SECONDS, WHY_KEY, DataPlane
 from cogapi.local.edge import HostedUi, IdentityProvider, json_response
 from cogapi.local.moto_state import MotoState, load_moto
 from cogapi.local.runner import FunctionRunner
@@ -45,6 +50,19 @@ _AUTH = re.compile(r"/auth/([^/]+)/(.+)")
 _API = re.compile(r"/api/([^/]+)/([^/]+)(/.*)?")
 
 StartResponse = Callable[..., Any]
+
+
+def _settle_heap() -> None:
+    """Move what moto holds out of the garbage collector's sight, after a control-plane call.
+
+    moto's state is large (IAM alone loads about 200,000 objects of AWS managed policies) and
+    lives as long as the server; a full collection walks all of it, stalling whichever request
+    triggers it for a good part of a second. Young garbage is collected first, then everything
+    alive is frozen (`gc.freeze`): later collections see only what was made since. Control-plane
+    calls are few next to data-plane calls, so this costs little.
+    """
+    gc.collect(1)
+    gc.freeze()
 
 
 def _is_loopback(host: str) -> bool:
@@ -66,6 +84,8 @@ class LocalServer:
         *,
         log_requests: bool = False,
         clock: Callable[[], float] = time.time,
+        max_integration_seconds: float = MAX_INTEGRATION_SECONDS,
+        log_stream: TextIO | None = None,
     ) -> None:
         if not _is_loopback(host):
             raise UsageError(
@@ -74,7 +94,10 @@ class LocalServer:
         self.host = host
         self.port = port
         self.log_requests = log_requests
+        self._log_stream = log_stream
+        self._log_lock = threading.Lock()
         self.clock = clock
+        self.max_integration_seconds = max_integration_seconds
         self._moto_app, self._handler_class = load_moto()
         self.state = MotoState()
         self.keys = KeySet()
@@ -85,6 +108,7 @@ class LocalServer:
         self.cognito_api: CognitoApi | None = None
         self.dataplane: DataPlane | None = None
         self._server: BaseWSGIServer | None = None
+        self._listening_port = port
         self._thread: threading.Thread | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------
@@ -92,12 +116,10 @@ class LocalServer:
     def _bind(self) -> str:
         if self._server is not None:
             return self.endpoint
-        quiet = not self.log_requests
 
         class Handler(self._handler_class):  # type: ignore[name-defined]
             def log_request(self, *args: Any, **kwargs: Any) -> None:
-                if not quiet:
-                    super().log_request(*args, **kwargs)
+                pass  # the server writes its own request line (`_logged`), under -v only
 
         if self.port:  # a busy port: say so plainly (werkzeug would print its own advice first)
             family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
@@ -112,7 +134,7 @@ class LocalServer:
                     ) from None
         try:
             server = make_server(
-                self.host, self.port, self._wsgi, threaded=True, request_handler=Handler
+                self.host, self.port, self._app, threaded=True, request_handler=Handler
             )
         except (OSError, SystemExit) as exc:  # werkzeug exits on "address in use"
             raise CogapiError(
@@ -120,6 +142,7 @@ class LocalServer:
                 hint="stop whatever uses the port, or pick another with --port",
             ) from None
         port = server.server_address[1]
+        self._listening_port = port
         host = f"[{self.host}]" if ":" in self.host else self.host
         self.endpoint = f"http://{host}:{port}"
         self.runner = FunctionRunner(
@@ -135,7 +158,15 @@ class LocalServer:
         self.cognito_api = CognitoApi(
             self.state, self.hosted_ui, self.keys, self.endpoint, self._moto_app, self.clock
         )
-        self.dataplane = DataPlane(self.state, self.keys, self.runner, self.endpoint, self.clock)
+        self.dataplane = DataPlane(
+            self.state,
+            self.keys,
+            self.runner,
+            self.endpoint,
+            self.clock,
+            max_integration_seconds=self.max_integration_seconds,
+            handler_output=self._handler_output,
+        )
         self._server = server
         return self.endpoint
 
@@ -203,9 +234,56 @@ class LocalServer:
             pool_id, client_id, username, None if scopes is None else tuple(scopes), issued_at
         )
 
+    # --- output --------------------------------------------------------------------------------
+
+    def _write(self, text: str) -> None:
+        stream = self._log_stream or sys.stderr
+        with self._log_lock:
+            try:
+                stream.write(text)
+                stream.flush()
+            except (OSError, ValueError):  # a closed terminal must not fail a request
+                pass
+
+    def _handler_output(self, function_name: str, lines: list[str]) -> None:
+        """A function's own output (stdout and stderr), one line each, prefixed by its name,
+        as `sam local` shows it. Shown with or without -v: it is the user's own output."""
+        self._write("".join(f"[{function_name}] {line}\n" for line in lines))
+
+    def _logged(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """Under -v: one line per request, `METHOD PATH STATUS MS`, and why the gateway refused
+        when it did. The query string is left out: it can carry codes and tokens."""
+        started = time.perf_counter()
+        seen: list[str] = []
+
+        def start(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
+            seen.append(status.split(" ", 1)[0])
+            return start_response(status, headers, *rest)
+
+        try:
+            return self._wsgi(environ, start)
+        finally:
+            ms = (time.perf_counter() - started) * 1000
+            why = environ.get(WHY_KEY)
+            line = f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO', '')} "
+            line += f"{seen[-1] if seen else '-'} {ms:.1f} ms" + (f" ({why})" if why else "")
+            self._write(line + "\n")
+
     # --- WSGI ----------------------------------------------------------------------------------
 
+    def _app(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if self.log_requests:
+            return self._logged(environ, start_response)
+        return self._wsgi(environ, start_response)
+
     def _wsgi(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if not guard.host_allowed(environ.get("HTTP_HOST"), self._listening_port):
+            p = self._listening_port
+            return guard.refusal(
+                environ,
+                start_response,
+                f"cogapi local answers only requests for 127.0.0.1:{p}, localhost:{p} or [::1]:{p}",
+            )
         path = environ.get("PATH_INFO", "")
         if path == urls.LOCAL_PREFIX or path.startswith(urls.LOCAL_PREFIX + "/"):
             request = Request(environ)
@@ -215,6 +293,18 @@ class LocalServer:
         if issuer is not None and self.idp is not None:  # urls.issuer: ours, not moto's
             response = self.idp.handle(Request(environ), issuer.group(1), issuer.group(2))
             return response(environ, start_response)
+        refused = guard.control_plane_refusal(environ)
+        if refused is not None:
+            return guard.refusal(environ, start_response, refused)
+        try:
+            return self._control_plane(environ, guard.without_cors(start_response))
+        finally:
+            _settle_heap()
+
+    def _control_plane(
+        self, environ: dict[str, Any], start_response: StartResponse
+    ) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD")
         if path == "/moto-api/reset" and method == "POST":
             self.state = self._reset_state()
@@ -272,7 +362,7 @@ class LocalServer:
                 return self.idp.handle(request, idp.group(1), idp.group(2))
             return json_response({"message": "not found"}, 404)
         except Exception:
-            log.exception("cogapi local failed on %s %s", request.method, request.path)
+            log.debug("cogapi local failed on %s %s", request.method, request.path, exc_info=True)
             print(
                 f"cogapi local: internal error on {request.method} {request.path}", file=sys.stderr
             )

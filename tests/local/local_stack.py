@@ -174,6 +174,8 @@ def build_stack(server: LocalServer, endpoint: str) -> Stack:
     _route(stack, root, "garbage", "GET", "garbage")
     _route(stack, root, "slow", "GET", "sleeps")
     _route(stack, root, "slow-gateway", "GET", "sleeps-long", timeout_ms=1000)
+    _route(stack, root, "slow-long", "GET", "sleeps-long")
+    _route(stack, root, "sink", "ANY", "builtin")
     _route(stack, root, "unpermitted", "GET", "unpermitted", permit=False)
     apigw.create_deployment(restApiId=api["id"], stageName="dev")
     return stack

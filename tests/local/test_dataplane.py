@@ -327,3 +327,46 @@ def test_password_sign_in_tokens_behave_as_on_aws(stack: Stack) -> None:
         AuthParameters={"REFRESH_TOKEN": result["RefreshToken"]},
     )["AuthenticationResult"]  # fmt: skip
     assert get(stack, "/me", refreshed["IdToken"]).status_code == 200
+
+
+def test_integration_limit_holds_for_a_longer_function_timeout(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # API Gateway's 29 s cap, made short: the function's own timeout (10 s) is longer
+    assert stack.server.dataplane is not None
+    monkeypatch.setattr(stack.server.dataplane, "max_integration_seconds", 1.0)
+    started = time.monotonic()
+    assert_gateway(get(stack, "/slow-long"), 504, "Endpoint request timed out")
+    assert 0.9 < time.monotonic() - started < 2.5
+
+
+def test_request_body_above_10_mb_is_413(stack: Stack) -> None:
+    limit = 10 * 1024 * 1024
+    r = requests.post(stack.url("/sink"), data=b"x" * limit)
+    assert r.status_code == 200, r.text[:200]
+    r = requests.post(stack.url("/sink"), data=b"x" * (limit + 1))
+    assert_gateway(r, 413, "Request Too Long")
+
+    def chunked() -> Any:  # no Content-Length: cut off at the limit all the same
+        for _ in range(11):
+            yield b"x" * (1024 * 1024)
+
+    assert_gateway(requests.post(stack.url("/sink"), data=chunked()), 413, "Request Too Long")
+
+
+def test_proxy_answer_above_6_mb_is_502(stack: Stack) -> None:
+    big = get(stack, "/garbage", params={"kind": "big"})
+    assert big.status_code == 200 and len(big.content) == 5 * 1024 * 1024
+    assert_gateway(get(stack, "/garbage", params={"kind": "huge"}), 502, "Internal server error")
+
+
+def test_a_token_seen_before_is_still_checked_for_expiry_and_scopes(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tokens = stack.tokens()
+    assert get(stack, "/hello", tokens["access_token"]).status_code == 200  # verified once
+    assert_gateway(get(stack, "/me", tokens["access_token"]), 401, "Unauthorized")
+    authorizer = stack.server.dataplane.authorizer  # type: ignore[union-attr]
+    monkeypatch.setattr(authorizer, "clock", lambda: time.time() + 2 * 3600)
+    assert_gateway(get(stack, "/hello", tokens["access_token"]), 401,
+                   "The incoming token has expired")  # fmt: skip
