@@ -19,8 +19,8 @@ import boto3
 import pytest
 from local_stack import REGION, ROLE_POLICY
 
-from cogapi import lambda_code
 from cogapi.local import urls
+from cogapi.stack import code as lambda_code
 from tests.helpers import cogapi_command, free_port
 
 HANDLER = """import sys
