@@ -38,6 +38,9 @@ def load_moto() -> Any:
         )
     except ImportError:
         raise CogapiError("moto is not installed", hint="pip install 'cogapi[local]'") from None
+    from cogapi.local import apigw_import
+
+    apigw_import.install()  # PutRestApi with an OpenAPI document, applied as AWS does
     return DomainDispatcherApplication(create_backend_app), MotoRequestHandler
 
 
