@@ -22,8 +22,8 @@ Known differences from AWS (each a deliberate simplification):
   emulated; authorizer result caching is not emulated (every call is checked).
 - A deployment made without passing through the server's HTTP port (in-process `mock_aws`) is
   served from the live API, not a snapshot.
-- OpenAPI import (`apigw_import`): OpenAPI 3 only (AWS also takes Swagger 2); `components.schemas`
-  become no models (responses name them); of several `security` alternatives only the first
+- OpenAPI import (`apigw_import`, OpenAPI 3.0 and Swagger 2.0): schemas become no models
+  (method responses still name them); of several `security` alternatives only the first
   counts; documentation parts, request validators, `x-amazon-apigateway-policy`, binary media
   types and the other API-level extensions are ignored. GetExport is still moto's (Swagger 2,
   without the extensions).

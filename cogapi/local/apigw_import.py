@@ -4,7 +4,8 @@ moto 5.2.5 reads only paths, methods, method responses and `x-amazon-apigateway-
 drops `securitySchemes`, `security`, request parameters and gateway responses, fails (HTTP 500) on
 a MOCK integration, keeps integration types as written (`aws_proxy`) and recreates every resource
 in overwrite mode (aws-notes: "Building the API from one OpenAPI document"). `install()` replaces
-the backend's `put_rest_api` with this module's, which follows AWS's documented import semantics:
+the backend's `put_rest_api` with this module's, which follows AWS's documented import semantics
+(for OpenAPI 3.0 and, as AWS also takes it, Swagger 2.0: `securityDefinitions`, `produces`):
 
 - `components.securitySchemes.<name>` with `x-amazon-apigateway-authorizer` becomes the authorizer
   `<name>` (`cognito_user_pools` -> COGNITO_USER_POOLS, `token`/`request` -> TOKEN/REQUEST); its
@@ -168,7 +169,10 @@ def _strings(value: Any, where: str) -> dict[str, str] | None:
 
 def _read_schemes(doc: dict[str, Any]) -> tuple[list[AuthorizerDoc], dict[str, SchemeDoc]]:
     components = _mapping(doc.get("components"), "components")
-    schemes = _mapping(components.get("securitySchemes"), "components.securitySchemes")
+    schemes = {
+        **_mapping(doc.get("securityDefinitions"), "securityDefinitions"),  # Swagger 2.0
+        **_mapping(components.get("securitySchemes"), "components.securitySchemes"),
+    }
     authorizers: list[AuthorizerDoc] = []
     effects: dict[str, SchemeDoc] = {}
     for name, raw in schemes.items():
@@ -241,7 +245,7 @@ def _read_parameters(*lists: Any) -> dict[str, bool] | None:
     return out or None
 
 
-def _read_responses(responses: Any, where: str) -> list[MethodResponseDoc]:
+def _read_responses(responses: Any, where: str, produces: list[str]) -> list[MethodResponseDoc]:
     out = []
     for code, raw in _mapping(responses, f"{where}.responses").items():
         if not str(code).isdigit():
@@ -253,6 +257,9 @@ def _read_responses(responses: Any, where: str) -> list[MethodResponseDoc]:
             ref = (_mapping(content, f"{where}.content").get("schema") or {}).get("$ref")
             if isinstance(ref, str):
                 models[str(media)] = ref.rsplit("/", 1)[-1]
+        ref = (response.get("schema") or {}).get("$ref")  # Swagger 2.0: one schema, `produces`
+        if isinstance(ref, str):
+            models.update({media: ref.rsplit("/", 1)[-1] for media in produces})
         out.append(
             MethodResponseDoc(
                 str(code),
@@ -310,8 +317,10 @@ def _read_integration(raw: Any, where: str) -> IntegrationDoc:
 
 def read_document(doc: dict[str, Any]) -> ApiDocument:
     """The document as API Gateway reads it; DocumentError if it cannot be applied."""
-    if not isinstance(doc, dict) or not str(doc.get("openapi", "")).startswith("3"):
-        raise DocumentError("not an OpenAPI 3 document")
+    if not isinstance(doc, dict) or not (
+        str(doc.get("openapi", "")).startswith("3") or str(doc.get("swagger")) == "2.0"
+    ):
+        raise DocumentError("neither OpenAPI 3 nor Swagger 2.0")
     info = _mapping(doc.get("info"), "info")
     authorizers, effects = _read_schemes(doc)
     top_security = doc.get("security")
@@ -344,7 +353,11 @@ def read_document(doc: dict[str, Any]) -> ApiDocument:
                         item.get("parameters"), op.get("parameters")
                     ),
                     operation_name=op.get("operationId"),
-                    responses=_read_responses(op.get("responses"), where),
+                    responses=_read_responses(
+                        op.get("responses"),
+                        where,
+                        op.get("produces") or doc.get("produces") or ["application/json"],
+                    ),
                     integration=None
                     if integration is None
                     else _read_integration(integration, where),
@@ -514,7 +527,9 @@ def _put_rest_api(
 
     if mode not in ("merge", "overwrite"):
         raise exceptions.InvalidOpenApiModeException()
-    if api_doc.get("swagger") is not None or not str(api_doc.get("openapi", "3")).startswith("3"):
+    if str(api_doc.get("swagger", "2.0")) != "2.0" or not str(
+        api_doc.get("openapi", "3")
+    ).startswith("3"):
         raise exceptions.InvalidOpenApiDocVersionException()
     if fail_on_warnings:
         try:

@@ -301,3 +301,57 @@ def test_aws_answer_for_get_resources_has_the_fields_ours_has(apigw: Any, api_id
         k: theirs["resourceMethods"]["GET"]["methodIntegration"][k] for k in integration_fields
     }
     assert isinstance(ours["authorizerId"], str) and ours["authorizerId"]
+
+
+def test_swagger_2_document_as_chalice_sends_it(apigw: Any) -> None:
+    swagger = {
+        "swagger": "2.0",
+        "info": {"version": "1.0", "title": "chalice-app"},
+        "schemes": ["https"],
+        "produces": ["application/json"],
+        "paths": {
+            "/hello": {
+                "get": {
+                    "consumes": ["application/json"],
+                    "produces": ["application/json"],
+                    "responses": {
+                        "200": {
+                            "description": "200 response",
+                            "schema": {"$ref": "#/definitions/Empty"},
+                        }
+                    },
+                    "x-amazon-apigateway-integration": {
+                        "responses": {"default": {"statusCode": "200"}},
+                        "uri": URI,
+                        "passthroughBehavior": "when_no_match",
+                        "httpMethod": "POST",
+                        "contentHandling": "CONVERT_TO_TEXT",
+                        "type": "aws_proxy",
+                    },
+                    "security": [{"pool": ["email"]}],
+                }
+            }
+        },
+        "definitions": {"Empty": {"type": "object", "title": "Empty Schema"}},
+        "securityDefinitions": {
+            "pool": {
+                "in": "header",
+                "type": "apiKey",
+                "name": "Authorization",
+                "x-amazon-apigateway-authtype": "cognito_user_pools",
+                "x-amazon-apigateway-authorizer": {
+                    "type": "cognito_user_pools",
+                    "providerARNs": [POOL_ARN],
+                },
+            }
+        },
+    }
+    api = apigw.import_rest_api(body=body(swagger))  # no info.description, as Chalice sends
+    [authorizer] = apigw.get_authorizers(restApiId=api["id"])["items"]
+    method = methods(apigw, api["id"])["GET /hello"]
+    assert method["authorizationType"] == "COGNITO_USER_POOLS"
+    assert method["authorizerId"] == authorizer["id"]
+    assert method["authorizationScopes"] == ["email"]
+    assert method["methodResponses"]["200"]["responseModels"] == {"application/json": "Empty"}
+    apigw.put_rest_api(restApiId=api["id"], mode="overwrite", body=body(swagger))
+    assert apigw.get_authorizers(restApiId=api["id"])["items"] == [authorizer]
