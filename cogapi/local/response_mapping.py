@@ -13,8 +13,9 @@
   value, or `method.request.header|querystring|path.<name>`, `stageVariables.<name>`,
   `context.<path>`. Nothing else is added: the stand-in never invents CORS headers nor echoes an
   `Origin` the API's definition does not map.
-- Templates render `$context...` references only (not general VTL), `$context.error.message`
-  and `$context.error.messageString` (the message as a JSON string) included.
+- Templates render `$context...` references (`$context.error.message` and
+  `$context.error.messageString`, the message as a JSON string, included) and `$input.json('$')`
+  / `$input.body` as the whole body; not general VTL.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ DEFAULT_TEMPLATE = '{"message":$context.error.messageString}'
 _CONTEXT_REF = re.compile(
     r"\$!?(?:\{context((?:\.[A-Za-z][A-Za-z0-9_-]*)+)\}|context((?:\.[A-Za-z][A-Za-z0-9_-]*)+))"
 )
+_INPUT = re.compile(r"\$input\.json\(\s*['\"]\$['\"]\s*\)|\$input\.body\b")
 _BY_ERROR_TYPE = {
     "MissingAuthenticationTokenException": "MISSING_AUTHENTICATION_TOKEN",
     "UnauthorizedException": "UNAUTHORIZED",
@@ -85,14 +87,16 @@ def mapped_value(expression: str, source: MappingSource) -> str | None:
     return None  # integration.response.* and body mappings: nothing to read locally
 
 
-def render(template: str, context: Mapping[str, Any]) -> str:
+def render(template: str, context: Mapping[str, Any], body: str = "") -> str:
+    """`$context` references, and `$input.json('$')` / `$input.body` as the whole body."""
+
     def lookup(match: re.Match[str]) -> str:
         value: Any = context
         for part in (match.group(1) or match.group(2)).split(".")[1:]:
             value = value.get(part) if isinstance(value, Mapping) else None
         return "" if value is None or isinstance(value, Mapping) else str(value)
 
-    return _CONTEXT_REF.sub(lookup, template)
+    return _INPUT.sub(lambda _: body, _CONTEXT_REF.sub(lookup, template))
 
 
 def _template(templates: tuple[tuple[str, str], ...], request: Request) -> str | None:
@@ -158,7 +162,7 @@ def integration_answer(
     """An answer shaped by an integration response: its status, headers and template."""
     template = _template(mapping.templates, source.request)
     if template:
-        body = render(template, source.context)
+        body = render(template, source.context, body)
     response = Response(body, status=int(mapping.status_code), content_type="application/json")
     _add_headers(response, mapping.parameters, "method.response.header.", source)
     return response

@@ -9,14 +9,19 @@ from typing import Any
 
 import pytest
 import requests
-from local_stack import REGION, Stack
+from local_stack import REGION, TEMPLATE, Stack
 from openapi_doc import body, document, lambda_uri
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from cogapi.local import urls
-from cogapi.local.moto_state import ApiSnapshot, GatewayResponseSpec
-from cogapi.local.response_mapping import MappingSource, gateway_answer
+from cogapi.local.moto_state import (
+    ApiSnapshot,
+    GatewayResponseSpec,
+    IntegrationResponseSpec,
+    IntegrationSpec,
+)
+from cogapi.local.response_mapping import MappingSource, gateway_answer, mock_answer
 
 ORIGIN = "http://localhost:8000"
 
@@ -53,6 +58,34 @@ def shop_document(stack: Stack, origin: str = ORIGIN) -> dict[str, Any]:
                 "type": "aws_proxy",
                 "httpMethod": "POST",
                 "uri": lambda_uri(REGION, stack.functions["raises"]),
+            },
+        }
+    }
+    doc["paths"]["/legacy"] = {
+        "get": {
+            "security": [],
+            "responses": {
+                "200": {
+                    "description": "ok",
+                    "headers": {"Access-Control-Allow-Origin": {"schema": {"type": "string"}}},
+                }
+            },
+            "x-amazon-apigateway-integration": {
+                "type": "aws",
+                "httpMethod": "POST",
+                "uri": lambda_uri(REGION, stack.functions["echo"]),
+                "requestTemplates": {"application/json": TEMPLATE},
+                "responses": {
+                    "default": {
+                        "statusCode": "200",
+                        "responseParameters": {
+                            "method.response.header.Access-Control-Allow-Origin": f"'{origin}'"
+                        },
+                        "responseTemplates": {
+                            "application/json": "{\"wrapped\": $input.json('$')}"
+                        },
+                    }
+                },
             },
         }
     }
@@ -291,3 +324,36 @@ def test_templates_render_the_error_context() -> None:
     )
     r = answer(401, None, copy.deepcopy(custom))
     assert r.get_json() == {"error": "Unauthorized", "type": "UNAUTHORIZED", "id": "r-1"}
+
+
+def test_non_proxy_answers_take_the_integration_response(stack: Stack, shop: str) -> None:
+    r = requests.get(url(stack, shop, "/legacy"))
+    assert r.status_code == 200, r.text
+    assert r.headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert r.json()["wrapped"]["statusCode"] == 200  # the function's whole answer, wrapped
+
+
+def test_mock_selects_its_response_by_the_templates_status() -> None:
+    def mapping(status: str, pattern: str | None) -> IntegrationResponseSpec:
+        return IntegrationResponseSpec(
+            status, pattern, (("method.response.header.X-Picked", f"'{status}'"),), ()
+        )
+
+    def integration(template: str) -> IntegrationSpec:
+        return IntegrationSpec(
+            "MOCK",
+            "",
+            (("application/json", template),),
+            None,
+            (),
+            (mapping("200", None), mapping("404", "4\\d\\d")),
+        )
+
+    request = Request(EnvironBuilder(path="/x").get_environ())
+    source = MappingSource(request, {})
+    found = mock_answer(integration('{"statusCode": 404}'), source)
+    assert found is not None and (found.status_code, found.headers["X-Picked"]) == (404, "404")
+    default = mock_answer(integration('{"statusCode": 200}'), source)
+    assert default is not None and default.status_code == 200 and default.get_data() == b""
+    only_pattern = IntegrationSpec("MOCK", "", (), None, (), (mapping("404", "404"),))
+    assert mock_answer(only_pattern, source) is None  # nothing matches 200: the caller's 500
