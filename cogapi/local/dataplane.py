@@ -57,8 +57,9 @@ MAX_INTEGRATION_SECONDS = 29.0
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request payload quota
 _PROXY_KEYS = {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"}
 _FUNCTION_ARN = re.compile(r"functions/(arn:[^/]+)/invocations")
-_CONTEXT_REF = re.compile(
-    r"\$!?\{?context((?:\.[A-Za-z][A-Za-z0-9_-]*|\[(?:'[^']*'|\"[^\"]*\")\])+)\}?")
+_CONTEXT_PARTS = r"((?:\.[A-Za-z][A-Za-z0-9_-]*|\[(?:'[^']*'|\"[^\"]*\")\])+)"
+# `$context.x` or `${context.x}`: a brace only in pairs, so `{"n": $context.x}` keeps its own
+_CONTEXT_REF = re.compile(rf"\$!?(?:\{{context{_CONTEXT_PARTS}\}}|context{_CONTEXT_PARTS})")
 _INPUT_JSON = re.compile(r"\$input\.json\(\s*['\"]\$['\"]\s*\)")
 
 
@@ -300,7 +301,7 @@ class Call:
         def lookup(match: re.Match[str]) -> str:
             value: Any = ctx
             for part in re.findall(r"\.([A-Za-z][A-Za-z0-9_-]*)|\[['\"]([^'\"]*)['\"]\]",
-                                   match.group(1)):
+                                   match.group(1) or match.group(2)):
                 key = part[0] or part[1]
                 value = value.get(key) if isinstance(value, dict) else None
             # undefined references render as "" (so `claims.cognito:username` is ":username")

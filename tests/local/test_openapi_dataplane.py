@@ -4,6 +4,7 @@ LocalServer): CORS preflight by MOCK, gateway responses with their headers, many
 from __future__ import annotations
 
 import copy
+import json
 import time
 from typing import Any
 
@@ -74,7 +75,12 @@ def shop_document(stack: Stack, origin: str = ORIGIN) -> dict[str, Any]:
                 "type": "aws",
                 "httpMethod": "POST",
                 "uri": lambda_uri(REGION, stack.functions["echo"]),
-                "requestTemplates": {"application/json": TEMPLATE},
+                "requestTemplates": {
+                    # the last reference right before a closing brace
+                    "application/json": '{"t": '
+                    + TEMPLATE
+                    + ', "epoch": $context.requestTimeEpoch}'
+                },
                 "responses": {
                     "default": {
                         "statusCode": "200",
@@ -331,6 +337,8 @@ def test_non_proxy_answers_take_the_integration_response(stack: Stack, shop: str
     assert r.status_code == 200, r.text
     assert r.headers["Access-Control-Allow-Origin"] == ORIGIN
     assert r.json()["wrapped"]["statusCode"] == 200  # the function's whole answer, wrapped
+    event = json.loads(r.json()["wrapped"]["body"])["event"]
+    assert isinstance(event["epoch"], int) and event["t"]["path"] == "/legacy"
 
 
 def test_mock_selects_its_response_by_the_templates_status() -> None:
