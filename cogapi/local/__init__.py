@@ -11,6 +11,7 @@ those behind one prefix (`urls.LOCAL_PREFIX`) on the same loopback server:
 - `apigw_import` patches moto so PutRestApi/ImportRestApi apply an OpenAPI 3 document as AWS does
 - `dataplane` API Gateway REST: routing, Cognito authorizer, proxy event, response mapping
 - `response_mapping` the gateway's own answers: gateway responses, MOCK, header mappings
+- `vtl`       the subset of Velocity that mapping templates are rendered with
 - `runner`    runs a handler from the function's zip in a separate Python process
 - `server`    `LocalServer`: one threaded werkzeug server dispatching to moto or the stand-in
 
@@ -28,7 +29,9 @@ Known differences from AWS (each a deliberate simplification):
   types and the other API-level extensions are ignored. GetExport is still moto's (Swagger 2,
   without the extensions).
 - The data plane answers MOCK integrations, non-proxy integration-response headers and every
-  gateway response (status, headers, `$context` templates; no general VTL), but evaluates no
+  gateway response (status, headers, templates in a VTL subset: `#set`, `#if`, `$context`,
+  `$input`, `$context.responseOverride`; no loops, macros or `$util`; request templates of
+  non-proxy integrations still render `$context` and `$input.json('$')` only), but evaluates no
   TOKEN/REQUEST (Lambda) authorizer, IAM auth or API key, throttles nothing (THROTTLED is never
   produced), and runs no HTTP integration. A Cognito refusal, expiry included, is UNAUTHORIZED.
 - The Lambda permission check accepts a `SourceArn` pattern that matches either the resource

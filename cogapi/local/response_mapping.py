@@ -13,9 +13,9 @@
   value, or `method.request.header|querystring|path.<name>`, `stageVariables.<name>`,
   `context.<path>`. Nothing else is added: the stand-in never invents CORS headers nor echoes an
   `Origin` the API's definition does not map.
-- Templates render `$context...` references (`$context.error.message` and
-  `$context.error.messageString`, the message as a JSON string, included) and `$input.json('$')`
-  / `$input.body` as the whole body; not general VTL.
+- Templates are rendered by `vtl` (a subset of Velocity: `#set`, `#if`, `$context`, `$input`;
+  `$context.responseOverride` in integration responses); gateway responses see
+  `$context.error.message` and `$context.error.messageString` (the message as a JSON string).
 """
 
 from __future__ import annotations
@@ -28,14 +28,10 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from cogapi.local import vtl
 from cogapi.local.moto_state import ApiSnapshot, IntegrationResponseSpec, IntegrationSpec
 
 DEFAULT_TEMPLATE = '{"message":$context.error.messageString}'
-# `$context.a.b` or `${context.a.b}` (a brace only in pairs: `{"m":$context.x}` keeps its own)
-_CONTEXT_REF = re.compile(
-    r"\$!?(?:\{context((?:\.[A-Za-z][A-Za-z0-9_-]*)+)\}|context((?:\.[A-Za-z][A-Za-z0-9_-]*)+))"
-)
-_INPUT = re.compile(r"\$input\.json\(\s*['\"]\$['\"]\s*\)|\$input\.body\b")
 _BY_ERROR_TYPE = {
     "MissingAuthenticationTokenException": "MISSING_AUTHENTICATION_TOKEN",
     "UnauthorizedException": "UNAUTHORIZED",
@@ -87,16 +83,14 @@ def mapped_value(expression: str, source: MappingSource) -> str | None:
     return None  # integration.response.* and body mappings: nothing to read locally
 
 
-def render(template: str, context: Mapping[str, Any], body: str = "") -> str:
-    """`$context` references, and `$input.json('$')` / `$input.body` as the whole body."""
-
-    def lookup(match: re.Match[str]) -> str:
-        value: Any = context
-        for part in (match.group(1) or match.group(2)).split(".")[1:]:
-            value = value.get(part) if isinstance(value, Mapping) else None
-        return "" if value is None or isinstance(value, Mapping) else str(value)
-
-    return _INPUT.sub(lambda _: body, _CONTEXT_REF.sub(lookup, template))
+def scope(source: MappingSource, context: Mapping[str, Any], body: str = "") -> vtl.Scope:
+    request = source.request
+    params = {
+        "path": dict(source.path_parameters),
+        "querystring": {k: request.args.getlist(k)[-1] for k in request.args},
+        "header": dict(request.headers.items()),
+    }
+    return vtl.Scope(context, body, params)
 
 
 def _template(templates: tuple[tuple[str, str], ...], request: Request) -> str | None:
@@ -140,7 +134,8 @@ def gateway_answer(
         },
     }
     template = (_template(chosen.templates, source.request) if chosen else None) or DEFAULT_TEMPLATE
-    response = Response(render(template, context), status=status, content_type="application/json")
+    rendered = vtl.render(template, scope(source, context))
+    response = Response(rendered, status=status, content_type="application/json")
     if error_type:
         response.headers["x-amzn-ErrorType"] = error_type
     if chosen is not None:
@@ -161,10 +156,15 @@ def integration_answer(
 ) -> Response:
     """An answer shaped by an integration response: its status, headers and template."""
     template = _template(mapping.templates, source.request)
+    status, overrides = int(mapping.status_code), {}
     if template:
-        body = render(template, source.context, body)
-    response = Response(body, status=int(mapping.status_code), content_type="application/json")
+        rendered = scope(source, source.context, body)
+        body = vtl.render(template, rendered)
+        status = rendered.status_override or status
+        overrides = rendered.header_overrides
+    response = Response(body, status=status, content_type="application/json")
     _add_headers(response, mapping.parameters, "method.response.header.", source)
+    response.headers.update(overrides)  # $context.responseOverride wins over the mapping
     return response
 
 
@@ -174,7 +174,7 @@ def mock_answer(integration: IntegrationSpec, source: MappingSource) -> Response
     template = _template(integration.request_templates, source.request)
     if template:
         try:
-            rendered = json.loads(render(template, source.context))
+            rendered = json.loads(vtl.render(template, scope(source, source.context)))
         except ValueError:
             rendered = None
         if isinstance(rendered, dict) and "statusCode" in rendered:

@@ -365,3 +365,28 @@ def test_mock_selects_its_response_by_the_templates_status() -> None:
     assert default is not None and default.status_code == 200 and default.get_data() == b""
     only_pattern = IntegrationSpec("MOCK", "", (), None, (), (mapping("404", "404"),))
     assert mock_answer(only_pattern, source) is None  # nothing matches 200: the caller's 500
+
+
+def test_preflight_answers_any_listed_origin_through_its_template(stack: Stack) -> None:
+    """Several allowed origins: the preflight's template overrides the static header with the
+    request's Origin when listed (`$context.responseOverride`), as API Gateway renders it."""
+    doc = shop_document(stack)
+    listed = [ORIGIN, "https://b.example"]
+    mock = doc["paths"]["/items"]["options"]["x-amazon-apigateway-integration"]
+    mock["responses"]["default"]["responseTemplates"] = {
+        "application/json": (
+            f"#set($allowed = {json.dumps(listed)})\n"
+            "#set($origin = $input.params().header.get('Origin'))\n"
+            "#if($allowed.contains($origin))"
+            "#set($context.responseOverride.header.Access-Control-Allow-Origin = $origin)#end\n"
+        )
+    }
+    api_id = build_api(stack, doc, "openapi-origins")
+    for origin, expected in (
+        ("https://b.example", "https://b.example"),
+        (ORIGIN, ORIGIN),
+        ("https://evil.example", ORIGIN),  # unlisted: the static first origin, which fails
+    ):
+        r = requests.options(url(stack, api_id, "/items"), headers={"Origin": origin})
+        assert r.status_code == 200 and r.text.strip() == ""
+        assert r.headers["Access-Control-Allow-Origin"] == expected, origin
