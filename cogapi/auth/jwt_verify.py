@@ -6,10 +6,10 @@ is one of the issuers this stack trusts; `token_use` is what the caller expects;
 
 Which issuer and JWKS belong to a pool (`trusted_issuers`):
 - AWS: `https://cognito-idp.{region}.amazonaws.com/{pool_id}`, keys at `{iss}/.well-known/jwks.json`.
-- `cogapi local`: hosted-UI tokens come from the stand-in (`cogapi.local.urls.issuer`), while
-  `InitiateAuth` (the password flow) is moto's, which signs with its own key, keeps the AWS-style
-  `iss` and serves its JWKS at `{endpoint}/{pool_id}/.well-known/jwks.json` (aws-notes: moto).
-- Any other custom endpoint (a moto server): the AWS-style issuer, keys from that endpoint.
+- `cogapi local`: every token (hosted UI and `InitiateAuth`) comes from the stand-in, whose issuer
+  is `{endpoint}/{pool_id}` (`cogapi.local.urls.issuer`), keys at `{iss}/.well-known/jwks.json`.
+- Any other custom endpoint (a plain moto server): moto keeps the AWS-style `iss` and serves its
+  JWKS at `{endpoint}/{pool_id}/.well-known/jwks.json` (aws-notes: moto).
 """
 
 from __future__ import annotations

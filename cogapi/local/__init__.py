@@ -6,9 +6,11 @@ those behind one prefix (`urls.LOCAL_PREFIX`) on the same loopback server:
 
 - `urls`      where things are served (pure; the CLI imports only this to print URLs)
 - `tokens`    signing keys, JWT minting and verification
+- `srp`       the server side of Cognito's SRP sign-in (pure)
 - `moto_state` the only module that reads moto's in-process backends
 - `edge`      hosted UI (`/login`, `/signup`, `/logout`) and OAuth endpoints, JWKS, discovery
-- `apigw_import` patches moto so PutRestApi/ImportRestApi apply an OpenAPI 3 document as AWS does
+- `cognito_api` Cognito's sign-in and user APIs as AWS answers them, in front of moto's
+- `apigw_import` patches moto so PutRestApi/ImportRestApi apply an OpenAPI document as AWS does
 - `dataplane` API Gateway REST: routing, Cognito authorizer, proxy event, response mapping
 - `response_mapping` the gateway's own answers: gateway responses, MOCK, header mappings
 - `vtl`       the subset of Velocity that mapping templates are rendered with
@@ -17,6 +19,12 @@ those behind one prefix (`urls.LOCAL_PREFIX`) on the same loopback server:
 
 Known differences from AWS (each a deliberate simplification):
 - One key pair per server signs for every pool (AWS: per pool); `iss` still tells pools apart.
+- The tokens' issuer is `<endpoint>/<pool id>` (AWS: `https://cognito-idp.<region>.amazonaws.com/
+  <pool id>`); its JWKS and discovery document are served there.
+- SRP's password verifier is derived from the password moto stores, when the challenge is made.
+- No code is ever sent: ConfirmSignUp, ConfirmForgotPassword and VerifyUserAttribute accept any
+  code. The user-existence rules cover the sign-in flows, ForgotPassword, ConfirmForgotPassword
+  and ResendConfirmationCode, not ConfirmSignUp.
 - Sign-up confirms the user at once with `email_verified=true` (no mailbox locally).
 - No hosted-UI session cookie: every `/oauth2/authorize` shows the form again.
 - `client_credentials`, federated identity providers, MFA and the change-password page are not

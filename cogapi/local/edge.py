@@ -13,6 +13,7 @@ Codes and refresh tokens live in memory: they die with the server, as the keys d
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 import secrets
@@ -27,17 +28,19 @@ from urllib.parse import urlencode
 from werkzeug.wrappers import Request, Response
 
 from cogapi.local import pages, urls
-from cogapi.local.moto_state import ClientView, MotoState, PoolView, SignInError
+from cogapi.local.moto_state import ClientView, MotoState, PoolView, SignInError, UnknownUser
 from cogapi.local.tokens import Grant, InvalidToken, KeySet, Subject, TokenSet, is_expired, mint
 
 CODE_SECONDS = 300
+ADMIN_SCOPE = "aws.cognito.signin.user.admin"  # what the user APIs (GetUser, ...) require
 XSRF_COOKIE = "XSRF-TOKEN"
 _FLOW = {"code": "code", "token": "implicit"}
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(body), status=status, headers=headers,
-                    content_type="application/json")
+    return Response(
+        json.dumps(body), status=status, headers=headers, content_type="application/json"
+    )
 
 
 def _redirect(location: str, status: int = 302) -> Response:
@@ -58,6 +61,7 @@ class AuthRequest:
     scopes: tuple[str, ...]
     state: str | None
     code_challenge: str | None
+    nonce: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,13 +81,15 @@ class _Refresh:
     scopes: tuple[str, ...]
     auth_time: int
     expires: float
+    origin_jti: str
 
 
 class HostedUi:
     """One per server; serves every domain moto knows (`handle(request, domain, action)`)."""
 
-    def __init__(self, state: MotoState, keys: KeySet, endpoint: str,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, state: MotoState, keys: KeySet, endpoint: str, clock: Callable[[], float] = time.time
+    ) -> None:
         self.state = state
         self.keys = keys
         self.endpoint = endpoint
@@ -94,24 +100,110 @@ class HostedUi:
 
     # --- tokens --------------------------------------------------------------------------------
 
-    def grant_for(self, pool_id: str, client: ClientView, subject: Subject,
-                  scopes: tuple[str, ...], auth_time: int | None = None) -> Grant:
+    def grant_for(
+        self,
+        pool_id: str,
+        client: ClientView,
+        subject: Subject,
+        scopes: tuple[str, ...],
+        auth_time: int | None = None,
+        origin_jti: str | None = None,
+        nonce: str | None = None,
+    ) -> Grant:
         now = int(self.clock())
-        return Grant(issuer=urls.issuer(self.endpoint, pool_id), client_id=client.client_id,
-                     subject=subject, scopes=scopes,
-                     auth_time=now if auth_time is None else auth_time,
-                     access_seconds=client.access_seconds, id_seconds=client.id_seconds)
+        grant = Grant(
+            issuer=urls.issuer(self.endpoint, pool_id),
+            client_id=client.client_id,
+            subject=subject,
+            scopes=scopes,
+            auth_time=now if auth_time is None else auth_time,
+            access_seconds=client.access_seconds,
+            id_seconds=client.id_seconds,
+            nonce=nonce,
+        )
+        return grant if origin_jti is None else dataclasses.replace(grant, origin_jti=origin_jti)
+
+    def mint(
+        self, pool_id: str, grant: Grant, *, id_token: bool | None = None, at_hash: bool = True
+    ) -> TokenSet:
+        """Mint, and let moto's user APIs accept the access token when it may call them
+        (scope `aws.cognito.signin.user.admin`, as on AWS)."""
+        tokens = mint(self.keys, grant, now=int(self.clock()), id_token=id_token, at_hash=at_hash)
+        if ADMIN_SCOPE in grant.scopes:
+            self.state.register_access_token(
+                pool_id, tokens.access_token, grant.client_id, grant.subject.username
+            )
+        return tokens
 
     def new_refresh_token(self, grant: Grant, client: ClientView) -> str:
         token = "local." + secrets.token_urlsafe(48)  # opaque, like Cognito's JWE
         with self._lock:
-            self._refresh[token] = _Refresh(client.client_id, client.pool_id,
-                                            grant.subject.username, grant.scopes,
-                                            grant.auth_time, self.clock() + client.refresh_seconds)
+            self._refresh[token] = _Refresh(
+                client.client_id,
+                client.pool_id,
+                grant.subject.username,
+                grant.scopes,
+                grant.auth_time,
+                self.clock() + client.refresh_seconds,
+                grant.origin_jti,
+            )
         return token
 
-    def issue(self, pool_id: str, client_id: str, username: str,
-              scopes: tuple[str, ...] | None = None, issued_at: int | None = None) -> dict[str, Any]:
+    def refreshed_grant(self, token: str, client: ClientView) -> tuple[Grant, bool] | None:
+        """What a refresh token of `client` grants now, wherever it was issued: here (the code
+        flow), or by an API sign-in (moto's, scope `aws.cognito.signin.user.admin`; then True).
+        AWS takes either at /oauth2/token and in InitiateAuth(REFRESH_TOKEN_AUTH)."""
+        with self._lock:
+            stored = self._refresh.get(token)
+        if stored is not None:
+            if stored.expires < self.clock() or stored.client_id != client.client_id:
+                return None
+            subject = self.state.subject(stored.pool_id, stored.username)
+            if subject is None:
+                return None
+            grant = self.grant_for(
+                stored.pool_id,
+                client,
+                subject,
+                stored.scopes,
+                auth_time=stored.auth_time,
+                origin_jti=stored.origin_jti,
+            )
+            return grant, False
+        record = self.state.refresh_record(client.pool_id, token)
+        if record is None or record[0] != client.client_id:
+            return None
+        subject = self.state.subject(client.pool_id, record[1])
+        if subject is None:
+            return None
+        return self.grant_for(
+            client.pool_id, client, subject, (ADMIN_SCOPE,), origin_jti=record[2]
+        ), True
+
+    def revoke_refresh_token(self, token: str, client_id: str) -> str | None:
+        """Forget a refresh token of this client; returns the origin_jti of its sign-in."""
+        with self._lock:
+            stored = self._refresh.get(token)
+            if stored is None or stored.client_id != client_id:
+                return None
+            del self._refresh[token]
+        return stored.origin_jti
+
+    def sign_out(self, pool_id: str, username: str) -> None:
+        """GlobalSignOut: every refresh token of the user stops working."""
+        with self._lock:
+            for token, stored in list(self._refresh.items()):
+                if stored.pool_id == pool_id and stored.username == username:
+                    del self._refresh[token]
+
+    def issue(
+        self,
+        pool_id: str,
+        client_id: str,
+        username: str,
+        scopes: tuple[str, ...] | None = None,
+        issued_at: int | None = None,
+    ) -> dict[str, Any]:
         """Tokens as `/oauth2/token` would answer them, without the browser (tests, CLI)."""
         client = self.state.client(pool_id, client_id)
         subject = self.state.subject(pool_id, username)
@@ -119,8 +211,12 @@ class HostedUi:
             raise LookupError(f"no client {client_id} or user {username} in {pool_id}")
         granted = client.oauth_scopes if scopes is None else scopes
         grant = self.grant_for(pool_id, client, subject, granted, auth_time=issued_at)
-        return self._token_body(mint(self.keys, grant, now=issued_at),
-                                self.new_refresh_token(grant, client))
+        tokens = mint(self.keys, grant, now=issued_at)
+        if ADMIN_SCOPE in granted:
+            self.state.register_access_token(
+                pool_id, tokens.access_token, client_id, subject.username
+            )
+        return self._token_body(tokens, self.new_refresh_token(grant, client))
 
     @staticmethod
     def _token_body(tokens: TokenSet, refresh: str | None) -> dict[str, Any]:
@@ -155,9 +251,13 @@ class HostedUi:
         if action == "logout" and method == "GET":
             return self.logout(request, pool, base)
         if action == "error" and method == "GET":
-            return Response(pages.error_page(request.args.get("error", "error"),
-                                             request.args.get("error_description", "")),
-                            status=400, content_type="text/html; charset=utf-8")
+            return Response(
+                pages.error_page(
+                    request.args.get("error", "error"), request.args.get("error_description", "")
+                ),
+                status=400,
+                content_type="text/html; charset=utf-8",
+            )
         return json_response({"error": "not found"}, 404)
 
     # --- authorize / login / signup ------------------------------------------------------------
@@ -167,12 +267,17 @@ class HostedUi:
         client_id = args.get("client_id", "")
         client = self.state.client(pool.pool_id, client_id) if client_id else None
         if client is None:
-            return _redirect(f"{base}/error?" + urlencode(
-                {"error": "invalid_request", "error_description": "client_id is not valid"}))
+            return _redirect(
+                f"{base}/error?"
+                + urlencode(
+                    {"error": "invalid_request", "error_description": "client_id is not valid"}
+                )
+            )
         redirect_uri = args.get("redirect_uri", "")
         if redirect_uri not in client.callback_urls:  # exact match, trailing slash included
-            return _redirect(f"{base}/error?" + urlencode(
-                {"error": "redirect_mismatch", "client_id": client_id}))
+            return _redirect(
+                f"{base}/error?" + urlencode({"error": "redirect_mismatch", "client_id": client_id})
+            )
         state = args.get("state")
 
         def fail(error: str) -> Response:
@@ -194,7 +299,9 @@ class HostedUi:
         method = args.get("code_challenge_method")
         if (method is not None and method != "S256") or (challenge and method is None):
             return fail("invalid_request")
-        return AuthRequest(client, redirect_uri, response_type, scopes, state, challenge or None)
+        return AuthRequest(
+            client, redirect_uri, response_type, scopes, state, challenge or None, args.get("nonce")
+        )
 
     def authorize(self, request: Request, pool: PoolView, base: str) -> Response:
         checked = self._check(request, pool, base)
@@ -222,12 +329,19 @@ class HostedUi:
         cookie = request.cookies.get(XSRF_COOKIE, "")
         return bool(cookie) and secrets.compare_digest(cookie, request.form.get("_csrf", ""))
 
-    def _login_form(self, request: Request, pool: PoolView, base: str,
-                    error: str | None = None, status: int = 200) -> Response:
+    def _login_form(
+        self,
+        request: Request,
+        pool: PoolView,
+        base: str,
+        error: str | None = None,
+        status: int = 200,
+    ) -> Response:
         query = request.query_string.decode()
         signup = f"{base}/signup?{query}" if pool.allow_self_signup else None
-        html = pages.login_page(f"{base}/login?{query}", "__CSRF__", error, signup,
-                                request.form.get("username", ""))
+        html = pages.login_page(
+            f"{base}/login?{query}", "__CSRF__", error, signup, request.form.get("username", "")
+        )
         return self._form_response(html, base, status)
 
     def login(self, request: Request, pool: PoolView, base: str) -> Response:
@@ -237,11 +351,18 @@ class HostedUi:
         if request.method == "GET":
             return self._login_form(request, pool, base)
         if not self._csrf_ok(request):
-            return self._login_form(request, pool, base, "Your session has expired. "
-                                    "Please try again.", status=400)
+            return self._login_form(
+                request, pool, base, "Your session has expired. Please try again.", status=400
+            )
         try:
-            subject = self.state.authenticate(pool.pool_id, request.form.get("username", ""),
-                                              request.form.get("password", ""))
+            subject = self.state.authenticate(
+                pool.pool_id, request.form.get("username", ""), request.form.get("password", "")
+            )
+        except UnknownUser as exc:  # LEGACY clients tell; ENABLED ones answer as a bad password
+            message = (
+                str(exc) if checked.client.prevent_user_existence_errors else "User does not exist."
+            )
+            return self._login_form(request, pool, base, message)
         except SignInError as exc:
             return self._login_form(request, pool, base, str(exc))
         return self._signed_in(pool, checked, subject)
@@ -253,8 +374,11 @@ class HostedUi:
         read a code from. On AWS the user would first confirm a code sent by email.
         """
         if not pool.allow_self_signup:
-            return Response(pages.error_page("SignUp is not permitted for this user pool"),
-                            status=400, content_type="text/html; charset=utf-8")
+            return Response(
+                pages.error_page("SignUp is not permitted for this user pool"),
+                status=400,
+                content_type="text/html; charset=utf-8",
+            )
         checked = self._check(request, pool, base)
         if isinstance(checked, Response):
             return checked
@@ -262,8 +386,13 @@ class HostedUi:
         query = request.query_string.decode()
 
         def form(error: str | None = None, status: int = 200) -> Response:
-            html = pages.signup_page(f"{base}/signup?{query}", "__CSRF__", email_is_username,
-                                     error, f"{base}/login?{query}")
+            html = pages.signup_page(
+                f"{base}/signup?{query}",
+                "__CSRF__",
+                email_is_username,
+                error,
+                f"{base}/login?{query}",
+            )
             return self._form_response(html, base, status)
 
         if request.method == "GET":
@@ -273,24 +402,34 @@ class HostedUi:
         email = request.form.get("email", "")
         username = email if email_is_username else request.form.get("username", "")
         try:
-            subject = self.state.sign_up(pool.pool_id, checked.client.client_id, username,
-                                         request.form.get("password", ""), {"email": email})
+            subject = self.state.sign_up(
+                pool.pool_id,
+                checked.client.client_id,
+                username,
+                request.form.get("password", ""),
+                {"email": email},
+            )
         except SignInError as exc:
             return form(str(exc))
         return self._signed_in(pool, checked, subject)
 
     def _signed_in(self, pool: PoolView, req: AuthRequest, subject: Subject) -> Response:
-        grant = self.grant_for(pool.pool_id, req.client, subject, req.scopes)
+        grant = self.grant_for(pool.pool_id, req.client, subject, req.scopes, nonce=req.nonce)
         if req.response_type == "code":
             code = str(uuid.uuid4())
             with self._lock:
-                self._codes[code] = _Code(req.client.client_id, req.redirect_uri,
-                                          req.code_challenge, grant, self.clock() + CODE_SECONDS)
+                self._codes[code] = _Code(
+                    req.client.client_id,
+                    req.redirect_uri,
+                    req.code_challenge,
+                    grant,
+                    self.clock() + CODE_SECONDS,
+                )
             params = {"code": code}
             if req.state is not None:
                 params["state"] = req.state
             return _redirect(_with_query(req.redirect_uri, params))
-        tokens = mint(self.keys, grant, now=int(self.clock()))
+        tokens = self.mint(pool.pool_id, grant)
         fragment: dict[str, str] = {"access_token": tokens.access_token}
         if tokens.id_token:
             fragment["id_token"] = tokens.id_token
@@ -336,8 +475,12 @@ class HostedUi:
                 return error("invalid_request")
             with self._lock:  # single use: gone on the first attempt, right or wrong
                 code = self._codes.pop(code_value, None)
-            if (code is None or code.expires < self.clock() or code.client_id != client.client_id
-                    or code.redirect_uri != request.form.get("redirect_uri", "")):
+            if (
+                code is None
+                or code.expires < self.clock()
+                or code.client_id != client.client_id
+                or code.redirect_uri != request.form.get("redirect_uri", "")
+            ):
                 return error("invalid_grant")
             if code.code_challenge is not None:
                 verifier = request.form.get("code_verifier", "")
@@ -345,24 +488,18 @@ class HostedUi:
                 expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
                 if not verifier or not secrets.compare_digest(expected, code.code_challenge):
                     return error("invalid_grant")
-            tokens = mint(self.keys, code.grant, now=int(self.clock()))
+            tokens = self.mint(pool.pool_id, code.grant)
             refresh = self.new_refresh_token(code.grant, client)
             return json_response(self._token_body(tokens, refresh), 200, headers)
         if grant_type == "refresh_token":
             value = request.form.get("refresh_token", "")
             if not value:
                 return error("invalid_request")
-            with self._lock:
-                stored = self._refresh.get(value)
-            if (stored is None or stored.expires < self.clock()
-                    or stored.client_id != client.client_id):
+            refreshed = self.refreshed_grant(value, client)
+            if refreshed is None:
                 return error("invalid_grant")
-            subject = self.state.subject(stored.pool_id, stored.username)
-            if subject is None:
-                return error("invalid_grant")
-            grant = self.grant_for(stored.pool_id, client, subject, stored.scopes,
-                                   auth_time=stored.auth_time)
-            tokens = mint(self.keys, grant, now=int(self.clock()))
+            grant, api_session = refreshed
+            tokens = self.mint(client.pool_id, grant, id_token=True if api_session else None)
             return json_response(self._token_body(tokens, None), 200, headers)
         if grant_type == "client_credentials" and "client_credentials" not in client.oauth_flows:
             return error("unauthorized_client")
@@ -370,8 +507,13 @@ class HostedUi:
 
     def userinfo(self, request: Request, pool: PoolView) -> Response:
         def fail(status: int, error: str, description: str) -> Response:
-            return Response("", status=status, headers={
-                "WWW-Authenticate": f'Bearer error="{error}", error_description="{description}"'})
+            return Response(
+                "",
+                status=status,
+                headers={
+                    "WWW-Authenticate": f'Bearer error="{error}", error_description="{description}"'
+                },
+            )
 
         header = request.headers.get("Authorization", "")
         if not header.lower().startswith("bearer ") or not header[7:].strip():
@@ -380,8 +522,9 @@ class HostedUi:
             claims = self.keys.decode(header[7:].strip())
         except InvalidToken:
             return fail(401, "invalid_token", "Invalid access token")
-        if (claims.get("token_use") != "access"
-                or claims.get("iss") != urls.issuer(self.endpoint, pool.pool_id)):
+        if claims.get("token_use") != "access" or claims.get("iss") != urls.issuer(
+            self.endpoint, pool.pool_id
+        ):
             return fail(401, "invalid_token", "Invalid access token")
         if is_expired(claims, self.clock()):
             return fail(401, "invalid_token", "Access token is expired")
@@ -401,24 +544,33 @@ class HostedUi:
         value = request.form.get("token", "")
         if not value:
             return json_response({"error": "invalid_request"}, 400)
-        with self._lock:
-            stored = self._refresh.get(value)
-            if stored is not None and stored.client_id == client.client_id:
-                del self._refresh[value]
+        origin = self.revoke_refresh_token(value, client.client_id)
+        if origin is not None:  # and the access tokens of that sign-in, as RevokeToken does
+            self.state.drop_tokens_of(pool.pool_id, origin)
         return Response("", status=200)
 
     def logout(self, request: Request, pool: PoolView, base: str) -> Response:
         client_id = request.args.get("client_id", "")
         client = self.state.client(pool.pool_id, client_id) if client_id else None
         if client is None:
-            return _redirect(f"{base}/error?" + urlencode(
-                {"error": "invalid_request", "error_description": "client_id is not valid"}))
+            return _redirect(
+                f"{base}/error?"
+                + urlencode(
+                    {"error": "invalid_request", "error_description": "client_id is not valid"}
+                )
+            )
         logout_uri = request.args.get("logout_uri")
         if logout_uri is not None:
             if logout_uri not in client.logout_urls:
-                return _redirect(f"{base}/error?" + urlencode(
-                    {"error": "invalid_request",
-                     "error_description": "logout_uri is not a registered sign-out URL"}))
+                return _redirect(
+                    f"{base}/error?"
+                    + urlencode(
+                        {
+                            "error": "invalid_request",
+                            "error_description": "logout_uri is not a registered sign-out URL",
+                        }
+                    )
+                )
             response = _redirect(logout_uri)
         else:  # "sign out, then sign in again" form: redirect_uri + response_type
             checked = self._check(request, pool, base)
@@ -455,17 +607,18 @@ class IdentityProvider:
             "response_types_supported": ["code", "token"],
             "scopes_supported": ["openid", "email", "phone", "profile"],
             "subject_types_supported": ["public"],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic",
-                                                      "client_secret_post"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         }
         domain = self.state.domain_for_pool(pool_id)
         if domain is not None:
             base = urls.hosted_ui_base(self.endpoint, domain)
-            doc.update({
-                "authorization_endpoint": f"{base}/oauth2/authorize",
-                "end_session_endpoint": f"{base}/logout",
-                "revocation_endpoint": f"{base}/oauth2/revoke",
-                "token_endpoint": f"{base}/oauth2/token",
-                "userinfo_endpoint": f"{base}/oauth2/userInfo",
-            })
+            doc.update(
+                {
+                    "authorization_endpoint": f"{base}/oauth2/authorize",
+                    "end_session_endpoint": f"{base}/logout",
+                    "revocation_endpoint": f"{base}/oauth2/revoke",
+                    "token_endpoint": f"{base}/oauth2/token",
+                    "userinfo_endpoint": f"{base}/oauth2/userInfo",
+                }
+            )
         return dict(sorted(doc.items()))

@@ -10,6 +10,9 @@ moto object. moto quirks handled here (moto 5.2.5):
 - `describe_user_pool` forgets `UsernameAttributes` after any pool update, so sign-in by email
   would stop working: a user is found by username, then by `email` (documented approximation).
 - moto accepts any `TokenValidityUnits`; units default as AWS documents (hours, hours, days).
+- moto's user APIs (`GetUser`, `ChangePassword`, ...) find the caller by the exact access-token
+  string in the pool's `access_tokens`: the stand-in registers the tokens it mints there
+  (`register_access_token`), so moto serves them as AWS would.
 """
 
 from __future__ import annotations
@@ -48,6 +51,10 @@ class SignInError(Exception):
     """A sign-in or sign-up the hosted UI refuses; the message is shown on the form."""
 
 
+class UnknownUser(SignInError):
+    """No such user: shown as a wrong password unless the client leaks existence (LEGACY)."""
+
+
 _UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
 
 
@@ -69,6 +76,7 @@ class PoolView:
     allow_self_signup: bool
     username_attributes: tuple[str, ...]
     client_ids: frozenset[str]
+    auto_verified_attributes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -84,6 +92,19 @@ class ClientView:
     access_seconds: int
     id_seconds: int
     refresh_seconds: int
+    explicit_auth_flows: tuple[str, ...] = ()
+    prevent_user_existence_errors: bool = False  # PreventUserExistenceErrors=ENABLED
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    """What SRP needs of a user: moto's key, its SRP id, the password to derive a verifier."""
+
+    username: str
+    user_id: str
+    password: str | None
+    enabled: bool
+    status: str
 
 
 @dataclass(frozen=True)
@@ -204,7 +225,9 @@ class MotoState:
         return PoolView(pool_id=pool.id, arn=pool.arn, account_id=pool.account_id,
                         region=pool.region, allow_self_signup=not admin_only,
                         username_attributes=tuple(config.get("UsernameAttributes") or ()),
-                        client_ids=frozenset(pool.clients))
+                        client_ids=frozenset(pool.clients),
+                        auto_verified_attributes=tuple(config.get("AutoVerifiedAttributes")
+                                                       or ()))
 
     def pool(self, pool_id: str) -> PoolView | None:
         found = self._find_pool(pool_id)
@@ -241,7 +264,16 @@ class MotoState:
             access_seconds=_validity(config, "AccessTokenValidity", "hours", 1),
             id_seconds=_validity(config, "IdTokenValidity", "hours", 1),
             refresh_seconds=_validity(config, "RefreshTokenValidity", "days", 30),
+            explicit_auth_flows=tuple(config.get("ExplicitAuthFlows") or ()),
+            prevent_user_existence_errors=config.get("PreventUserExistenceErrors") == "ENABLED",
         )
+
+    def pool_of_client(self, client_id: str) -> str | None:
+        for _, _, backend in _backends("cognito-idp"):
+            for pool in list(backend.user_pools.values()):
+                if client_id in pool.clients:
+                    return str(pool.id)
+        return None
 
     @staticmethod
     def _find_user(pool: Any, username: str) -> Any:
@@ -267,7 +299,9 @@ class MotoState:
     def authenticate(self, pool_id: str, username: str, password: str) -> Subject:
         found = self._find_pool(pool_id)
         user = self._find_user(found[1], username) if found else None
-        if user is None or user.password != password:
+        if user is None:
+            raise UnknownUser("Incorrect username or password.")
+        if user.password != password:
             raise SignInError("Incorrect username or password.")
         if not user.enabled:
             raise SignInError("User is disabled.")
@@ -296,6 +330,103 @@ class MotoState:
                     for a in ("email", "phone_number") if _flat(user.attributes).get(a)]
         user.update_attributes(verified)
         return self._subject(user)
+
+    def user_record(self, pool_id: str, username: str) -> UserRecord | None:
+        found = self._find_pool(pool_id)
+        user = found[1]._get_user(username) if found and username else None
+        if user is None:
+            return None
+        status = getattr(user.status, "value", user.status)
+        return UserRecord(user.username, user.id, user.password, bool(user.enabled), str(status))
+
+    # Tokens moto's user APIs accept: the pool's `access_tokens`, keyed by the exact string.
+
+    def register_access_token(self, pool_id: str, token: str, client_id: str,
+                              username: str) -> None:
+        found = self._find_pool(pool_id)
+        if found is not None:
+            found[1].access_tokens[token] = (client_id, username)
+
+    def take_api_tokens(
+        self, pool_id: str, moto_access: str, moto_id: str | None, origin_jti: str
+    ) -> tuple[str, str] | None:
+        """Forget the tokens moto minted for a sign-in (the stand-in mints its own instead);
+        returns whom moto issued them to: (client id, moto's user name).
+
+        moto keeps the name as signed in with (an email alias, say) and GlobalSignOut matches
+        it by string: the sign-in's refresh token is put under the user's own name, as the
+        stand-in's tokens are, so signing out revokes it whichever name was used."""
+        found = self._find_pool(pool_id)
+        if found is None:
+            return None
+        pool = found[1]
+        owner = pool.access_tokens.pop(moto_access, None)
+        pool.id_tokens.pop(moto_id, None)
+        if owner is None:
+            return None
+        user = pool._get_user(owner[1])
+        name = user.username if user is not None else owner[1]
+        for token, record in list(pool.refresh_tokens.items()):
+            if record and record[2] == origin_jti:
+                pool.refresh_tokens[token] = (record[0], name, record[2])
+        return owner[0], name
+
+    def access_token_known(self, pool_id: str, token: str) -> bool:
+        """False once moto dropped it (GlobalSignOut, RevokeToken, DeleteUser)."""
+        found = self._find_pool(pool_id)
+        return found is not None and token in found[1].access_tokens
+
+    def refresh_record(self, pool_id: str, token: str) -> tuple[str, str, str] | None:
+        """(client id, user name, origin_jti) of one of moto's live refresh tokens."""
+        found = self._find_pool(pool_id)
+        record = found[1].refresh_tokens.get(token) if found else None
+        if not record:
+            return None
+        user = found[1]._get_user(record[1]) if found else None
+        return str(record[0]), user.username if user else str(record[1]), str(record[2])
+
+    def revoke_refresh_token(self, pool_id: str, client_id: str, token: str) -> str | None:
+        """Revoke one of moto's refresh tokens; returns its origin_jti (None: not one of them)."""
+        found = self._find_pool(pool_id)
+        record = found[1].refresh_tokens.get(token) if found else None
+        if found is None or not record or record[0] != client_id:
+            return None
+        found[1].refresh_tokens[token] = None
+        return str(record[2])
+
+    def drop_tokens_of(self, pool_id: str, origin_jti: str) -> None:
+        """Forget every access and ID token of one sign-in (they share its origin_jti)."""
+        import jwt
+
+        found = self._find_pool(pool_id)
+        if found is None:
+            return
+        for store in (found[1].access_tokens, found[1].id_tokens):
+            for token in list(store):
+                try:
+                    claims = jwt.decode(token, options={"verify_signature": False})
+                except jwt.PyJWTError:
+                    continue
+                if claims.get("origin_jti") == origin_jti:
+                    store.pop(token, None)
+
+    def delete_user(self, pool_id: str, username: str) -> None:
+        found = self._find_pool(pool_id)
+        if found is not None:
+            backend, pool = found
+            pool.sign_out(username)
+            backend.admin_delete_user(pool_id, username)
+
+    def set_user_attributes(self, pool_id: str, username: str, values: dict[str, str]) -> None:
+        found = self._find_pool(pool_id)
+        user = found[1]._get_user(username) if found else None
+        if user is not None:
+            user.update_attributes([{"Name": k, "Value": v} for k, v in values.items()])
+
+    def delete_user_attributes(self, pool_id: str, username: str, names: list[str]) -> None:
+        found = self._find_pool(pool_id)
+        if found is not None:
+            found[0].admin_delete_user_attributes(pool_id, username, names)
 
     # --- API Gateway ---------------------------------------------------------------------------
 

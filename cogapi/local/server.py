@@ -29,6 +29,7 @@ from werkzeug.wrappers import Request, Response
 
 from cogapi.errors import CogapiError, UsageError
 from cogapi.local import urls
+from cogapi.local.cognito_api import TARGET_PREFIX, CognitoApi
 from cogapi.local.dataplane import DataPlane
 from cogapi.local.edge import HostedUi, IdentityProvider, json_response
 from cogapi.local.moto_state import MotoState, load_moto
@@ -39,14 +40,9 @@ log = logging.getLogger("cogapi.local")
 
 _DEPLOYMENTS = re.compile(r"/restapis/([^/]+)/deployments/?")
 _IDP = re.compile(r"/idp/([^/]+)/(\.well-known/[a-z-]+(?:\.json)?)")
+_ISSUER = re.compile(r"/([\w-]+_[0-9A-Za-z]+)/(\.well-known/(?:jwks\.json|openid-configuration))")
 _AUTH = re.compile(r"/auth/([^/]+)/(.+)")
 _API = re.compile(r"/api/([^/]+)/([^/]+)(/.*)?")
-_SIGN_IN_OPERATIONS = {
-    "InitiateAuth",
-    "AdminInitiateAuth",
-    "RespondToAuthChallenge",
-    "AdminRespondToAuthChallenge",
-}
 
 StartResponse = Callable[..., Any]
 
@@ -86,6 +82,7 @@ class LocalServer:
         self.runner: FunctionRunner | None = None
         self.hosted_ui: HostedUi | None = None
         self.idp: IdentityProvider | None = None
+        self.cognito_api: CognitoApi | None = None
         self.dataplane: DataPlane | None = None
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -135,6 +132,9 @@ class LocalServer:
         )
         self.hosted_ui = HostedUi(self.state, self.keys, self.endpoint, self.clock)
         self.idp = IdentityProvider(self.state, self.keys, self.endpoint)
+        self.cognito_api = CognitoApi(
+            self.state, self.hosted_ui, self.keys, self.endpoint, self._moto_app, self.clock
+        )
         self.dataplane = DataPlane(self.state, self.keys, self.runner, self.endpoint, self.clock)
         self._server = server
         return self.endpoint
@@ -211,65 +211,24 @@ class LocalServer:
             request = Request(environ)
             response = self._local(request, path[len(urls.LOCAL_PREFIX) :])
             return response(environ, start_response)
+        issuer = _ISSUER.fullmatch(path)
+        if issuer is not None and self.idp is not None:  # urls.issuer: ours, not moto's
+            response = self.idp.handle(Request(environ), issuer.group(1), issuer.group(2))
+            return response(environ, start_response)
         method = environ.get("REQUEST_METHOD")
         if path == "/moto-api/reset" and method == "POST":
             self.state = self._reset_state()
         target = environ.get("HTTP_X_AMZ_TARGET", "")
-        if method == "POST" and target.rsplit(".", 1)[-1] in _SIGN_IN_OPERATIONS:
-            return self._moto_sign_in(environ, start_response)
+        if method == "POST" and target.startswith(TARGET_PREFIX) and self.cognito_api:
+            return self.cognito_api(environ, start_response)  # sign-in and user APIs, as AWS
         deployment = _DEPLOYMENTS.fullmatch(path) if method == "POST" else None
         if deployment is None:
             return self._moto_app(environ, start_response)
         return self._moto_recording(environ, start_response, deployment.group(1))
 
-    def _moto_sign_in(
-        self, environ: dict[str, Any], start_response: StartResponse
-    ) -> Iterable[bytes]:
-        """`InitiateAuth` & co.: moto checks the password, the stand-in signs the tokens.
-
-        moto signs with its own key and an AWS issuer, which the local API Gateway would refuse;
-        re-minting them with the stand-in's keys (scope `aws.cognito.signin.user.admin`, as AWS
-        gives API sign-ins) makes password tokens behave locally as they do on AWS. moto's
-        refresh token is kept, so a REFRESH_TOKEN_AUTH round trip still works.
-        """
-        seen: dict[str, Any] = {}
-
-        def capture(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
-            seen["status"], seen["headers"] = status, headers
-            return lambda data: None
-
-        body = b"".join(self._moto_app(environ, capture))
-        if str(seen.get("status", "")).startswith("2"):
-            body = self._remint(body)
-        headers = [(k, v) for k, v in seen.get("headers", []) if k.lower() != "content-length"]
-        start_response(
-            seen.get("status", "500 Internal Server Error"),
-            [*headers, ("Content-Length", str(len(body)))],
-        )
-        return [body]
-
-    def _remint(self, body: bytes) -> bytes:
-        import jwt
-
-        try:
-            doc = json.loads(body)
-            result = doc["AuthenticationResult"]
-            claims = jwt.decode(result["AccessToken"], options={"verify_signature": False})
-            pool_id = str(claims["iss"]).rstrip("/").rsplit("/", 1)[-1]
-            assert self.hosted_ui is not None
-            who = (pool_id, str(claims["client_id"]), str(claims["username"]))
-            # AWS gives API sign-ins an ID token and an access token scoped to the admin scope
-            # alone; minting hands out an ID token only with `openid`, so take each from its own.
-            access = self.hosted_ui.issue(*who, scopes=("aws.cognito.signin.user.admin",))
-            ident = self.hosted_ui.issue(*who, scopes=("openid", "aws.cognito.signin.user.admin"))
-        except (ValueError, KeyError, TypeError, LookupError, jwt.PyJWTError):
-            return body  # a challenge, or nothing we can map: moto's answer as it is
-        result["AccessToken"], result["IdToken"] = access["access_token"], ident["id_token"]
-        return json.dumps(doc).encode()
-
     def _reset_state(self) -> MotoState:
         state = MotoState()
-        for part in (self.hosted_ui, self.idp):
+        for part in (self.hosted_ui, self.idp, self.cognito_api):
             if part is not None:
                 part.state = state
         if self.dataplane is not None:

@@ -57,8 +57,12 @@ class SigningKey:
 
     def sign(self, claims: Mapping[str, Any]) -> str:
         # Cognito's header is exactly {"kid", "alg"}: PyJWT adds "typ" unless told not to.
-        return jwt.encode(dict(claims), self.private_key, algorithm=ALGORITHM,
-                          headers={"kid": self.kid, "typ": None})
+        return jwt.encode(
+            dict(claims),
+            self.private_key,
+            algorithm=ALGORITHM,
+            headers={"kid": self.kid, "typ": None},
+        )
 
 
 @dataclass
@@ -86,8 +90,12 @@ class KeySet:
                 token,
                 key.private_key.public_key(),
                 algorithms=[ALGORITHM],
-                options={"verify_exp": False, "verify_aud": False, "verify_iat": False,
-                         "verify_nbf": False},
+                options={
+                    "verify_exp": False,
+                    "verify_aud": False,
+                    "verify_iat": False,
+                    "verify_nbf": False,
+                },
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(f"bad signature: {exc}") from None
@@ -128,6 +136,7 @@ class Grant:
     access_seconds: int = 3600
     id_seconds: int = 3600
     origin_jti: str = field(default_factory=lambda: str(uuid.uuid4()))
+    nonce: str | None = None  # `/oauth2/authorize`'s nonce, copied into the ID token
 
 
 def _at_hash(access_token: str) -> str:
@@ -145,41 +154,51 @@ def access_claims(grant: Grant, now: int) -> dict[str, Any]:
     claims: dict[str, Any] = {"sub": grant.subject.sub}
     if grant.subject.groups:
         claims["cognito:groups"] = list(grant.subject.groups)
-    claims.update({
-        "iss": grant.issuer,
-        "version": 2,
-        "client_id": grant.client_id,
-        "origin_jti": grant.origin_jti,
-        "event_id": str(uuid.uuid4()),
-        "token_use": "access",
-        "scope": " ".join(grant.scopes),
-        "auth_time": grant.auth_time,
-        "exp": now + grant.access_seconds,
-        "iat": now,
-        "jti": str(uuid.uuid4()),
-        "username": grant.subject.username,
-    })
+    claims.update(
+        {
+            "iss": grant.issuer,
+            "version": 2,
+            "client_id": grant.client_id,
+            "origin_jti": grant.origin_jti,
+            "event_id": str(uuid.uuid4()),
+            "token_use": "access",
+            "scope": " ".join(grant.scopes),
+            "auth_time": grant.auth_time,
+            "exp": now + grant.access_seconds,
+            "iat": now,
+            "jti": str(uuid.uuid4()),
+            "username": grant.subject.username,
+        }
+    )
     return claims
 
 
-def id_claims(grant: Grant, now: int, access_token: str) -> dict[str, Any]:
-    claims: dict[str, Any] = {"at_hash": _at_hash(access_token), "sub": grant.subject.sub}
+def id_claims(grant: Grant, now: int, access_token: str | None) -> dict[str, Any]:
+    """`access_token`: the one issued with it, hashed into `at_hash` (None: no `at_hash`)."""
+    claims: dict[str, Any] = {}
+    if access_token is not None:
+        claims["at_hash"] = _at_hash(access_token)
+    claims["sub"] = grant.subject.sub
     if grant.subject.groups:
         claims["cognito:groups"] = list(grant.subject.groups)
     for name, value in sorted(grant.subject.attributes.items()):
         if name != "sub":
             claims[name] = _attribute_value(name, value)
-    claims.update({
-        "iss": grant.issuer,
-        "cognito:username": grant.subject.username,
-        "origin_jti": grant.origin_jti,
-        "aud": grant.client_id,
-        "token_use": "id",
-        "auth_time": grant.auth_time,
-        "exp": now + grant.id_seconds,
-        "iat": now,
-        "jti": str(uuid.uuid4()),
-    })
+    claims.update(
+        {
+            "iss": grant.issuer,
+            "cognito:username": grant.subject.username,
+            "origin_jti": grant.origin_jti,
+            "aud": grant.client_id,
+            "token_use": "id",
+            "auth_time": grant.auth_time,
+            "exp": now + grant.id_seconds,
+            "iat": now,
+            "jti": str(uuid.uuid4()),
+        }
+    )
+    if grant.nonce is not None:
+        claims["nonce"] = grant.nonce
     return claims
 
 
@@ -190,9 +209,23 @@ class TokenSet:
     expires_in: int
 
 
-def mint(keys: KeySet, grant: Grant, now: int | None = None) -> TokenSet:
-    """Access token (+ ID token when `openid` is among the scopes) for `grant`, issued at `now`."""
+def mint(
+    keys: KeySet,
+    grant: Grant,
+    now: int | None = None,
+    *,
+    id_token: bool | None = None,
+    at_hash: bool = True,
+) -> TokenSet:
+    """Access and ID token of one sign-in (`grant`), issued at `now`; both carry its origin_jti.
+
+    `id_token`: None gives one only when `openid` was granted (the OAuth endpoints). `at_hash`:
+    the ID token carries the hash of the access token issued with it, as at the token endpoint;
+    API sign-ins (`InitiateAuth` & co.) give an ID token without one (aws-notes).
+    """
     now = int(time.time()) if now is None else now
     access = keys.access_key.sign(access_claims(grant, now))
-    id_token = keys.id_key.sign(id_claims(grant, now, access)) if "openid" in grant.scopes else None
-    return TokenSet(access_token=access, id_token=id_token, expires_in=grant.access_seconds)
+    identity = None
+    if id_token or (id_token is None and "openid" in grant.scopes):
+        identity = keys.id_key.sign(id_claims(grant, now, access if at_hash else None))
+    return TokenSet(access_token=access, id_token=identity, expires_in=grant.access_seconds)

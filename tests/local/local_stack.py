@@ -121,7 +121,9 @@ def build_stack(server: LocalServer, endpoint: str) -> Stack:
         UserPoolId=pool["Id"], ClientName="web", GenerateSecret=False,
         AllowedOAuthFlows=["code", "implicit"], AllowedOAuthScopes=["openid", "email"],
         AllowedOAuthFlowsUserPoolClient=True, CallbackURLs=[CALLBACK], LogoutURLs=[LOGOUT],
-        SupportedIdentityProviders=["COGNITO"])["UserPoolClient"]
+        SupportedIdentityProviders=["COGNITO"],
+        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH",
+                           "ALLOW_REFRESH_TOKEN_AUTH"])["UserPoolClient"]
     secret_client = idp.create_user_pool_client(
         UserPoolId=pool["Id"], ClientName="backend", GenerateSecret=True,
         AllowedOAuthFlows=["code"], AllowedOAuthScopes=["openid"],

@@ -1,0 +1,623 @@
+"""`cogapi local` driven by Cognito client libraries nobody here wrote, used unchanged.
+
+- pycognito: SRP sign-in (its own SRP-6a client), token verification against
+  `<endpoint>/<pool id>/.well-known/jwks.json` with issuer `<endpoint>/<pool id>` (its convention
+  for a custom endpoint), at_hash, and the user APIs that take an access or refresh token.
+- Authlib: the hosted UI's code flow with PKCE and a nonce, ID-token validation (nonce, at_hash),
+  and OpenID discovery at both issuer paths.
+Each pins an AWS behaviour (aws-notes: "Sign-in APIs a real client uses").
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import boto3
+import jwt as pyjwt
+import pytest
+import requests
+from authlib.integrations.requests_client import OAuth2Session
+from authlib.oidc.discovery import OpenIDProviderMetadata, get_well_known_url
+from botocore.exceptions import ClientError
+from local_stack import REGION, Stack
+from pycognito import Cognito
+from pycognito.aws_srp import AWSSRP
+
+from cogapi.local import urls
+
+with warnings.catch_warnings():  # Authlib's OIDC claim classes still come with authlib.jose
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from authlib.jose import JsonWebKey
+    from authlib.jose import jwt as authlib_jwt
+    from authlib.oidc.core import CodeIDToken, IDToken, ImplicitIDToken
+
+PASSWORD = "Sturdy-Pass-42"
+CALLBACK = "http://localhost:8765/callback"
+ADMIN_SCOPE = "aws.cognito.signin.user.admin"
+INCORRECT = "Incorrect username or password."
+
+
+@dataclass
+class Pool:
+    endpoint: str
+    idp: Any
+    pool_id: str
+    domain: str
+    srp: str  # SRP + refresh, PreventUserExistenceErrors=ENABLED, hosted UI
+    password: str  # password flows + refresh, ENABLED
+    legacy: str  # password flows + refresh, LEGACY
+    default: str  # no ExplicitAuthFlows at all: AWS's default (SRP, custom, refresh)
+    secret: tuple[str, str]  # (client id, secret): SRP and password flows, ENABLED
+
+    @property
+    def issuer(self) -> str:
+        return f"{self.endpoint}/{self.pool_id}"
+
+    @property
+    def hosted_ui(self) -> str:
+        return urls.hosted_ui_base(self.endpoint, self.domain)
+
+    def user(self, name: str | None = None, password: str = PASSWORD) -> str:
+        name = name or "u" + secrets.token_hex(4)
+        self.idp.admin_create_user(
+            UserPoolId=self.pool_id, Username=name, MessageAction="SUPPRESS",
+            UserAttributes=[{"Name": "email", "Value": f"{name}@example.com"},
+                            {"Name": "email_verified", "Value": "true"}])  # fmt: skip
+        self.idp.admin_set_user_password(
+            UserPoolId=self.pool_id, Username=name, Password=password, Permanent=True
+        )
+        return name
+
+    def cognito(
+        self, username: str, client_id: str | None = None, client_secret: str | None = None
+    ) -> Cognito:
+        return Cognito(
+            self.pool_id, client_id or self.srp, username=username, client_secret=client_secret,
+            boto3_client_kwargs={"endpoint_url": self.endpoint,
+                                 "aws_access_key_id": "testing",
+                                 "aws_secret_access_key": "testing"})  # fmt: skip
+
+    def srp_sign_in(self, username: str, password: str, client_id: str | None = None) -> Any:
+        return AWSSRP(
+            username=username,
+            password=password,
+            pool_id=self.pool_id,
+            client_id=client_id or self.srp,
+            client=self.idp,
+        ).authenticate_user()
+
+
+@pytest.fixture(scope="module")
+def pool(stack: Stack) -> Iterator[Pool]:
+    idp = boto3.client(
+        "cognito-idp", endpoint_url=stack.endpoint, region_name=REGION,
+        aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
+    pool_id = idp.create_user_pool(PoolName="clients", AutoVerifiedAttributes=["email"])[
+        "UserPool"]["Id"]  # fmt: skip
+    domain = "clients-" + secrets.token_hex(3)
+    idp.create_user_pool_domain(Domain=domain, UserPoolId=pool_id)
+
+    def client(name: str, **kw: Any) -> str:
+        return str(idp.create_user_pool_client(UserPoolId=pool_id, ClientName=name, **kw)[
+            "UserPoolClient"]["ClientId"])  # fmt: skip
+
+    secret = idp.create_user_pool_client(
+        UserPoolId=pool_id, ClientName="secret", GenerateSecret=True,
+        ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH",
+                           "ALLOW_REFRESH_TOKEN_AUTH"],
+        PreventUserExistenceErrors="ENABLED")["UserPoolClient"]  # fmt: skip
+    password_flows = [
+        "ALLOW_USER_PASSWORD_AUTH",
+        "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+        "ALLOW_REFRESH_TOKEN_AUTH",
+    ]
+    yield Pool(
+        stack.endpoint, idp, pool_id, domain,
+        srp=client("srp", ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+                   PreventUserExistenceErrors="ENABLED", AllowedOAuthFlows=["code", "implicit"],
+                   AllowedOAuthScopes=["openid", "email", ADMIN_SCOPE],
+                   AllowedOAuthFlowsUserPoolClient=True, CallbackURLs=[CALLBACK],
+                   SupportedIdentityProviders=["COGNITO"]),
+        password=client("password", ExplicitAuthFlows=password_flows,
+                        PreventUserExistenceErrors="ENABLED"),
+        legacy=client("legacy", ExplicitAuthFlows=password_flows,
+                      PreventUserExistenceErrors="LEGACY", AllowedOAuthFlows=["code"],
+                      AllowedOAuthScopes=["openid"], AllowedOAuthFlowsUserPoolClient=True,
+                      CallbackURLs=[CALLBACK], SupportedIdentityProviders=["COGNITO"]),
+        default=client("default"),
+        secret=(secret["ClientId"], secret["ClientSecret"]),
+    )  # fmt: skip
+
+
+def jwt_claims(token: str) -> dict[str, Any]:
+    return dict(pyjwt.decode(token, options={"verify_signature": False}))
+
+
+def _error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
+    err = exc.value.response["Error"]
+    return err["Code"], err["Message"]
+
+
+# --- SRP ---------------------------------------------------------------------------------------
+
+
+def test_srp_sign_in_gives_tokens_pycognito_verifies(pool: Pool) -> None:
+    user = pool.cognito(pool.user())
+    user.authenticate(PASSWORD)  # SRP, then verify_tokens against <endpoint>/<pool>/jwks
+    assert user.access_claims["token_use"] == "access"
+    assert user.access_claims["scope"] == ADMIN_SCOPE
+    assert user.access_claims["iss"] == user.id_claims["iss"] == pool.issuer
+    # one sign-in: the two tokens share origin_jti (AWS revokes them together)
+    assert user.id_claims["origin_jti"] == user.access_claims["origin_jti"]
+    assert user.id_claims["aud"] == pool.srp
+
+
+def test_srp_with_a_wrong_password_is_refused(pool: Pool) -> None:
+    name = pool.user()
+    with pytest.raises(ClientError) as exc:
+        pool.srp_sign_in(name, "Wrong-Pass-42")
+    assert _error(exc) == ("NotAuthorizedException", INCORRECT)
+
+
+def test_srp_signature_is_checked_not_just_present(pool: Pool) -> None:
+    name = pool.user()
+    srp = AWSSRP(
+        username=name, password=PASSWORD, pool_id=pool.pool_id, client_id=pool.srp, client=pool.idp
+    )
+    params = srp.get_auth_params()
+    challenge = pool.idp.initiate_auth(
+        ClientId=pool.srp, AuthFlow="USER_SRP_AUTH", AuthParameters=params
+    )
+    responses = srp.process_challenge(challenge["ChallengeParameters"], params)
+    responses["TIMESTAMP"] = responses["TIMESTAMP"].replace("UTC", "GMT")  # signed over UTC
+    with pytest.raises(ClientError) as exc:
+        pool.idp.respond_to_auth_challenge(
+            ClientId=pool.srp, ChallengeName="PASSWORD_VERIFIER", ChallengeResponses=responses
+        )
+    assert _error(exc) == ("NotAuthorizedException", INCORRECT)
+
+
+def test_srp_challenge_looks_like_cognitos(pool: Pool) -> None:
+    name = pool.user()
+    srp = AWSSRP(
+        username=name, password=PASSWORD, pool_id=pool.pool_id, client_id=pool.srp, client=pool.idp
+    )
+    params = pool.idp.initiate_auth(
+        ClientId=pool.srp, AuthFlow="USER_SRP_AUTH", AuthParameters=srp.get_auth_params()
+    )["ChallengeParameters"]
+    assert set(params) == {"SALT", "SECRET_BLOCK", "SRP_B", "USERNAME", "USER_ID_FOR_SRP"}
+    # AWS's user id for SRP is the user name, which amazon-cognito-identity-js sends back as
+    # USERNAME (moto's is a random id it cannot find the user by)
+    assert params["USER_ID_FOR_SRP"] == params["USERNAME"] == name
+    big_b = int(params["SRP_B"], 16)
+    assert 1 < big_b < srp.big_n and big_b.bit_length() > 3000  # a real group element
+
+
+# --- user existence ------------------------------------------------------------------------
+
+
+def test_unknown_user_with_srp_gets_a_simulated_challenge_then_incorrect(pool: Pool) -> None:
+    srp = AWSSRP(
+        username="nobody-srp",
+        password=PASSWORD,
+        pool_id=pool.pool_id,
+        client_id=pool.srp,
+        client=pool.idp,
+    )
+    first, second = (
+        pool.idp.initiate_auth(ClientId=pool.srp, AuthFlow="USER_SRP_AUTH",
+                               AuthParameters=srp.get_auth_params())["ChallengeParameters"]
+        for _ in range(2))  # fmt: skip
+    # the same salt and user id for the same user name: nothing tells it from a real user
+    assert (first["SALT"], first["USER_ID_FOR_SRP"]) == (second["SALT"], second["USER_ID_FOR_SRP"])
+    with pytest.raises(ClientError) as exc:
+        srp.authenticate_user()
+    assert _error(exc) == ("NotAuthorizedException", INCORRECT)
+
+
+@pytest.mark.parametrize("admin", [False, True], ids=["InitiateAuth", "AdminInitiateAuth"])
+def test_unknown_user_with_a_password_is_incorrect(pool: Pool, admin: bool) -> None:
+    params = {"USERNAME": "nobody-pw", "PASSWORD": PASSWORD}
+    with pytest.raises(ClientError) as exc:
+        if admin:
+            pool.idp.admin_initiate_auth(
+                UserPoolId=pool.pool_id,
+                ClientId=pool.password,
+                AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+                AuthParameters=params,
+            )
+        else:
+            pool.idp.initiate_auth(
+                ClientId=pool.password, AuthFlow="USER_PASSWORD_AUTH", AuthParameters=params
+            )
+    assert _error(exc) == ("NotAuthorizedException", INCORRECT)
+    with pytest.raises(ClientError) as legacy:  # LEGACY still says so
+        pool.idp.initiate_auth(
+            ClientId=pool.legacy, AuthFlow="USER_PASSWORD_AUTH", AuthParameters=params
+        )
+    assert _error(legacy)[0] == "UserNotFoundException"
+
+
+def test_wrong_admin_password_says_incorrect(pool: Pool) -> None:
+    name = pool.user()
+    with pytest.raises(ClientError) as exc:
+        pool.idp.admin_initiate_auth(
+            UserPoolId=pool.pool_id,
+            ClientId=pool.password,
+            AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": name, "PASSWORD": "Nope-123x"},
+        )
+    assert _error(exc) == ("NotAuthorizedException", INCORRECT)
+
+
+def _hosted_login(
+    session: requests.Session, authorize_url: str, username: str, password: str
+) -> requests.Response:
+    r = session.get(authorize_url, allow_redirects=False)
+    assert r.status_code == 302 and "/login?" in r.headers["Location"], r.text
+    form = session.get(r.headers["Location"], allow_redirects=False)
+    action = re.search(r'<form method="post" action="([^"]+)"', form.text)
+    csrf = re.search(r'name="_csrf" value="([^"]+)"', form.text)
+    assert action and csrf
+    return session.post(
+        action.group(1).replace("&amp;", "&"),
+        data={"_csrf": csrf.group(1), "username": username, "password": password},
+        allow_redirects=False,
+    )
+
+
+def test_hosted_ui_hides_unknown_users_only_when_enabled(pool: Pool) -> None:
+    def form_error(client_id: str) -> str:
+        url = f"{pool.hosted_ui}/oauth2/authorize?" + requests.compat.urlencode(
+            {"client_id": client_id, "redirect_uri": CALLBACK, "response_type": "code",
+             "scope": "openid"})  # fmt: skip
+        r = _hosted_login(requests.Session(), url, "nobody-ui", PASSWORD)
+        found = re.search(r'id="error">([^<]+)<', r.text)
+        assert r.status_code == 200 and found, r.text
+        return found.group(1)
+
+    assert form_error(pool.srp) == INCORRECT
+    assert form_error(pool.legacy) == "User does not exist."
+
+
+def test_neutral_answers_for_recovery_and_confirmation(pool: Pool) -> None:
+    # AWS, "Managing user existence error responses": a simulated delivery, never "not found"
+    sent = pool.idp.forgot_password(ClientId=pool.srp, Username="nobody@example.com")
+    assert sent["CodeDeliveryDetails"]["DeliveryMedium"] == "EMAIL"
+    resent = pool.idp.resend_confirmation_code(ClientId=pool.srp, Username="nobody@example.com")
+    assert resent["CodeDeliveryDetails"]["DeliveryMedium"] == "EMAIL"
+    with pytest.raises(ClientError) as exc:
+        pool.idp.confirm_forgot_password(
+            ClientId=pool.srp,
+            Username="nobody@example.com",
+            ConfirmationCode="123456",
+            Password=PASSWORD,
+        )
+    assert _error(exc)[0] == "CodeMismatchException"
+    with pytest.raises(ClientError) as legacy:
+        pool.idp.forgot_password(ClientId=pool.legacy, Username="nobody@example.com")
+    assert _error(legacy)[0] == "UserNotFoundException"
+
+
+# --- flows the client does not enable ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("client", "flow"),
+    [("srp", "USER_PASSWORD_AUTH"), ("password", "USER_SRP_AUTH"),
+     ("default", "USER_PASSWORD_AUTH"), ("srp", "ADMIN_USER_PASSWORD_AUTH"),
+     ("default", "ADMIN_NO_SRP_AUTH")],
+)  # fmt: skip
+def test_a_flow_the_client_does_not_enable_is_refused(pool: Pool, client: str, flow: str) -> None:
+    name = pool.user()
+    client_id = getattr(pool, client)
+    params = {"USERNAME": name, "PASSWORD": PASSWORD, "SRP_A": "ab" * 384}
+    with pytest.raises(ClientError) as exc:
+        if flow.startswith("ADMIN_"):
+            pool.idp.admin_initiate_auth(
+                UserPoolId=pool.pool_id, ClientId=client_id, AuthFlow=flow, AuthParameters=params
+            )
+        else:
+            pool.idp.initiate_auth(ClientId=client_id, AuthFlow=flow, AuthParameters=params)
+    assert _error(exc) == ("InvalidParameterException", f"{flow} flow not enabled for this client")
+
+
+def test_default_client_allows_srp(pool: Pool) -> None:
+    user = pool.cognito(pool.user(), client_id=pool.default)
+    user.authenticate(PASSWORD)
+    assert user.access_claims["client_id"] == pool.default
+
+
+# --- APIs that take the tokens ---------------------------------------------------------------
+
+
+def test_get_and_update_user_with_the_access_token(pool: Pool) -> None:
+    name = pool.user()
+    user = pool.cognito(name)
+    user.authenticate(PASSWORD)
+    assert user.get_user().username == name
+    user.update_profile({"given_name": "Bob"}, attr_map={})
+    assert user.get_user(attr_map={}).given_name == "Bob"
+    pool.idp.delete_user_attributes(
+        AccessToken=user.access_token, UserAttributeNames=["given_name"]
+    )
+    attrs = pool.idp.get_user(AccessToken=user.access_token)["UserAttributes"]
+    assert "given_name" not in {a["Name"] for a in attrs}
+    pool.idp.admin_update_user_attributes(
+        UserPoolId=pool.pool_id, Username=name,
+        UserAttributes=[{"Name": "email_verified", "Value": "false"}])  # fmt: skip
+    user.send_verification("email")  # GetUserAttributeVerificationCode
+    user.validate_verification("123456", "email")  # VerifyUserAttribute: no mailbox, any code
+    assert user.get_user(attr_map={}).email_verified is True  # pycognito parses "true"
+
+
+def test_change_password_then_sign_in_with_the_new_one(pool: Pool) -> None:
+    name = pool.user()
+    user = pool.cognito(name)
+    user.authenticate(PASSWORD)
+    with pytest.raises(ClientError) as exc:
+        user.change_password("Not-The-Old-1", "Newer-Pass-43")
+    assert _error(exc) == ("NotAuthorizedException", INCORRECT)
+    user.change_password(PASSWORD, "Newer-Pass-43")
+    with pytest.raises(ClientError):
+        pool.srp_sign_in(name, PASSWORD)
+    assert pool.srp_sign_in(name, "Newer-Pass-43")["AuthenticationResult"]["AccessToken"]
+
+
+def test_refresh_then_global_sign_out_revokes_everything(pool: Pool) -> None:
+    user = pool.cognito(pool.user())
+    user.authenticate(PASSWORD)
+    first_origin = user.access_claims["origin_jti"]
+    user.renew_access_token()  # REFRESH_TOKEN_AUTH; pycognito verifies the new tokens
+    assert user.access_claims["origin_jti"] == first_origin
+    token, refresh = user.access_token, user.refresh_token
+    user.logout()  # GlobalSignOut
+    with pytest.raises(ClientError) as exc:
+        pool.idp.get_user(AccessToken=token)
+    assert _error(exc) == ("NotAuthorizedException", "Access Token has been revoked")
+    with pytest.raises(ClientError) as again:
+        pool.idp.initiate_auth(
+            ClientId=pool.srp,
+            AuthFlow="REFRESH_TOKEN_AUTH",
+            AuthParameters={"REFRESH_TOKEN": refresh},
+        )
+    assert _error(again)[0] == "NotAuthorizedException"
+
+
+def test_revoke_token_revokes_the_refresh_token_and_its_access_tokens(pool: Pool) -> None:
+    user = pool.cognito(pool.user())
+    user.authenticate(PASSWORD)
+    other = pool.cognito(user.username)
+    other.authenticate(PASSWORD)  # a second sign-in of the same user stays valid
+    assert pool.idp.revoke_token(Token=user.refresh_token, ClientId=pool.srp)
+    with pytest.raises(ClientError) as exc:
+        pool.idp.initiate_auth(
+            ClientId=pool.srp,
+            AuthFlow="REFRESH_TOKEN_AUTH",
+            AuthParameters={"REFRESH_TOKEN": user.refresh_token},
+        )
+    assert _error(exc)[0] == "NotAuthorizedException"
+    with pytest.raises(ClientError) as revoked:
+        pool.idp.get_user(AccessToken=user.access_token)
+    assert _error(revoked) == ("NotAuthorizedException", "Access Token has been revoked")
+    assert other.get_user().username == user.username
+
+
+def test_delete_user_with_the_access_token(pool: Pool) -> None:
+    name = pool.user()
+    user = pool.cognito(name)
+    user.authenticate(PASSWORD)
+    user.delete_user()
+    with pytest.raises(ClientError) as exc:
+        pool.idp.admin_get_user(UserPoolId=pool.pool_id, Username=name)
+    assert _error(exc)[0] == "UserNotFoundException"
+
+
+def test_user_apis_check_the_token_as_aws_does(stack: Stack, pool: Pool) -> None:
+    name = pool.user()
+    expired = stack.server.issue_tokens(
+        pool.pool_id, pool.srp, name, (ADMIN_SCOPE,), issued_at=1_700_000_000
+    )["access_token"]
+    with pytest.raises(ClientError) as exc:
+        pool.idp.get_user(AccessToken=expired)
+    assert _error(exc) == ("NotAuthorizedException", "Access Token has expired")
+    unscoped = stack.server.issue_tokens(pool.pool_id, pool.srp, name, ("openid",))
+    with pytest.raises(ClientError) as scope:
+        pool.idp.get_user(AccessToken=unscoped["access_token"])
+    assert _error(scope) == ("NotAuthorizedException", "Access Token does not have required scopes")
+    scoped = stack.server.issue_tokens(pool.pool_id, pool.srp, name, ("openid", ADMIN_SCOPE))
+    assert pool.idp.get_user(AccessToken=scoped["access_token"])["Username"] == name
+    with pytest.raises(ClientError) as forged:
+        pool.idp.get_user(AccessToken=scoped["id_token"])
+    assert _error(forged)[0] == "NotAuthorizedException"
+
+
+def test_refresh_tokens_work_across_the_api_and_the_token_endpoint(pool: Pool) -> None:
+    # AWS takes a refresh token from either kind of sign-in in both places
+    name = pool.user()
+    api = pool.srp_sign_in(name, PASSWORD)["AuthenticationResult"]
+    r = requests.post(f"{pool.hosted_ui}/oauth2/token", data={
+        "grant_type": "refresh_token", "client_id": pool.srp,
+        "refresh_token": api["RefreshToken"]})  # fmt: skip
+    assert r.status_code == 200, r.text
+    origin = jwt_claims(api["AccessToken"])["origin_jti"]
+    assert jwt_claims(r.json()["access_token"])["origin_jti"] == origin
+    assert jwt_claims(r.json()["access_token"])["scope"] == ADMIN_SCOPE
+    assert pool.idp.get_user(AccessToken=r.json()["access_token"])["Username"] == name
+
+    url = f"{pool.hosted_ui}/oauth2/authorize?" + requests.compat.urlencode(
+        {"client_id": pool.srp, "redirect_uri": CALLBACK, "response_type": "code",
+         "scope": f"openid {ADMIN_SCOPE}"})  # fmt: skip
+    done = _hosted_login(requests.Session(), url, name, PASSWORD)
+    code = parse_qs(urlsplit(done.headers["Location"]).query)["code"][0]
+    hosted = requests.post(f"{pool.hosted_ui}/oauth2/token", data={
+        "grant_type": "authorization_code", "client_id": pool.srp, "code": code,
+        "redirect_uri": CALLBACK}).json()  # fmt: skip
+    user = pool.cognito(name)
+    user.access_token, user.refresh_token = hosted["access_token"], hosted["refresh_token"]
+    user.renew_access_token()  # InitiateAuth(REFRESH_TOKEN_AUTH), tokens verified by pycognito
+    assert user.access_claims["origin_jti"] == jwt_claims(hosted["access_token"])["origin_jti"]
+    assert user.get_user().username == name
+
+
+def test_a_client_with_a_secret_needs_the_secret_hash(pool: Pool) -> None:
+    client_id, secret = pool.secret
+    name = pool.user()
+    user = pool.cognito(name, client_id=client_id, client_secret=secret)
+    user.authenticate(PASSWORD)  # pycognito sends SECRET_HASH with SRP
+    assert user.access_claims["client_id"] == client_id
+    user.renew_access_token()
+    for given, message in [
+        (None, f"Client {client_id} is configured with secret but SECRET_HASH was not received"),
+        ("bm90LXRoZS1oYXNo", f"Unable to verify secret hash for client {client_id}"),
+    ]:
+        params = {"USERNAME": name, "PASSWORD": PASSWORD}
+        if given:
+            params["SECRET_HASH"] = given
+        with pytest.raises(ClientError) as exc:
+            pool.idp.initiate_auth(
+                ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters=params
+            )
+        assert _error(exc) == ("NotAuthorizedException", message)
+
+
+# --- OIDC: nonce, at_hash, discovery -------------------------------------------------------
+
+
+@pytest.fixture
+def insecure_local_transport(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTHLIB_INSECURE_TRANSPORT", "1")  # Authlib's switch for http://
+
+
+def _discover(issuer: str) -> OpenIDProviderMetadata:
+    r = requests.get(get_well_known_url(issuer, external=True))
+    assert r.status_code == 200, r.text
+    metadata = OpenIDProviderMetadata(r.json())
+    metadata.validate()
+    assert metadata["issuer"] == issuer  # OpenID Discovery 1.0 section 4.3
+    return metadata
+
+
+def _claims(metadata: OpenIDProviderMetadata, token: str, cls: type[IDToken], **params: str) -> Any:
+    keys = JsonWebKey.import_key_set(requests.get(metadata["jwks_uri"]).json())
+    claims = authlib_jwt.decode(
+        token,
+        keys,
+        claims_cls=cls,
+        claims_options={"iss": {"essential": True, "value": metadata["issuer"]}},
+        claims_params=params,
+    )
+    claims.validate()
+    return claims
+
+
+@pytest.mark.usefixtures("insecure_local_transport")
+def test_code_flow_nonce_and_at_hash_with_authlib(pool: Pool) -> None:
+    name = pool.user()
+    meta = _discover(pool.issuer)
+    oauth = OAuth2Session(
+        pool.srp, redirect_uri=CALLBACK, scope="openid email", code_challenge_method="S256"
+    )
+    verifier, nonce = secrets.token_urlsafe(48), secrets.token_urlsafe(16)
+    url, state = oauth.create_authorization_url(
+        meta["authorization_endpoint"], nonce=nonce, code_verifier=verifier
+    )
+    done = _hosted_login(requests.Session(), url, name, PASSWORD)
+    assert done.status_code == 302 and done.headers["Location"].startswith(CALLBACK)
+    token = oauth.fetch_token(meta["token_endpoint"], authorization_response=done.headers[
+        "Location"], code_verifier=verifier, state=state)  # fmt: skip
+    claims = _claims(
+        meta,
+        token["id_token"],
+        CodeIDToken,
+        nonce=nonce,
+        client_id=pool.srp,
+        access_token=token["access_token"],
+    )
+    assert claims["nonce"] == nonce and "at_hash" in claims
+    info = oauth.get(meta["userinfo_endpoint"]).json()
+    assert info["username"] == name
+
+
+@pytest.mark.usefixtures("insecure_local_transport")
+def test_implicit_flow_id_token_carries_nonce_and_at_hash(pool: Pool) -> None:
+    name = pool.user()
+    meta = _discover(pool.issuer)
+    nonce = secrets.token_urlsafe(16)
+    oauth = OAuth2Session(pool.srp, redirect_uri=CALLBACK, scope="openid")
+    url, _ = oauth.create_authorization_url(
+        meta["authorization_endpoint"], nonce=nonce, response_type="token"
+    )
+    done = _hosted_login(requests.Session(), url, name, PASSWORD)
+    fragment = {k: v[0] for k, v in parse_qs(urlsplit(done.headers["Location"]).fragment).items()}
+    _claims(
+        meta,
+        fragment["id_token"],
+        ImplicitIDToken,
+        nonce=nonce,
+        client_id=pool.srp,
+        access_token=fragment["access_token"],
+    )  # ImplicitIDToken requires at_hash
+
+
+@pytest.mark.usefixtures("insecure_local_transport")
+def test_api_sign_in_id_token_validates_with_its_access_token(pool: Pool) -> None:
+    result = pool.srp_sign_in(pool.user(), PASSWORD)["AuthenticationResult"]
+    claims = _claims(
+        _discover(pool.issuer),
+        result["IdToken"],
+        CodeIDToken,
+        client_id=pool.srp,
+        access_token=result["AccessToken"],
+    )  # at_hash, if any, must match
+    assert claims["token_use"] == "id"
+
+
+@pytest.mark.usefixtures("insecure_local_transport")
+def test_discovery_and_jwks_agree_at_both_issuer_paths(pool: Pool) -> None:
+    at_pool = _discover(pool.issuer)  # <endpoint>/<pool id>: the moto/pycognito convention
+    legacy_path = f"{pool.endpoint}{urls.LOCAL_PREFIX}/idp/{pool.pool_id}"
+    r = requests.get(f"{legacy_path}/.well-known/openid-configuration")
+    assert r.status_code == 200 and r.json() == dict(at_pool)  # one issuer, wherever asked
+    for jwks_url in (
+        at_pool["jwks_uri"],
+        f"{legacy_path}/.well-known/jwks.json",
+        f"{pool.issuer}/.well-known/jwks.json",
+    ):
+        keys = requests.get(jwks_url).json()["keys"]
+        assert {k["kid"] for k in keys} != {"dummy"} and len(keys) == 2
+    user = pool.cognito(pool.user())
+    user.authenticate(PASSWORD)
+    assert user.id_claims["iss"] == at_pool["issuer"] == urls.issuer(pool.endpoint, pool.pool_id)
+
+
+def test_global_sign_out_after_signing_in_with_an_email_alias(pool: Pool) -> None:
+    idp = pool.idp
+    pool_id = idp.create_user_pool(PoolName="by-email", UsernameAttributes=["email"])[
+        "UserPool"]["Id"]  # fmt: skip
+    client_id = idp.create_user_pool_client(
+        UserPoolId=pool_id, ClientName="web",
+        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    )["UserPoolClient"]["ClientId"]  # fmt: skip
+    sub = idp.sign_up(ClientId=client_id, Username="eve@example.com", Password=PASSWORD)["UserSub"]
+    idp.admin_confirm_sign_up(UserPoolId=pool_id, Username="eve@example.com")
+    result = idp.initiate_auth(
+        ClientId=client_id,
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": "eve@example.com", "PASSWORD": PASSWORD},
+    )["AuthenticationResult"]
+    assert jwt_claims(result["AccessToken"])["sub"] == sub
+    idp.global_sign_out(AccessToken=result["AccessToken"])
+    with pytest.raises(ClientError) as exc:
+        idp.initiate_auth(
+            ClientId=client_id,
+            AuthFlow="REFRESH_TOKEN_AUTH",
+            AuthParameters={"REFRESH_TOKEN": result["RefreshToken"]},
+        )
+    assert _error(exc)[0] == "NotAuthorizedException"
