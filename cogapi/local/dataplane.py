@@ -10,7 +10,7 @@ snapshots), answering as aws-notes describes ("What AWS's edge looks like from o
   without takes an ID token of one of the pool's clients.
 - Lambda: the function's resource policy must let API Gateway call it (else 500, as AWS does).
   `AWS_PROXY` gets the REST v1.0 event and its answer is validated (502 if malformed). `AWS`
-  renders the request template's `$context` references only (cogapi's template; not general VTL).
+  renders the request template with the `vtl` subset (`$context`, `$input`, `#set`, `#if`).
 - Timeouts: the integration timeout (`timeoutInMillis`, 29 s at most) is 504 "Endpoint request
   timed out"; the function's own shorter timeout is a Lambda error, hence 502, as on AWS.
 - MOCK integrations (a CORS preflight), integration-response headers, and the gateway responses
@@ -33,7 +33,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from cogapi.local import urls
+from cogapi.local import urls, vtl
 from cogapi.local.moto_state import (
     ApiSnapshot,
     DeployedStage,
@@ -47,6 +47,7 @@ from cogapi.local.response_mapping import (
     gateway_answer,
     integration_answer,
     mock_answer,
+    scope,
 )
 from cogapi.local.runner import FailureKind, FunctionRunner, Invocation
 from cogapi.local.tokens import InvalidToken, KeySet, is_expired
@@ -57,10 +58,6 @@ MAX_INTEGRATION_SECONDS = 29.0
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request payload quota
 _PROXY_KEYS = {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"}
 _FUNCTION_ARN = re.compile(r"functions/(arn:[^/]+)/invocations")
-_CONTEXT_PARTS = r"((?:\.[A-Za-z][A-Za-z0-9_-]*|\[(?:'[^']*'|\"[^\"]*\")\])+)"
-# `$context.x` or `${context.x}`: a brace only in pairs, so `{"n": $context.x}` keeps its own
-_CONTEXT_REF = re.compile(rf"\$!?(?:\{{context{_CONTEXT_PARTS}\}}|context{_CONTEXT_PARTS})")
-_INPUT_JSON = re.compile(r"\$input\.json\(\s*['\"]\$['\"]\s*\)")
 
 
 class GatewayError(Exception):
@@ -296,19 +293,8 @@ class Call:
                 return json.loads(body) if body else {}
             except ValueError:
                 raise internal("passthrough body is not JSON") from None
-        ctx = self.context()
-
-        def lookup(match: re.Match[str]) -> str:
-            value: Any = ctx
-            for part in re.findall(r"\.([A-Za-z][A-Za-z0-9_-]*)|\[['\"]([^'\"]*)['\"]\]",
-                                   match.group(1) or match.group(2)):
-                key = part[0] or part[1]
-                value = value.get(key) if isinstance(value, dict) else None
-            # undefined references render as "" (so `claims.cognito:username` is ":username")
-            return "" if value is None or isinstance(value, dict) else str(value)
-
-        rendered = _INPUT_JSON.sub(lambda _: body or "{}", template)
-        rendered = _CONTEXT_REF.sub(lookup, rendered)
+        source = self.mapping_source()
+        rendered = vtl.render(template, scope(source, source.context, body))
         try:
             return json.loads(rendered)
         except ValueError:

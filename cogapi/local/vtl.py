@@ -27,7 +27,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-_DIRECTIVE = re.compile(r"#(?:(set|if|elseif)\s*\(|\{?(else|end)\}?)")
+# `#{end}` takes both braces; `#end}` leaves the `}` to the text
+_DIRECTIVE = re.compile(r"#(?:(set|if|elseif)\s*\(|\{(else|end)\}|(else|end)\b)")
 _REFERENCE = re.compile(
     r"\$!?(?:\{(?P<braced>[A-Za-z_][^{}]*)\}|(?P<plain>[A-Za-z_][\w-]*"
     r"(?:\.[A-Za-z_][\w-]*(?:\((?:[^()'\"]|'[^']*'|\"[^\"]*\")*\))?|\[(?:'[^']*'|\"[^\"]*\")\])*))"
@@ -246,8 +247,8 @@ def _tokens(template: str) -> list[tuple[str, str]]:
             out.append(("text", "#"))
             i = j + 1
             continue
-        if m.group(2):
-            out.append((m.group(2), ""))
+        if m.group(2) or m.group(3):
+            out.append((m.group(2) or m.group(3), ""))
             i = m.end()
         else:
             depth, k, quote = 1, m.end(), ""

@@ -79,6 +79,7 @@ def shop_document(stack: Stack, origin: str = ORIGIN) -> dict[str, Any]:
                     # the last reference right before a closing brace
                     "application/json": '{"t": '
                     + TEMPLATE
+                    + "#if($input.params('q') != ''), \"q\": \"$input.params('q')\"#end"
                     + ', "epoch": $context.requestTimeEpoch}'
                 },
                 "responses": {
@@ -333,12 +334,13 @@ def test_templates_render_the_error_context() -> None:
 
 
 def test_non_proxy_answers_take_the_integration_response(stack: Stack, shop: str) -> None:
-    r = requests.get(url(stack, shop, "/legacy"))
+    r = requests.get(url(stack, shop, "/legacy?q=hi"))
     assert r.status_code == 200, r.text
     assert r.headers["Access-Control-Allow-Origin"] == ORIGIN
     assert r.json()["wrapped"]["statusCode"] == 200  # the function's whole answer, wrapped
     event = json.loads(r.json()["wrapped"]["body"])["event"]
     assert isinstance(event["epoch"], int) and event["t"]["path"] == "/legacy"
+    assert event["q"] == "hi"  # the request template is VTL: #if and $input.params
 
 
 def test_mock_selects_its_response_by_the_templates_status() -> None:

@@ -42,6 +42,7 @@ def test_if_elseif_else_and_nesting() -> None:
         "|#if($n != 2)x#{else}y#{end}"
     )
     assert render(template, scope()) == "two and not missing|y"
+    assert render('{"a": 1#if(true), "b": 2#end}', scope()) == '{"a": 1, "b": 2}'
 
 
 def test_input_body_json_and_params() -> None:
