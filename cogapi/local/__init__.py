@@ -39,7 +39,7 @@ Known differences from AWS (each a deliberate simplification):
 - The data plane answers MOCK integrations, non-proxy integration-response headers and every
   gateway response (status, headers, templates in a VTL subset: `#set`, `#if`, `$context`,
   `$input`, `$context.responseOverride`; no loops, macros or `$util`; request templates of
-  non-proxy integrations still render `$context` and `$input.json('$')` only), but evaluates no
+  non-proxy integrations too), but evaluates no
   TOKEN/REQUEST (Lambda) authorizer, IAM auth or API key, throttles nothing (THROTTLED is never
   produced), and runs no HTTP integration. A Cognito refusal, expiry included, is UNAUTHORIZED.
 - The Lambda permission check accepts a `SourceArn` pattern that matches either the resource
