@@ -37,11 +37,11 @@ Known differences from AWS (each a deliberate simplification):
   types and the other API-level extensions are ignored. GetExport is still moto's (Swagger 2,
   without the extensions).
 - The data plane answers MOCK integrations, non-proxy integration-response headers and every
-  gateway response (status, headers, templates in a VTL subset: `#set`, `#if`, `$context`,
-  `$input`, `$context.responseOverride`; no loops, macros or `$util`; request templates of
-  non-proxy integrations too), but evaluates no
-  TOKEN/REQUEST (Lambda) authorizer, IAM auth or API key, throttles nothing (THROTTLED is never
-  produced), and runs no HTTP integration. A Cognito refusal, expiry included, is UNAUTHORIZED.
+  gateway response (status, headers). Mapping templates, request and response, render in a VTL
+  subset (`#set`, `#if`, `$context`, `$input`, `$context.responseOverride`; no loops, macros or
+  `$util`). It evaluates no TOKEN/REQUEST (Lambda) authorizer, IAM auth or API key, throttles
+  nothing (THROTTLED is never produced), and runs no HTTP integration. A Cognito refusal,
+  expiry included, is UNAUTHORIZED.
 - The Lambda permission check accepts a `SourceArn` pattern that matches either the resource
   template or the concrete path (AWS's exact form is not pinned by any test here).
 """
