@@ -33,8 +33,8 @@ Known differences from AWS (each a deliberate simplification):
   served from the live API, not a snapshot.
 - OpenAPI import (`apigw_import`, OpenAPI 3.0 and Swagger 2.0): schemas become no models
   (method responses still name them); of several `security` alternatives only the first
-  counts; documentation parts, request validators, `x-amazon-apigateway-policy`, binary media
-  types and the other API-level extensions are ignored. GetExport is still moto's (Swagger 2,
+  counts; documentation parts, request validators and the endpoint configuration are ignored
+  (the resource policy is stored, never enforced). GetExport is still moto's (Swagger 2,
   without the extensions).
 - The data plane answers MOCK integrations, non-proxy integration-response headers and every
   gateway response (status, headers). Mapping templates, request and response, render in a VTL

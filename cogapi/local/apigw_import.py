@@ -21,6 +21,8 @@ the backend's `put_rest_api` with this module's, which follows AWS's documented 
 - `parameters` (path item and operation) become `requestParameters`
   (`method.request.path|querystring|header.<name>`: required); `responses` become method
   responses with their headers (`method.response.header.<h>`) and `$ref` models.
+- `x-amazon-apigateway-binary-media-types`, `-policy`, `-api-key-source` and
+  `-minimum-compression-size` set the API's attributes of those names.
 - `x-amazon-apigateway-gateway-responses` become gateway responses. GetGatewayResponse(s) report
   API Gateway's default for every type the API has not customised (`defaultResponse: true`).
 - overwrite: the API takes the document's `info.title` (and description); paths the document
@@ -34,6 +36,7 @@ API as it was (AWS applies a document atomically).
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -151,6 +154,7 @@ class ApiDocument:
     authorizers: list[AuthorizerDoc] = field(default_factory=list)
     paths: dict[str, list[MethodDoc]] = field(default_factory=dict)
     gateway_responses: list[GatewayResponseDoc] = field(default_factory=list)
+    api_settings: dict[str, Any] = field(default_factory=dict)  # RestAPI attribute -> value
 
 
 def _mapping(value: Any, where: str) -> dict[str, Any]:
@@ -315,6 +319,28 @@ def _read_integration(raw: Any, where: str) -> IntegrationDoc:
     )
 
 
+def _read_api_settings(doc: dict[str, Any]) -> dict[str, Any]:
+    """The API-level extensions, as the RestApi attributes they set."""
+    out: dict[str, Any] = {}
+    media = doc.get("x-amazon-apigateway-binary-media-types")
+    if media is not None:
+        if not isinstance(media, list):
+            raise DocumentError("x-amazon-apigateway-binary-media-types is not a list")
+        out["binaryMediaTypes"] = [str(m) for m in media]
+    policy = doc.get("x-amazon-apigateway-policy")
+    if policy is not None:
+        out["policy"] = policy if isinstance(policy, str) else json.dumps(policy)
+    source = doc.get("x-amazon-apigateway-api-key-source")
+    if source is not None:
+        if str(source).upper() not in ("HEADER", "AUTHORIZER"):
+            raise DocumentError(f"x-amazon-apigateway-api-key-source {source!r}")
+        out["api_key_source"] = str(source).upper()
+    size = doc.get("x-amazon-apigateway-minimum-compression-size")
+    if size is not None:
+        out["minimum_compression_size"] = int(size)
+    return out
+
+
 def read_document(doc: dict[str, Any]) -> ApiDocument:
     """The document as API Gateway reads it; DocumentError if it cannot be applied."""
     if not isinstance(doc, dict) or not (
@@ -327,6 +353,7 @@ def read_document(doc: dict[str, Any]) -> ApiDocument:
     out = ApiDocument(
         title=info.get("title"), description=info.get("description"), authorizers=authorizers
     )
+    out.api_settings = _read_api_settings(doc)
     for path, raw_item in _mapping(doc.get("paths"), "paths").items():
         if not path.startswith("/"):
             raise DocumentError(f"path {path!r} does not start with /")
@@ -499,6 +526,8 @@ def apply_document(backend: Any, api: Any, doc: ApiDocument, overwrite: bool) ->
         if doc.description is not None:
             api.description = doc.description
         api.gateway_responses = {}
+    for attribute, value in doc.api_settings.items():
+        setattr(api, attribute, value)
     authorizer_ids = _apply_authorizers(backend, api, doc, overwrite)
     resources = _apply_resources(backend, api, doc, overwrite)
     for path, methods in doc.paths.items():
@@ -514,6 +543,20 @@ def apply_document(backend: Any, api: Any, doc: ApiDocument, overwrite: bool) ->
 
 
 # --- the patch ---------------------------------------------------------------------------------
+
+
+_RESTORED = (
+    "name",
+    "description",
+    "resources",
+    "authorizers",
+    "gateway_responses",
+    "default",
+    "binaryMediaTypes",
+    "policy",
+    "api_key_source",
+    "minimum_compression_size",
+)
 
 
 def _put_rest_api(
@@ -541,27 +584,12 @@ def _put_rest_api(
         doc = read_document(api_doc)
     except DocumentError as exc:
         raise exceptions.BadRequestException(f"Invalid OpenAPI document: {exc}") from None
-    saved = copy.deepcopy(
-        (
-            api.name,
-            api.description,
-            api.resources,
-            api.authorizers,
-            api.gateway_responses,
-            api.default,
-        )
-    )
+    saved = copy.deepcopy({a: getattr(api, a) for a in _RESTORED})
     try:
         apply_document(self, api, doc, overwrite=mode == "overwrite")
     except BaseException:
-        (
-            api.name,
-            api.description,
-            api.resources,
-            api.authorizers,
-            api.gateway_responses,
-            api.default,
-        ) = saved
+        for attribute, value in saved.items():
+            setattr(api, attribute, value)
         raise
     return api
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -355,3 +356,32 @@ def test_swagger_2_document_as_chalice_sends_it(apigw: Any) -> None:
     assert method["methodResponses"]["200"]["responseModels"] == {"application/json": "Empty"}
     apigw.put_rest_api(restApiId=api["id"], mode="overwrite", body=body(swagger))
     assert apigw.get_authorizers(restApiId=api["id"])["items"] == [authorizer]
+
+
+def test_api_level_extensions_set_the_apis_attributes(apigw: Any, api_id: str) -> None:
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "execute-api:Invoke",
+                "Resource": "execute-api:/*",
+            }
+        ],
+    }
+    changed = doc()
+    changed.update(
+        {
+            "x-amazon-apigateway-binary-media-types": ["image/png"],
+            "x-amazon-apigateway-policy": policy,
+            "x-amazon-apigateway-api-key-source": "authorizer",
+            "x-amazon-apigateway-minimum-compression-size": 1024,
+        }
+    )
+    apigw.put_rest_api(restApiId=api_id, mode="overwrite", body=body(changed))
+    api = apigw.get_rest_api(restApiId=api_id)
+    assert api["binaryMediaTypes"] == ["image/png"]
+    assert json.loads(api["policy"]) == policy
+    assert api["apiKeySource"] == "AUTHORIZER"
+    assert api["minimumCompressionSize"] == 1024
