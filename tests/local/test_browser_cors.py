@@ -120,7 +120,7 @@ def invoke_url(stack: Stack, pages: tuple[str, str]) -> str:
 
 
 def fetch_from(driver: Any, page: str, url: str, token: str | None) -> dict[str, Any]:
-    if not driver.current_url.startswith(page):
+    if not driver.current_url.startswith(page + "/"):
         driver.get(page + "/")
     result: dict[str, Any] = driver.execute_async_script(FETCH, url, token)
     return result
