@@ -15,6 +15,9 @@ the backend's `put_rest_api` with this module's, which follows AWS's documented 
 - A method's `security` (else the document's top-level `security`; `[]` or `[{}]` means none)
   sets `authorizationType`, `authorizerId` and `authorizationScopes` (the listed scopes, if any).
   A scheme the document does not define is a BadRequestException, and nothing changes.
+- An integration response needs a method response of its status code, and every
+  `method.response.header.X` it maps must be declared there (AWS refuses the import otherwise:
+  the trap of a CORS header mapped but not declared).
 - `x-amazon-apigateway-integration`: types and `passthroughBehavior` upper-case, MOCK without
   `uri` or `httpMethod`, `timeoutInMillis` 29000 unless given, `responses` (selection pattern ->
   `statusCode`, `responseParameters`, `responseTemplates`; `default` has no pattern).
@@ -319,6 +322,22 @@ def _read_integration(raw: Any, where: str) -> IntegrationDoc:
     )
 
 
+def _check_integration_responses(path: str, method: MethodDoc) -> None:
+    """AWS refuses an integration response without a method response of its status, and a
+    `method.response.header.X` mapping the method response does not declare."""
+    declared = {r.status_code: set(r.parameters or ()) for r in method.responses}
+    for mapping in method.integration.responses if method.integration else ():
+        where = f"Unable to put integration response on '{method.http_method}' for resource at path '{path}'"
+        if mapping.status_code not in declared:
+            raise DocumentError(f"{where}: Invalid Response status code specified")
+        for name in mapping.parameters or {}:
+            if name.startswith("method.response.") and name not in declared[mapping.status_code]:
+                raise DocumentError(
+                    f"{where}: Invalid mapping expression specified: Validation Result: "
+                    f"warnings : [], errors : [Invalid mapping expression specified: {name}]"
+                )
+
+
 def _read_api_settings(doc: dict[str, Any]) -> dict[str, Any]:
     """The API-level extensions, as the RestApi attributes they set."""
     out: dict[str, Any] = {}
@@ -390,6 +409,8 @@ def read_document(doc: dict[str, Any]) -> ApiDocument:
                     else _read_integration(integration, where),
                 )
             )
+        for method in methods:
+            _check_integration_responses(path, method)
         out.paths["/" + path.strip("/")] = methods
     gateway = _mapping(doc.get("x-amazon-apigateway-gateway-responses"), "gateway responses")
     for kind, raw in gateway.items():
@@ -583,7 +604,7 @@ def _put_rest_api(
     try:
         doc = read_document(api_doc)
     except DocumentError as exc:
-        raise exceptions.BadRequestException(f"Invalid OpenAPI document: {exc}") from None
+        raise exceptions.BadRequestException(f"Errors found during import:\n\t{exc}") from None
     saved = copy.deepcopy({a: getattr(api, a) for a in _RESTORED})
     try:
         apply_document(self, api, doc, overwrite=mode == "overwrite")
@@ -599,7 +620,7 @@ def _import_rest_api(self: Any, api_doc: dict[str, Any], fail_on_warnings: bool)
 
     info = api_doc.get("info") if isinstance(api_doc, dict) else None
     if not isinstance(info, dict) or not info.get("title"):
-        raise exceptions.BadRequestException("Invalid OpenAPI document: info.title is required")
+        raise exceptions.BadRequestException("Errors found during import: info.title is required")
     api = self.create_rest_api(name=info["title"], description=info.get("description", ""))
     try:
         self.put_rest_api(api.id, api_doc, fail_on_warnings=fail_on_warnings, mode="overwrite")

@@ -385,3 +385,27 @@ def test_api_level_extensions_set_the_apis_attributes(apigw: Any, api_id: str) -
     assert json.loads(api["policy"]) == policy
     assert api["apiKeySource"] == "AUTHORIZER"
     assert api["minimumCompressionSize"] == 1024
+
+
+@pytest.mark.parametrize("broken", ["header not declared", "no method response"])
+def test_integration_responses_must_match_declared_method_responses(
+    apigw: Any, api_id: str, broken: str
+) -> None:
+    """AWS refuses to map a header the method response does not declare (a classic CORS trap
+    that moto alone lets through), and an integration response without its method response."""
+    before = methods(apigw, api_id)
+    bad = doc()
+    preflight = bad["paths"]["/me"]["options"]
+    if broken == "header not declared":
+        del preflight["responses"]["200"]["headers"]["Access-Control-Allow-Origin"]
+        expected = "method.response.header.Access-Control-Allow-Origin"
+    else:
+        preflight["responses"] = {"204": {"description": "no content"}}
+        expected = "Invalid Response status code specified"
+    with pytest.raises(ClientError) as info:
+        apigw.put_rest_api(restApiId=api_id, mode="overwrite", body=body(bad))
+    error = info.value.response["Error"]
+    assert error["Code"] == "BadRequestException"
+    assert "'OPTIONS' for resource at path '/me'" in error["Message"]
+    assert expected in error["Message"]
+    assert methods(apigw, api_id) == before
