@@ -10,10 +10,13 @@ those behind one prefix (`urls.LOCAL_PREFIX`) on the same loopback server:
 - `moto_state` the only module that reads moto's in-process backends
 - `edge`      hosted UI (`/login`, `/signup`, `/logout`) and OAuth endpoints, JWKS, discovery
 - `cognito_api` Cognito's sign-in and user APIs as AWS answers them, in front of moto's
+- `apigw_import` patches moto so PutRestApi/ImportRestApi apply an OpenAPI document as AWS does
 - `dataplane` API Gateway REST: routing, Cognito authorizer, proxy event, response mapping
 - `runner`    runs a handler from the function's zip on warm workers, one pool per function
 - `workers`   the worker processes and their pool, and how what a handler starts is contained
 - `guard`     which requests are answered at all: loopback `Host` only, no CORS on the control plane
+- `response_mapping` the gateway's own answers: gateway responses, MOCK, header mappings
+- `vtl`       the subset of Velocity that mapping templates are rendered with
 - `server`    `LocalServer`: one threaded werkzeug server dispatching to moto or the stand-in
 
 Known differences from AWS (each a deliberate simplification):
@@ -33,6 +36,17 @@ Known differences from AWS (each a deliberate simplification):
 - Functions run on warm workers (up to 4 per function, module state kept between calls, as in a
   warm Lambda); a process a handler starts is killed before its call is answered (Lambda freezes
   it until the next call instead).
+- OpenAPI import (`apigw_import`, OpenAPI 3.0 and Swagger 2.0): schemas become no models
+  (method responses still name them); of several `security` alternatives only the first
+  counts; documentation parts, request validators and the endpoint configuration are ignored
+  (the resource policy is stored, never enforced). GetExport is still moto's (Swagger 2,
+  without the extensions).
+- The data plane answers MOCK integrations, non-proxy integration-response headers and every
+  gateway response (status, headers). Mapping templates, request and response, render in a VTL
+  subset (`#set`, `#if`, `$context`, `$input`, `$context.responseOverride`; no loops, macros or
+  `$util`). It evaluates no TOKEN/REQUEST (Lambda) authorizer, IAM auth or API key, throttles
+  nothing (THROTTLED is never produced), and runs no HTTP integration. A Cognito refusal,
+  expiry included, is UNAUTHORIZED.
 - The Lambda permission check accepts a `SourceArn` pattern that matches either the resource
   template or the concrete path (AWS's exact form is not pinned by any test here).
 """

@@ -10,12 +10,15 @@ snapshots), answering as aws-notes describes ("What AWS's edge looks like from o
   without takes an ID token of one of the pool's clients.
 - Lambda: the function's resource policy must let API Gateway call it (else 500, as AWS does).
   `AWS_PROXY` gets the REST v1.0 event and its answer is validated (502 if malformed). `AWS`
-  renders the request template's `$context` references only (cogapi's template; not general VTL).
+  renders the request template with the `vtl` subset (`$context`, `$input`, `#set`, `#if`).
 - Timeouts: the integration timeout (`timeoutInMillis`, 29 s at most) is 504 "Endpoint request
   timed out"; the function's own shorter timeout is a Lambda error, hence 502, as on AWS.
 - Sizes: a request body above 10 MB is 413 "Request Too Long" (API Gateway's payload limit); an
   answer above Lambda's 6 MB response limit is a Lambda error, hence 502.
-- CORS: the gateway adds no CORS header of its own; what a handler answers is passed through.
+- MOCK integrations (a CORS preflight), integration-response headers, and the gateway responses
+  on every answer the gateway makes itself: see `response_mapping`.
+- CORS: the gateway adds no CORS header of its own, only what the API defines (its MOCK
+  integrations and gateway responses); what a handler answers is passed through.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from typing import Any
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
-from cogapi.local import urls
+from cogapi.local import urls, vtl
 from cogapi.local.moto_state import (
     ApiSnapshot,
     DeployedStage,
@@ -45,17 +48,21 @@ from cogapi.local.moto_state import (
     MotoState,
     ResourceSpec,
 )
+from cogapi.local.response_mapping import (
+    MappingSource,
+    gateway_answer,
+    integration_answer,
+    mock_answer,
+    scope,
+)
 from cogapi.local.runner import FailureKind, FunctionRunner, Invocation
 from cogapi.local.tokens import InvalidToken, KeySet, is_expired
 
 MAX_INTEGRATION_SECONDS = 29.0
-MAX_REQUEST_BYTES = 10 * 1024 * 1024
+MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's request payload quota
 WHY_KEY = "cogapi.why"  # WSGI environ key: why the gateway refused a request, for the log line
 _PROXY_KEYS = {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"}
 _FUNCTION_ARN = re.compile(r"functions/(arn:[^/]+)/invocations")
-_CONTEXT_REF = re.compile(
-    r"\$!?\{?context((?:\.[A-Za-z][A-Za-z0-9_-]*|\[(?:'[^']*'|\"[^\"]*\")\])+)\}?")
-_INPUT_JSON = re.compile(r"\$input\.json\(\s*['\"]\$['\"]\s*\)")
 
 
 class GatewayError(Exception):
@@ -311,6 +318,10 @@ class Call:
             "isBase64Encoded": is_b64,
         }
 
+    def mapping_source(self) -> MappingSource:
+        return MappingSource(self.request, self.context(), self.route.path_parameters,
+                             dict(self.deployed.variables))
+
     def template_event(self, integration: IntegrationSpec) -> Any:
         templates = dict(integration.request_templates)
         content_type = self.request.mimetype or "application/json"
@@ -321,19 +332,8 @@ class Call:
                 return json.loads(body) if body else {}
             except ValueError:
                 raise internal("passthrough body is not JSON") from None
-        ctx = self.context()
-
-        def lookup(match: re.Match[str]) -> str:
-            value: Any = ctx
-            for part in re.findall(r"\.([A-Za-z][A-Za-z0-9_-]*)|\[['\"]([^'\"]*)['\"]\]",
-                                   match.group(1)):
-                key = part[0] or part[1]
-                value = value.get(key) if isinstance(value, dict) else None
-            # undefined references render as "" (so `claims.cognito:username` is ":username")
-            return "" if value is None or isinstance(value, dict) else str(value)
-
-        rendered = _INPUT_JSON.sub(lambda _: body or "{}", template)
-        rendered = _CONTEXT_REF.sub(lookup, rendered)
+        source = self.mapping_source()
+        rendered = vtl.render(template, scope(source, source.context, body))
         try:
             return json.loads(rendered)
         except ValueError:
@@ -414,9 +414,7 @@ class DataPlane:
         except GatewayError as exc:
             if exc.why:  # the server's request line (`-v`) says why the gateway refused
                 request.environ[WHY_KEY] = exc.why
-            headers = {"x-amzn-ErrorType": exc.error_type} if exc.error_type else {}
-            response = Response(json.dumps({"message": exc.message}), status=exc.status,
-                                headers=headers, content_type="application/json")
+            response = self._gateway_answer(exc, request, api_id, stage, path, request_id)
         response.headers["x-amzn-RequestId"] = request_id
         response.headers["x-amz-apigw-id"] = secrets.token_urlsafe(12)[:15] + "="
         return response
@@ -437,6 +435,11 @@ class DataPlane:
         integration = method.integration
         if integration is None:
             raise internal("no integration defined for method")
+        if integration.type == "MOCK":
+            answer = mock_answer(integration, call.mapping_source())
+            if answer is None:
+                raise internal("no integration response matches the MOCK's statusCode")
+            return answer
         if integration.type not in ("AWS_PROXY", "AWS"):
             raise internal(f"integration type {integration.type} is not emulated")
         match = _FUNCTION_ARN.search(integration.uri)
@@ -461,9 +464,24 @@ class DataPlane:
             raise bad_gateway(f"{result.error_type}: {result.message}")
         if integration.type == "AWS_PROXY":
             return proxy_response(result.value)
+        default = next((m for m in integration.response_mappings if not m.selection_pattern), None)
+        if default is not None:
+            return integration_answer(default, json.dumps(result.value), call.mapping_source())
         status = next((s for s, pattern in integration.responses if not pattern), "200")
         return Response(json.dumps(result.value), status=int(status),
                         content_type="application/json")
+
+    def _gateway_answer(self, exc: GatewayError, request: Request, api_id: str, stage: str,
+                        path: str, request_id: str) -> Response:
+        """The answer shaped by the deployed API's gateway responses (`response_mapping`)."""
+        deployed = self.state.deployed_stage(api_id, stage)
+        context = {"requestId": request_id, "stage": stage, "apiId": api_id,
+                   "httpMethod": request.method, "path": f"/{stage}{'/' + path.strip('/')}",
+                   "domainName": request.host}
+        variables = dict(deployed.variables) if deployed else {}
+        source = MappingSource(request, context, {}, variables)
+        return gateway_answer(exc.status, exc.message, exc.error_type,
+                              deployed.api if deployed else None, source)
 
     def _check_permission(self, call: Call, function_arn: str) -> None:
         api = call.deployed.api
