@@ -38,6 +38,9 @@ def load_moto() -> Any:
         )
     except ImportError:
         raise CogapiError("moto is not installed", hint="pip install 'cogapi[local]'") from None
+    from cogapi.local import resource_servers
+
+    resource_servers.install()  # UpdateResourceServer, DeleteResourceServer, scope checks
     return DomainDispatcherApplication(create_backend_app), MotoRequestHandler
 
 
@@ -212,6 +215,13 @@ class MotoState:
             id_seconds=_validity(config, "IdTokenValidity", "hours", 1),
             refresh_seconds=_validity(config, "RefreshTokenValidity", "days", 30),
         )
+
+    def custom_scopes(self, pool_id: str) -> frozenset[str]:
+        """Every `<identifier>/<scope>` the pool's resource servers define now."""
+        from cogapi.local.resource_servers import pool_scopes
+
+        found = self._find_pool(pool_id)
+        return frozenset(pool_scopes(found[1])) if found else frozenset()
 
     @staticmethod
     def _find_user(pool: Any, username: str) -> Any:
