@@ -325,8 +325,8 @@ class HostedUi:
         if request.form.get("grant_type") == "client_credentials":  # services: its own rules
             from cogapi.local.machine_clients import ClientCredentials
 
-            grant = ClientCredentials(self.state, self.keys, self.endpoint, self.clock)
-            return grant.token(request, pool)
+            machine = ClientCredentials(self.state, self.keys, self.endpoint, self.clock)
+            return machine.token(request, pool)
         client = self._client_auth(request, pool)
         if client is None:
             return error("invalid_client")

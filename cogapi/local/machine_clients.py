@@ -14,6 +14,7 @@ As Cognito answers it (aws-notes: "Resource servers and machine clients"):
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 import uuid
@@ -60,14 +61,15 @@ class ClientCredentials:
         self.clock = clock
 
     @staticmethod
-    def _error(code: str, status: int = 400) -> Response:
-        from cogapi.local.edge import json_response
+    def _answer(body: dict[str, Any], status: int = 200) -> Response:
+        return Response(
+            json.dumps(body), status=status, headers=NO_STORE, content_type="application/json"
+        )
 
-        return json_response({"error": code}, status, NO_STORE)
+    def _error(self, code: str, status: int = 400) -> Response:
+        return self._answer({"error": code}, status)
 
     def token(self, request: Request, pool: PoolView) -> Response:
-        from cogapi.local.edge import json_response
-
         client_id = request.form.get("client_id", "")
         secret = request.form.get("client_secret")
         auth = request.authorization
@@ -97,4 +99,4 @@ class ClientCredentials:
             "expires_in": client.access_seconds,
             "token_type": "Bearer",
         }
-        return json_response(body, 200, NO_STORE)
+        return self._answer(body)
