@@ -171,3 +171,54 @@ def test_a_rerun_after_a_crash_finds_clients_by_name_and_drops_what_config_dropp
     order = [c for c in run.mutating if "ResourceServer" in c or "UserPoolClient" in c]
     assert order.index("CreateResourceServer") < order.index("UpdateUserPoolClient")
     assert order.index("DeleteUserPoolClient") < order.index("DeleteResourceServer")
+
+
+class Crash(BaseException):
+    """The process dies right after an AWS call returned (like SIGKILL: nothing after runs)."""
+
+
+def crash_after(monkeypatch: pytest.MonkeyPatch, k: int) -> None:
+    """Raise `Crash` right after the k-th successful mutating call of this process."""
+    from cogapi.aws.core import READ_PREFIXES, AwsCore
+
+    seen = {"n": 0}
+    original = AwsCore._after
+
+    def after(self: Any, model: Any, http_response: Any = None, **kw: Any) -> None:
+        original(self, model, http_response=http_response, **kw)
+        if not model.name.startswith(READ_PREFIXES):
+            seen["n"] += 1
+            if seen["n"] == k:
+                raise Crash(model.name)
+
+    monkeypatch.setattr(AwsCore, "_after", after)
+
+
+def test_a_run_killed_around_each_scope_call_converges_without_duplicates(
+    cog: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = write_config(tmp_path / "cogapi.yaml", **SECTIONS)
+    calls = up(cfg).mutating
+    assert run_cli("down", "-c", str(cfg), "--yes").exit_code == 0
+    # Kill points: right after the first and the last client is made (ids never recorded
+    # anywhere but AWS), the resource server already made. SIGKILL at every point of a fresh
+    # stack is the e2e suite's job; these are the points new to machine clients.
+    made = [i + 1 for i, c in enumerate(calls) if c == "CreateUserPoolClient"]
+    assert len(made) == 3 and calls.index("CreateResourceServer") + 1 < made[0]
+    points = [made[0], made[-1]]
+    for k in points:
+        with monkeypatch.context() as m:
+            crash_after(m, k)
+            with pytest.raises(Crash):
+                up(cfg)
+        again = up(cfg)
+        assert again.exit_code == 0, (k, again.stderr)
+        status = run_cli("status", "-c", str(cfg), "-o", "json")
+        assert status.exit_code == 0, (k, status.stdout)
+        pool_id = status.json()["outputs"]["user_pool_id"]
+        listed = cog.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60)
+        names = sorted(c["ClientName"] for c in listed["UserPoolClients"])
+        assert names == ["fulfilment", "reporting", "test-Client"], (k, names)
+        servers = cog.list_resource_servers(UserPoolId=pool_id, MaxResults=50)
+        assert [s["Identifier"] for s in servers["ResourceServers"]] == ["orders"], k
+        assert run_cli("down", "-c", str(cfg), "--yes").exit_code == 0
