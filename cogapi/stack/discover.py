@@ -151,9 +151,7 @@ def _discover_machine_clients(
                 obs.machine_clients[name] = desc
             continue
         desc = aws.describe_client(pool_id, cid)
-        if desc is not None and list(desc.get("AllowedOAuthFlows") or []) == [
-            "client_credentials"
-        ]:
+        if desc is not None and list(desc.get("AllowedOAuthFlows") or []) == ["client_credentials"]:
             obs.stale_machine_clients.append(desc)
 
 

@@ -363,7 +363,10 @@ def _plan_resource_servers(d: DesiredStack, o: Observed, plan: Plan, pool_new: b
         for identifier in sorted(set(o.resource_servers) - wanted):
             plan.add(
                 Change(
-                    "resource_server", identifier, "delete", identifier,
+                    "resource_server",
+                    identifier,
+                    "delete",
+                    identifier,
                     reason="no longer in the config",
                 )  # fmt: skip
             )
@@ -395,7 +398,10 @@ def _plan_machine_clients(d: DesiredStack, o: Observed, plan: Plan, pool_new: bo
         for cid in ids:
             plan.add(
                 Change(
-                    "app_client", f"{name} (duplicate {cid})", "delete", cid,
+                    "app_client",
+                    f"{name} (duplicate {cid})",
+                    "delete",
+                    cid,
                     reason="a second client of the same name in our pool",
                 )  # fmt: skip
             )
@@ -408,7 +414,10 @@ def _plan_machine_clients(d: DesiredStack, o: Observed, plan: Plan, pool_new: bo
         taken.add(("app_client", name))
         plan.add(
             Change(
-                "app_client", name, "delete", cid,
+                "app_client",
+                name,
+                "delete",
+                cid,
                 reason="a client_credentials client in our pool that the config no longer names",
             )  # fmt: skip
         )
