@@ -120,10 +120,19 @@ def _discover_cognito(aws: Aws, cfg: Config, obs: Observed) -> None:
         obs.client = aws.describe_client(pool_id, clients[0]["ClientId"])
         obs.client_duplicates = [c["ClientId"] for c in clients[1:]]
     _discover_machine_clients(aws, cfg, obs, pool_id, listed)
-    # Always listed (one call): a server the config dropped is found and deleted.
-    obs.resource_servers = {
-        rs["Identifier"]: rs for rs in aws.list_resource_servers(pool_id) if rs.get("Identifier")
-    }
+    # Listed when the config defines servers or a client of ours names a custom scope (a config
+    # that dropped its servers still leaves such a client to delete): a stack without custom
+    # scopes keeps its no-op discovery at a dozen calls. A dropped server that no client ever
+    # used is missed until then; it is deleted with the pool.
+    named = [obs.client, *obs.machine_clients.values(), *obs.stale_machine_clients]
+    if cfg.resource_servers or any(
+        "/" in scope for c in named if c for scope in c.get("AllowedOAuthScopes") or []
+    ):
+        obs.resource_servers = {
+            rs["Identifier"]: rs
+            for rs in aws.list_resource_servers(pool_id)
+            if rs.get("Identifier")
+        }
     uses_idps = bool(cfg.user_pool.identity_providers) or any(
         p != "COGNITO" for p in (obs.client or {}).get("SupportedIdentityProviders", [])
     )

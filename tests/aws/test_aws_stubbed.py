@@ -740,11 +740,6 @@ def test_run_down_refuses_a_protected_pool_and_deletes_nothing(
             {"UserPoolClients": []},
             {"UserPoolId": POOL_ID, "MaxResults": 60},
         )
-        c.add_response(  # listed on every discovery: a dropped server is found and deleted
-            "list_resource_servers",
-            {"ResourceServers": []},
-            {"UserPoolId": POOL_ID, "MaxResults": 50},
-        )
         # No role to read the account from: discovery asks STS alongside the other parts.
         _stub_lambda_and_api_missing(stubs, sts=True)
 

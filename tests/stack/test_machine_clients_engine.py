@@ -222,3 +222,19 @@ def test_a_run_killed_around_each_scope_call_converges_without_duplicates(
         servers = cog.list_resource_servers(UserPoolId=pool_id, MaxResults=50)
         assert [s["Identifier"] for s in servers["ResourceServers"]] == ["orders"], k
         assert run_cli("down", "-c", str(cfg), "--yes").exit_code == 0
+
+
+def test_dropping_every_custom_scope_deletes_servers_and_clients(cog: Any, tmp_path: Path) -> None:
+    path = tmp_path / "cogapi.yaml"
+    assert up(write_config(path, **SECTIONS)).exit_code == 0
+    plain = write_config(path)  # the example config: no resource servers, no machine clients
+    run = up(plain)
+    assert run.exit_code == 0, run.stderr
+    plan = {(c["kind"], c["name"]): c["action"] for c in run.json()["plan"]}
+    assert plan[("resource_server", "orders")] == "delete"
+    assert plan[("app_client", "reporting")] == plan[("app_client", "fulfilment")] == "delete"
+    pool_id = run.json()["outputs"]["user_pool_id"]
+    assert cog.list_resource_servers(UserPoolId=pool_id, MaxResults=50)["ResourceServers"] == []
+    # Without custom scopes anywhere, discovery does not even ask for resource servers.
+    again = up(plain)
+    assert again.mutating == [] and "ListResourceServers" not in again.calls
