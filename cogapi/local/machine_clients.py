@@ -3,7 +3,8 @@
 As Cognito answers it (aws-notes: "Resource servers and machine clients"):
 - credentials by HTTP Basic, or `client_id` + `client_secret` in the form; an unknown client or
   a wrong secret is 401 `invalid_client`;
-- a client without the grant (a public client, a hosted-UI client) is 400 `unauthorized_client`;
+- a client without the grant (a public client, a hosted-UI client, OAuth switched off) is 400
+  `unauthorized_client`;
 - `scope` is optional and only narrows: every requested scope must be one the client allows and
   a resource server of the pool still defines, or the answer is 400 `invalid_scope`; no `scope`
   grants all of the client's (existing) custom scopes;
@@ -80,7 +81,8 @@ class ClientCredentials:
             return self._error("invalid_client", 401)
         if client.secret is not None and not secrets.compare_digest(client.secret, secret or ""):
             return self._error("invalid_client", 401)
-        if client.secret is None or GRANT not in client.oauth_flows:
+        # The grant needs a secret, the flow, and OAuth switched on (AllowedOAuthFlowsUserPoolClient).
+        if client.secret is None or GRANT not in client.oauth_flows or not client.hosted_ui_enabled:
             return self._error("unauthorized_client")
         existing = self.state.custom_scopes(pool.pool_id)
         allowed = tuple(s for s in client.oauth_scopes if s in existing)
