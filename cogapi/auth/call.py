@@ -208,10 +208,13 @@ def call_stack(
             ui.result("")
         ui.result(r.text)
     if r.status == 401:
-        ui.error(
-            f"{verb} {path} answered 401 {message or 'Unauthorized'}",
-            unauthorized_hint(route, sent_type, token, message),
-        )
+        hint = unauthorized_hint(route, sent_type, token, message)
+        if client is not None and route is not None and not route.scopes:
+            hint = (
+                f"{route.method} {route.path} requires no scopes, so it takes ID tokens, which "
+                f"machine clients never get: give the route a scope that {client} holds"
+            )
+        ui.error(f"{verb} {path} answered 401 {message or 'Unauthorized'}", hint)
     elif r.status == 403 and "Missing Authentication Token" in message:
         known = ", ".join(f"{x.method} {x.path}" for x in cfg.api.routes)
         ui.error(

@@ -103,6 +103,8 @@ def test_a_machine_token_reaches_its_route_and_not_the_other(stack: AuthStack, c
     assert flow.json()["refresh_token"] is None and flow.json()["id_token"] is None
     writer = stack.run("call", "/orders", "-X", "POST", "--client", "fulfilment", cache=cache)
     assert writer.returncode == 0, writer.stderr
+    unscoped = stack.run("call", "/me", "--client", "fulfilment", cache=cache)
+    assert unscoped.returncode == 1 and "machine clients never get" in unscoped.stderr
 
 
 def test_refusals_are_cognitos(stack: AuthStack, cache: Path) -> None:
