@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import botocore.exceptions
 import jwt
@@ -65,7 +66,7 @@ def machine(stack: Stack) -> Iterator[Machine]:
         UserPoolId=stack.pool_id,
         ClientName="web-orders",
         GenerateSecret=False,
-        AllowedOAuthFlows=["code"],
+        AllowedOAuthFlows=["code", "implicit"],
         AllowedOAuthFlowsUserPoolClient=True,
         AllowedOAuthScopes=["openid", "email", f"{ident}/read"],
         CallbackURLs=[CALLBACK],
@@ -153,6 +154,27 @@ def test_a_custom_scope_reaches_a_persons_access_token(machine: Machine) -> None
     claims = jwt.decode(r.json()["access_token"], options={"verify_signature": False})
     assert claims["scope"].split() == ["openid", f"{machine.identifier}/read"]
     assert claims["username"]  # a person's token, unlike a machine's
+
+
+def test_the_implicit_flow_carries_a_requested_custom_scope_and_refuses_others(
+    machine: Machine,
+) -> None:
+    stack, ident = machine.stack, machine.identifier
+    r = sign_in(stack, client_id=machine.web_client_id, scope=f"{ident}/read",
+                response_type="token")  # fmt: skip
+    assert r.status_code == 302, r.text
+    fragment = parse_qs(urlsplit(r.headers["Location"]).fragment)
+    claims = jwt.decode(fragment["access_token"][0], options={"verify_signature": False})
+    assert claims["scope"] == f"{ident}/read" and "id_token" not in fragment
+    # A scope the client is not allowed never reaches the form: invalid_scope on the redirect.
+    refused = requests.get(
+        f"{stack.hosted_ui}/oauth2/authorize",
+        params={"client_id": machine.web_client_id, "response_type": "code",
+                "redirect_uri": CALLBACK, "scope": f"openid {ident}/write"},
+        allow_redirects=False, timeout=10,
+    )  # fmt: skip
+    assert refused.status_code == 302
+    assert parse_qs(urlsplit(refused.headers["Location"]).query)["error"] == ["invalid_scope"]
 
 
 def test_update_replaces_the_scope_list_and_delete_removes_the_server(machine: Machine) -> None:
