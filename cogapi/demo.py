@@ -4,7 +4,9 @@ Starts the local stand-in in-process on a free loopback port, runs the real engi
 example config, creates a demo user, signs in through the local hosted UI over HTTP exactly as a
 browser would (authorize -> login form with its XSRF cookie -> redirect with `code` + `state` ->
 code exchange with the PKCE verifier), then calls the API the four ways the tutorial checks by
-hand (no token, forged token, expired token, real token), and tears everything down.
+hand (no token, forged token, expired token, real token), then calls as a machine: a
+client_credentials token for a machine client is let in on the route of its custom scope and
+refused on the person's route, and tears everything down.
 Every step is a `Step` with the expected and actual answer; the exit status is 0 only when all
 hold.
 """
@@ -30,6 +32,41 @@ from cogapi.ui import UI
 
 DEMO_EMAIL = "demo.user@example.com"
 CALLBACK = "http://localhost:8765/callback"
+MACHINE = "demo-reports"
+MACHINE_ROUTE = "/reports"
+# Added to the example config: a resource server, a machine client and the route of its scope.
+MACHINE_CONFIG: dict[str, Any] = {
+    "resource_servers": [{"identifier": "reports", "name": "Reports API", "scopes": [
+        {"name": "read", "description": "Read reports"}]}],
+    "machine_clients": [{"name": MACHINE, "scopes": ["reports/read"]}],
+}  # fmt: skip
+
+
+def demo_config_text(example: str, prefix: str, endpoint: str) -> str:
+    """The example config on a fresh prefix and the local endpoint, plus a machine caller."""
+    import yaml
+
+    doc = yaml.safe_load(example)
+    doc["domain"]["prefix"] = prefix
+    doc["endpoint_url"] = endpoint
+    doc.update(MACHINE_CONFIG)
+    doc["api"]["routes"].append(
+        {"path": MACHINE_ROUTE, "method": "GET", "scopes": ["reports/read"]}
+    )
+    return str(yaml.safe_dump(doc, sort_keys=False))
+
+
+def machine_token(token_endpoint: str, client_id: str, secret: str) -> dict[str, Any]:
+    """client_credentials with HTTP Basic, as a service would ask for its token."""
+    from cogapi.auth import http_request
+
+    r = http_request.post_form(
+        token_endpoint, {"grant_type": "client_credentials"}, basic_auth=(client_id, secret)
+    )
+    body = r.json()
+    if not r.ok or not isinstance(body, dict) or "access_token" not in body:
+        raise CogapiError(f"/oauth2/token answered {r.status} {r.text[:80]} to client_credentials")
+    return body
 
 
 @dataclass
@@ -153,10 +190,7 @@ def run_demo(ui: UI, keep: bool = False) -> ExitStatus:
         ui.info(f"Local stand-in running at {endpoint}")
         from cogapi.stack.commands import example_config_text, random_prefix
 
-        text = example_config_text().replace(
-            "prefix: test-api-7f3k", f"prefix: {random_prefix('demo')}", 1
-        )
-        text = text.replace("# endpoint_url: http://127.0.0.1:4566", f"endpoint_url: {endpoint}", 1)
+        text = demo_config_text(example_config_text(), random_prefix("demo"), endpoint)
         cfg_path = Path(tmp) / "cogapi.yaml"
         cfg_path.write_text(text)
         parse_config(text, str(cfg_path))
@@ -212,9 +246,27 @@ def run_demo(ui: UI, keep: bool = False) -> ExitStatus:
                 message = _message(body)
                 step(f"call with {name}", f"{want_status} {want_text}", f"{status} {message}",
                      status == want_status and want_text in message)  # fmt: skip
+            base = url.rsplit("/", 1)[0]
+            ui.info(f"4. call as a machine: client_credentials for {MACHINE}")
+            client_id = outputs["machine_clients"][MACHINE]
+            secret = ctx.aws.client_secret(ids["pool_id"], client_id) or ""
+            issued = machine_token(outputs["token_endpoint"], client_id, secret)
+            claims = _claims(issued["access_token"])
+            step("machine token", "an access token only, scope reports/read, no user",
+                 f"{', '.join(sorted(issued))}; scope {claims.get('scope')}",
+                 sorted(issued) == ["access_token", "expires_in", "token_type"]
+                 and claims.get("scope") == "reports/read" and "username" not in claims)  # fmt: skip
+            for path, want_status, want_text in (
+                (MACHINE_ROUTE, 200, "Hello World"),
+                (url[len(base) :], 401, "Unauthorized"),
+            ):
+                status, answer = call(base + path, issued["access_token"])
+                message = _message(answer)
+                step(f"machine call {path}", f"{want_status} {want_text}", f"{status} {message}",
+                     status == want_status and want_text in message)  # fmt: skip
         finally:
             if not keep:
-                ui.info("4. cogapi down")
+                ui.info("5. cogapi down")
                 from cogapi.stack.discover import discover_stack
 
                 observed = discover_stack(ctx.aws, ctx.cfg)
@@ -236,8 +288,18 @@ def run_demo(ui: UI, keep: bool = False) -> ExitStatus:
             ui.result(
                 f"{'PASS' if s.ok else 'FAIL'}  {s.name:{width}}  expected {s.expected}; got {s.actual}"
             )
-        ui.result("Demo passed: the API answers only with a valid token." if ok else "Demo FAILED.")
+        ui.result(
+            "Demo passed: the API answers only with a valid token carrying the route's scope."
+            if ok
+            else "Demo FAILED."
+        )
     return ExitStatus.OK if ok else ExitStatus.ERROR
+
+
+def _claims(token: str) -> dict[str, Any]:
+    from cogapi.auth.jwt_verify import unverified_claims
+
+    return unverified_claims(token)
 
 
 def _message(body: str) -> str:

@@ -157,6 +157,8 @@ class UI:
         print("", file=self.stdout)
         width = max(len(k) for k in outputs)
         for k, v in outputs.items():
+            if isinstance(v, dict):  # e.g. machine_clients: name -> client id
+                v = ", ".join(f"{name}={value}" for name, value in v.items()) or None
             print(f"{k:{width}}  {v if v is not None else '-'}", file=self.stdout)
         self.stdout.flush()
 

@@ -133,6 +133,7 @@ def call_stack(
     no_token: bool,
     token_type: str | None,
     include: bool,
+    client: str | None = None,
 ) -> ExitStatus:
     from cogapi.auth.sign_in import TokenService
     from cogapi.stack.context import open_stack
@@ -141,6 +142,8 @@ def call_stack(
 
     if no_token and token_type:
         raise UsageError("--no-token and --token-type contradict each other")
+    if client is not None and (no_token or token_type == "id"):
+        raise UsageError("--client sends the machine client's access token (it has no other)")
     ctx = open_stack(opts, ui)
     cfg = ctx.cfg
     first = cfg.api.routes[0]
@@ -157,7 +160,13 @@ def call_stack(
     sent_type: str | None = None
     extra = parse_headers(headers)
     token: str | None = None
-    if not no_token and (route is None or route.authorizer):
+    if client is not None and (route is None or route.authorizer):
+        from cogapi.auth.machine import MachineTokens
+
+        sent_type = "access"
+        token = MachineTokens(ctx, ui).get(client).cached.access_token
+        extra.setdefault(cfg.api.authorizer.token_source, token)
+    elif not no_token and (route is None or route.authorizer):
         tokens = TokenService(ctx, ui).cached()
         if tokens is None:
             raise CogapiError(
@@ -199,10 +208,13 @@ def call_stack(
             ui.result("")
         ui.result(r.text)
     if r.status == 401:
-        ui.error(
-            f"{verb} {path} answered 401 {message or 'Unauthorized'}",
-            unauthorized_hint(route, sent_type, token, message),
-        )
+        hint = unauthorized_hint(route, sent_type, token, message)
+        if client is not None and route is not None and not route.scopes:
+            hint = (
+                f"{route.method} {route.path} requires no scopes, so it takes ID tokens, which "
+                f"machine clients never get: give the route a scope that {client} holds"
+            )
+        ui.error(f"{verb} {path} answered 401 {message or 'Unauthorized'}", hint)
     elif r.status == 403 and "Missing Authentication Token" in message:
         known = ", ".join(f"{x.method} {x.path}" for x in cfg.api.routes)
         ui.error(

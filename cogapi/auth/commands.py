@@ -41,7 +41,19 @@ def run_token(
     force: bool,
     logout: bool,
     timeout: float,
+    client: str | None = None,
 ) -> ExitStatus:
+    if client is not None or flow == "client_credentials":
+        if username or password_stdin or (flow not in (None, "client_credentials")):
+            raise UsageError(
+                "--client gets a machine client's token (client_credentials); "
+                "--flow code/implicit/password and --username are for people"
+            )
+        if client is None:
+            raise UsageError(
+                "--flow client_credentials needs --client NAME (one of machine_clients)"
+            )
+        return run_machine_token(opts, ui, client, which, force, logout)
     from cogapi.auth import hosted_ui
     from cogapi.auth.sign_in import TokenService
     from cogapi.stack.context import open_stack
@@ -89,6 +101,42 @@ def run_token(
             hint="sign in with the code flow: `cogapi token --force --flow code`",
         )
     ui.result(value)
+    return ExitStatus.OK
+
+
+def run_machine_token(
+    opts: Any, ui: Any, client: str, which: str, force: bool, logout: bool
+) -> ExitStatus:
+    from cogapi.auth.machine import MachineTokens
+    from cogapi.stack.context import open_stack
+
+    ctx = open_stack(opts, ui)
+    service = MachineTokens(ctx, ui)
+    service._machine(client)
+    if logout:
+        cache = service.cache(client)
+        cleared = cache.clear()
+        if ui.json:
+            ui.emit_json({"cleared": cleared, "cache_file": str(cache.path)})
+        else:
+            ui.info(
+                f"Removed the cached token of {client} ({cache.path})."
+                if cleared
+                else f"There was no cached token for {client}."
+            )
+        return ExitStatus.OK
+    if which != "access":
+        raise UsageError(
+            f"there is no {which} token for a machine client: client_credentials gives an "
+            "access token only"
+        )
+    tokens = service.get(client, force)
+    if ui.json:
+        doc = tokens.to_json()
+        doc["client_name"] = client
+        ui.emit_json(doc)
+    else:
+        ui.result(tokens.cached.access_token)
     return ExitStatus.OK
 
 

@@ -37,6 +37,7 @@ class CachedTokens:
     hosted_ui: str | None = None  # base URL, for /logout and /oauth2/revoke
     username: str | None = None  # password flow: for SECRET_HASH on refresh
     expired_access_token: str | None = None  # kept after a refresh: `cogapi verify` uses it
+    client_name: str | None = None  # client_credentials: the machine client's name
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,6 +74,16 @@ class TokenCache:
     @classmethod
     def for_stack(cls, stack: str, region: str, endpoint_url: str | None) -> TokenCache:
         return cls(cache_root() / cache_file_name(stack, region, endpoint_url))
+
+    @classmethod
+    def for_machine_client(
+        cls, stack: str, region: str, endpoint_url: str | None, client: str
+    ) -> TokenCache:
+        """A file of its own per machine client, beside the stack's (same modes, same rules)."""
+        base = cache_file_name(stack, region, endpoint_url).removesuffix(".json")
+        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", client)
+        digest = hashlib.sha256(client.encode()).hexdigest()[:6]  # names differing in odd chars
+        return cls(cache_root() / f"{base}-client-{safe}-{digest}.json")
 
     def load(self) -> CachedTokens | None:
         try:

@@ -6,7 +6,10 @@ Each check is one request and one expectation, reported as pass, fail or skip (w
 - on the main route (the first with scopes, else the first with the authorizer): a malformed
   token, a token with a forged signature (the pool's `kid`, our own key) and an expired token
   (the one kept from the last refresh, when there is one) are refused; an ID token is refused
-  where scopes are required; the cached valid token is let through (2xx) to the handler.
+  where scopes are required; the cached valid token is let through (2xx) to the handler;
+- per machine client: its client_credentials token is let through on a route it has a scope of,
+  and refused (401) on a scoped route it has none of; a person's token is refused on a route
+  whose custom scopes it lacks (skipped, with why, when the config has no such route or client).
 A check that cannot run for lack of a token fails with a hint (`cogapi token`), except the
 expired-token check, which is skipped with the reason: no expired token signed by the pool can be
 made without waiting for one.
@@ -15,6 +18,7 @@ made without waiting for one.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -70,7 +74,9 @@ class StackChecks:
         jwks_url: str,
         issuer: str,
         tokens: Any | None,
+        machine_token: Callable[[str], str] | None = None,
     ) -> None:
+        self.machine_token = machine_token  # machine client name -> its access token
         self.cfg = cfg
         self.invoke_base = invoke_base
         self.hosted_ui = hosted_ui
@@ -168,7 +174,55 @@ class StackChecks:
             )
         self._expired(main, main_use)
         self._with_tokens(main, main_use)
+        self._machine_clients(guarded)
+        self._person_without_custom_scope(guarded)
         return self.checks
+
+    def _machine_clients(self, guarded: list[Any]) -> None:
+        scoped = [r for r in guarded if r.scopes]
+        if not self.cfg.machine_clients:
+            self.add("machine token -> 200 / 401", "machine_clients", None,
+                     "skipped: the config has no machine clients")  # fmt: skip
+            return
+        for mc in self.cfg.machine_clients:
+            allowed = next((r for r in scoped if set(r.scopes) & set(mc.scopes)), None)
+            denied = next((r for r in scoped if not set(r.scopes) & set(mc.scopes)), None)
+            try:
+                token = self.machine_token(mc.name) if self.machine_token else None
+            except CogapiError as exc:
+                self.add(f"machine token of {mc.name}", "/oauth2/token", False, exc.message)
+                continue
+            name = f"{mc.name} token on its scope -> 200"
+            if allowed is None:
+                self.add(name, mc.name, None, "skipped: no route takes any of its scopes")
+            elif token is None:
+                self.add(name, f"{allowed.method} {allowed.path}", False, "no token")
+            else:
+                r = self.send(allowed, token)
+                self.add(name, f"{allowed.method} {allowed.path}", r.ok,
+                         f"got {r.status} {_snippet(r.text)}")  # fmt: skip
+            name = f"{mc.name} token without the scope -> 401"
+            if denied is None:
+                self.add(name, mc.name, None, "skipped: it holds a scope of every scoped route")
+            elif token is not None:
+                self.expect_401(name, denied, token)
+
+    def _person_without_custom_scope(self, guarded: list[Any]) -> None:
+        name = "person's token without the custom scope -> 401"
+        custom = [r for r in guarded if any("/" in s for s in r.scopes)]
+        if not custom:
+            self.add(name, "api.routes", None, "skipped: no route requires a custom scope")
+            return
+        if self.tokens is None:
+            self.add(name, "api.routes", None, "skipped: no person's token is cached")
+            return
+        granted = set(str(self.tokens.access_claims.get("scope", "")).split())
+        lacking = next((r for r in custom if not granted & set(r.scopes)), None)
+        if lacking is None:
+            self.add(name, "api.routes", None,
+                     "skipped: the cached token carries a scope of every custom-scope route")  # fmt: skip
+            return
+        self.expect_401(name, lacking, self.tokens.get("access"))
 
     def _expired(self, main: Any, main_use: str) -> None:
         target = f"{main.method} {main.path}"
@@ -224,6 +278,7 @@ class StackChecks:
 
 def verify_stack(opts: Any, ui: Any) -> ExitStatus:
     from cogapi.auth.jwt_verify import trusted_issuers
+    from cogapi.auth.machine import MachineTokens
     from cogapi.auth.sign_in import TokenService
     from cogapi.stack.context import open_stack
     from cogapi.stack.lookup import find_api_id, find_pool
@@ -251,6 +306,7 @@ def verify_stack(opts: Any, ui: Any) -> ExitStatus:
         jwks_url,
         issuer,
         tokens,
+        machine_token=lambda name: MachineTokens(ctx, ui).get(name).cached.access_token,
     ).run()
     ok = all(c.status != "fail" for c in checks)
     if ui.json:

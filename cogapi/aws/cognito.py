@@ -135,6 +135,48 @@ class CognitoCalls(AwsCore):
             UserPoolId=pool_id, ClientId=client_id,
         )  # fmt: skip
 
+    # ---- resource servers (custom scopes) --------------------------------------------------
+
+    def list_resource_servers(self, pool_id: str) -> list[dict[str, Any]]:
+        """Full descriptions (List answers with names and scopes, so no Describe per server)."""
+        out, token = [], None
+        while True:
+            params: dict[str, Any] = {"UserPoolId": pool_id, "MaxResults": 50}
+            if token:
+                params["NextToken"] = token
+            page = self._call(
+                self.cognito, "list_resource_servers", f"resource servers of {pool_id}", **params
+            )
+            out.extend(page.get("ResourceServers", []))
+            token = page.get("NextToken")
+            if not token:
+                return out
+
+    def create_resource_server(self, params: dict[str, Any]) -> None:
+        self._call(
+            self.cognito, "create_resource_server",
+            f"resource server {params['Identifier']}", **params,
+        )  # fmt: skip
+
+    def update_resource_server(self, params: dict[str, Any]) -> None:
+        # UpdateResourceServer replaces the name and the whole scope list: send every scope.
+        self._call(
+            self.cognito, "update_resource_server",
+            f"resource server {params['Identifier']}", **params,
+        )  # fmt: skip
+
+    def delete_resource_server(self, pool_id: str, identifier: str) -> None:
+        self._delete(
+            self.cognito, "delete_resource_server", f"resource server {identifier}",
+            UserPoolId=pool_id, Identifier=identifier,
+        )  # fmt: skip
+
+    def client_secret(self, pool_id: str, client_id: str) -> str | None:
+        """The client's secret, read when it is needed and never kept (DescribeUserPoolClient)."""
+        desc = self.describe_client(pool_id, client_id) or {}
+        secret = desc.get("ClientSecret")
+        return str(secret) if secret else None
+
     def list_identity_providers(self, pool_id: str) -> list[dict[str, Any]]:
         r = self._call(
             self.cognito, "list_identity_providers", f"identity providers of {pool_id}",

@@ -11,7 +11,7 @@ import click
 
 from cogapi.cli.common import common_options
 
-FLOWS = ("code", "implicit", "password")
+FLOWS = ("code", "implicit", "password", "client_credentials")
 
 
 @click.command()
@@ -20,7 +20,14 @@ FLOWS = ("code", "implicit", "password")
     type=click.Choice(FLOWS),
     default=None,
     help="code: hosted UI + PKCE (default); implicit: the tutorial's legacy flow; "
-    "password: InitiateAuth for scripts (no OAuth scopes).",
+    "password: InitiateAuth for scripts (no OAuth scopes); client_credentials: a machine "
+    "client's token (with --client).",
+)
+@click.option(
+    "--client",
+    metavar="NAME",
+    help="A machine client (machine_clients[].name): get its token with client_credentials; "
+    "the secret is read from AWS, or from $COGAPI_CLIENT_SECRET.",
 )
 @click.option(
     "--open-browser/--no-browser",
@@ -61,6 +68,7 @@ def token(opts: Any, ui: Any, **kwargs: Any) -> int:
     \b
     curl -H "Authorization: $(cogapi token --print id)" ...
     cogapi token --flow password --username me@example.com --password-stdin < pw.txt
+    cogapi token --client reporting
     cogapi token --logout
     """
     from cogapi.auth.commands import run_token
@@ -95,6 +103,11 @@ def token(opts: Any, ui: Any, **kwargs: Any) -> int:
     help="Token to send (default: access on routes with scopes, id otherwise).",
 )
 @click.option("-i", "--include", is_flag=True, help="Print the status line and headers too.")
+@click.option(
+    "--client",
+    metavar="NAME",
+    help="Call as a machine client (its client_credentials access token).",
+)
 @common_options
 def call(opts: Any, ui: Any, **kwargs: Any) -> int:
     """Call the deployed API (PATH defaults to the first route) with the cached token.

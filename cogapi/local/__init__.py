@@ -11,6 +11,8 @@ those behind one prefix (`urls.LOCAL_PREFIX`) on the same loopback server:
 - `edge`      hosted UI (`/login`, `/signup`, `/logout`) and OAuth endpoints, JWKS, discovery
 - `cognito_api` Cognito's sign-in and user APIs as AWS answers them, in front of moto's
 - `apigw_import` patches moto so PutRestApi/ImportRestApi apply an OpenAPI document as AWS does
+- `machine_clients` the `client_credentials` grant of `/oauth2/token` (tokens for services)
+- `resource_servers` moto's missing UpdateResourceServer / DeleteResourceServer, scope checks
 - `dataplane` API Gateway REST: routing, Cognito authorizer, proxy event, response mapping
 - `runner`    runs a handler from the function's zip on warm workers, one pool per function
 - `workers`   the worker processes and their pool, and how what a handler starts is contained
@@ -29,7 +31,7 @@ Known differences from AWS (each a deliberate simplification):
   and ResendConfirmationCode, not ConfirmSignUp.
 - Sign-up confirms the user at once with `email_verified=true` (no mailbox locally).
 - No hosted-UI session cookie: every `/oauth2/authorize` shows the form again.
-- `client_credentials`, federated identity providers, MFA and the change-password page are not
+- Federated identity providers, MFA and the change-password page are not
   emulated; authorizer result caching is not emulated (every call is checked).
 - A deployment made without passing through the server's HTTP port (in-process `mock_aws`) is
   served from the live API, not a snapshot.

@@ -461,6 +461,11 @@ class HostedUi:
 
         if request.mimetype != "application/x-www-form-urlencoded":
             return error("invalid_request")
+        if request.form.get("grant_type") == "client_credentials":  # services: its own rules
+            from cogapi.local.machine_clients import ClientCredentials
+
+            machine = ClientCredentials(self.state, self.keys, self.endpoint, self.clock)
+            return machine.token(request, pool)
         client = self._client_auth(request, pool)
         if client is None:
             return error("invalid_client")
@@ -501,9 +506,7 @@ class HostedUi:
             grant, api_session = refreshed
             tokens = self.mint(client.pool_id, grant, id_token=True if api_session else None)
             return json_response(self._token_body(tokens, None), 200, headers)
-        if grant_type == "client_credentials" and "client_credentials" not in client.oauth_flows:
-            return error("unauthorized_client")
-        return error("unsupported_grant_type")  # client_credentials is not emulated locally
+        return error("unsupported_grant_type")
 
     def userinfo(self, request: Request, pool: PoolView) -> Response:
         def fail(status: int, error: str, description: str) -> Response:

@@ -44,6 +44,9 @@ def load_moto() -> Any:
     from cogapi.local import apigw_import
 
     apigw_import.install()  # PutRestApi with an OpenAPI document, applied as AWS does
+    from cogapi.local import resource_servers
+
+    resource_servers.install()  # UpdateResourceServer, DeleteResourceServer, scope checks
     return DomainDispatcherApplication(create_backend_app), MotoRequestHandler
 
 
@@ -274,6 +277,12 @@ class MotoState:
                 if client_id in pool.clients:
                     return str(pool.id)
         return None
+    def custom_scopes(self, pool_id: str) -> frozenset[str]:
+        """Every `<identifier>/<scope>` the pool's resource servers define now."""
+        from cogapi.local.resource_servers import pool_scopes
+
+        found = self._find_pool(pool_id)
+        return frozenset(pool_scopes(found[1])) if found else frozenset()
 
     @staticmethod
     def _find_user(pool: Any, username: str) -> Any:

@@ -34,6 +34,11 @@ class Observed:
     client: dict[str, Any] | None = None
     client_duplicates: list[str] = field(default_factory=list)
     idps: dict[str, dict[str, Any]] = field(default_factory=dict)
+    resource_servers: dict[str, dict[str, Any]] = field(default_factory=dict)  # identifier ->
+    machine_clients: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> describe
+    machine_client_duplicates: dict[str, list[str]] = field(default_factory=dict)
+    # client_credentials-only clients in our pool that the config no longer names
+    stale_machine_clients: list[dict[str, Any]] = field(default_factory=list)
     role: dict[str, Any] | None = None
     role_foreign: bool = False
     sms_role: dict[str, Any] | None = None
@@ -109,15 +114,54 @@ def _discover_cognito(aws: Aws, cfg: Config, obs: Observed) -> None:
     assert obs.pool is not None
     if cfg.user_pool.mfa != "off" or obs.pool.get("MfaConfiguration", "OFF") != "OFF":
         obs.mfa = aws.get_mfa_config(pool_id)
-    clients = [c for c in aws.list_clients(pool_id) if c.get("ClientName") == cfg.client_name]
+    listed = aws.list_clients(pool_id)
+    clients = [c for c in listed if c.get("ClientName") == cfg.client_name]
     if clients:
         obs.client = aws.describe_client(pool_id, clients[0]["ClientId"])
         obs.client_duplicates = [c["ClientId"] for c in clients[1:]]
+    _discover_machine_clients(aws, cfg, obs, pool_id, listed)
+    # Listed when the config defines servers or a client of ours names a custom scope (a config
+    # that dropped its servers still leaves such a client to delete): a stack without custom
+    # scopes keeps its no-op discovery at a dozen calls. A dropped server that no client ever
+    # used is missed until then; it is deleted with the pool.
+    named = [obs.client, *obs.machine_clients.values(), *obs.stale_machine_clients]
+    if cfg.resource_servers or any(
+        "/" in scope for c in named if c for scope in c.get("AllowedOAuthScopes") or []
+    ):
+        obs.resource_servers = {
+            rs["Identifier"]: rs
+            for rs in aws.list_resource_servers(pool_id)
+            if rs.get("Identifier")
+        }
     uses_idps = bool(cfg.user_pool.identity_providers) or any(
         p != "COGNITO" for p in (obs.client or {}).get("SupportedIdentityProviders", [])
     )
     if uses_idps:
         obs.idps = {p["ProviderName"]: p for p in aws.list_identity_providers(pool_id)}
+
+
+def _discover_machine_clients(
+    aws: Aws, cfg: Config, obs: Observed, pool_id: str, listed: list[dict[str, Any]]
+) -> None:
+    """Machine clients by name in our pool (the oldest of a name is the one; later ones are
+    duplicates a killed run left). A client_credentials-only client of another name is one the
+    config dropped: it lives in our pool, so it is ours to delete."""
+    wanted = {m.name for m in cfg.machine_clients}
+    for c in listed:
+        name, cid = c.get("ClientName"), c["ClientId"]
+        if name == cfg.client_name:
+            continue
+        if name in wanted:
+            if name in obs.machine_clients:
+                obs.machine_client_duplicates.setdefault(name, []).append(cid)
+                continue
+            desc = aws.describe_client(pool_id, cid)
+            if desc is not None:
+                obs.machine_clients[name] = desc
+            continue
+        desc = aws.describe_client(pool_id, cid)
+        if desc is not None and list(desc.get("AllowedOAuthFlows") or []) == ["client_credentials"]:
+            obs.stale_machine_clients.append(desc)
 
 
 def _discover_roles(aws: Aws, cfg: Config, obs: Observed) -> None:

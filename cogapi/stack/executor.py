@@ -23,12 +23,11 @@ from typing import Any
 from cogapi.aws import Aws
 from cogapi.errors import CogapiError, UsageError
 from cogapi.stack.discover import Observed
-from cogapi.stack.models import DesiredStack
+from cogapi.stack.models import MACHINE_CLIENT_ID, DesiredStack
 from cogapi.stack.planner import FINGERPRINT_PREFIX, Change, Plan
 
 Event = Callable[[Change, str, str], None]  # (change, "start" | "done" | "failed", detail)
 Key = tuple[str, str]
-
 
 
 def initial_ids(o: Observed) -> dict[str, str]:
@@ -38,6 +37,8 @@ def initial_ids(o: Observed) -> dict[str, str]:
         ids["pool_arn"] = o.pool.get("Arn", "")
     if o.client:
         ids["client_id"] = o.client["ClientId"]
+    for name, seen in o.machine_clients.items():
+        ids[MACHINE_CLIENT_ID + name] = seen["ClientId"]
     if o.role and not o.role_foreign:
         ids["role_arn"] = o.role["Arn"]
     if o.function and not o.function_foreign:
@@ -68,8 +69,15 @@ def dependencies(change: Change, plan: Plan, sms_role: str | None = None) -> set
         return of("user_pool", "app_client")  # the client stops naming it first
     if kind in ("identity_provider", "user_pool_domain"):
         return of("user_pool")
+    if kind == "resource_server":
+        # A client names a server's scopes: servers come before clients, go after them.
+        return of("user_pool") | (of("app_client") if action == "delete" else set())
     if kind == "app_client":
-        return of("user_pool") | of("identity_provider", deletes=False)
+        return (
+            of("user_pool")
+            | of("identity_provider", deletes=False)
+            | of("resource_server", deletes=False)
+        )
     if kind == "lambda_function":
         return of("iam_role")
     if kind == "authorizer":
@@ -212,10 +220,29 @@ class Executor:
             self.aws.delete_domain(pool_id, c.id)
         self.aws.create_domain(pool_id, self.d.domain, self.d.certificate_arn)
 
-    def _app_client(self, c: Change) -> None:
+    def _resource_server(self, c: Change) -> None:
         pool_id = self.ids["pool_id"]
         if c.action == "delete":
+            self.aws.delete_resource_server(pool_id, c.name)
+            return
+        spec = next(rs for rs in self.d.resource_servers if rs.identifier == c.name)
+        if c.action == "create":
+            self.aws.create_resource_server(spec.params(pool_id))
+        else:
+            self.aws.update_resource_server(spec.params(pool_id))
+
+    def _app_client(self, c: Change) -> None:
+        pool_id = self.ids["pool_id"]
+        machine = self.d.machine_client(c.name) if c.name != self.d.client.name else None
+        if c.action == "delete":
             self.aws.delete_client(pool_id, str(c.id))
+        elif machine is not None:
+            # The answer holds the client secret: only the id is kept.
+            if c.action == "create":
+                client = self.aws.create_client(machine.create_params(pool_id))
+                self._set(**{MACHINE_CLIENT_ID + c.name: client["ClientId"]})
+            else:
+                self.aws.update_client(machine.update_params(pool_id, str(c.id)))
         elif c.action == "create":
             client = self.aws.create_client(self.d.client.create_params(pool_id))
             self._set(client_id=client["ClientId"])
@@ -384,6 +411,7 @@ def apply_down(aws: Aws, plan: Plan, o: Observed, on_event: Event | None = None)
     order = (
         "user_pool_domain",
         "app_client",
+        "resource_server",
         "user_pool",
         "rest_api",
         "lambda_function",
@@ -395,7 +423,7 @@ def apply_down(aws: Aws, plan: Plan, o: Observed, on_event: Event | None = None)
             try:
                 if kind == "user_pool_domain" and o.pool_id:
                     aws.delete_domain(o.pool_id, c.name)
-                elif kind == "app_client":
+                elif kind in ("app_client", "resource_server"):
                     pass  # deleted with its pool
                 elif kind == "user_pool" and o.pool_id:
                     aws.delete_user_pool(o.pool_id)

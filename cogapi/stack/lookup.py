@@ -70,3 +70,14 @@ def find_api_id(aws: Any, cfg: Any) -> str:
             hint="run `cogapi up` first (and check --region / --endpoint-url)",
         )
     return str(apis[0]["id"])
+
+
+def find_machine_client_id(aws: Any, cfg: Any, pool_id: str, name: str) -> str:
+    """The id of the machine client `name` in the stack's pool (found by name, like discovery)."""
+    for c in aws.list_clients(pool_id):
+        if c.get("ClientName") == name:
+            return str(c["ClientId"])
+    raise CogapiError(
+        f"user pool {pool_id} has no machine client {name!r}",
+        hint="run `cogapi up` to converge the stack",
+    )

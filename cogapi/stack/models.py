@@ -20,6 +20,7 @@ from cogapi.stack.code import CodePackage
 
 OWNER_TAG = "cogapi:stack"
 SIGN_IN_TAG = "cogapi:sign-in"
+MACHINE_CLIENT_ID = "machine_client:"  # key prefix of a machine client's id in the ids of a run
 ROLE_DESCRIPTION = "Managed by cogapi (stack {name}); do not edit by hand"
 LAMBDA_BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 AUTH_FLOWS = {
@@ -87,6 +88,33 @@ class ClientSpec:
 
     def update_params(self, pool_id: str, client_id: str) -> dict[str, Any]:
         return {"UserPoolId": pool_id, "ClientId": client_id, **self.params}
+
+
+@dataclass(frozen=True)
+class ResourceServerSpec:
+    """A resource server: `UpdateResourceServer` replaces the name and the whole scope list."""
+
+    identifier: str
+    name: str
+    scopes: tuple[tuple[str, str], ...]  # (ScopeName, ScopeDescription), in config order
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return resource_server_settings(self.params(""))
+
+    def params(self, pool_id: str) -> dict[str, Any]:
+        return {
+            "UserPoolId": pool_id,
+            "Identifier": self.identifier,
+            "Name": self.name,
+            "Scopes": [{"ScopeName": n, "ScopeDescription": d} for n, d in self.scopes],
+        }
+
+
+def resource_server_settings(d: dict[str, Any]) -> dict[str, Any]:
+    """Comparable settings of a resource server, from a request or a Describe/List answer."""
+    scopes = {s.get("ScopeName"): s.get("ScopeDescription") for s in d.get("Scopes") or []}
+    return {"name": d.get("Name"), "scopes": dict(sorted(scopes.items()))}
 
 
 @dataclass(frozen=True)
@@ -185,6 +213,11 @@ class DesiredStack:
     stage: str
     stage_tags: dict[str, str]
     tags: dict[str, str] = field(default_factory=dict)
+    resource_servers: tuple[ResourceServerSpec, ...] = ()
+    machine_clients: tuple[ClientSpec, ...] = ()  # confidential, client_credentials only
+
+    def machine_client(self, name: str) -> ClientSpec | None:
+        return next((m for m in self.machine_clients if m.name == name), None)
 
     @property
     def function_arn(self) -> str:
@@ -367,6 +400,30 @@ def _client_spec(cfg: Config) -> ClientSpec:
     return ClientSpec(cfg.client_name, c.generate_secret, settings, params)
 
 
+def _machine_client_spec(mc: Any) -> ClientSpec:
+    """A machine client as the AWS console makes one: a secret, only client_credentials, only
+    custom scopes; no user sign-in (refresh alone signs nobody in), no callback URLs."""
+    params: dict[str, Any] = {
+        "ClientName": mc.name,
+        "AccessTokenValidity": mc.token_validity.access_minutes(),
+        # Not used by this grant, but UpdateUserPoolClient resets whatever it is not sent.
+        "IdTokenValidity": 60,
+        "RefreshTokenValidity": 43200,
+        "TokenValidityUnits": {
+            "AccessToken": "minutes",
+            "IdToken": "minutes",
+            "RefreshToken": "minutes",
+        },
+        "ExplicitAuthFlows": ["ALLOW_REFRESH_TOKEN_AUTH"],
+        "AllowedOAuthFlows": ["client_credentials"],
+        "AllowedOAuthScopes": sorted(mc.scopes),
+        "AllowedOAuthFlowsUserPoolClient": True,
+        "PreventUserExistenceErrors": "ENABLED",
+        "EnableTokenRevocation": True,
+    }
+    return ClientSpec(mc.name, True, client_settings(params), params)
+
+
 def client_settings(d: dict[str, Any]) -> dict[str, Any]:
     """The comparable settings of a client, from a request or a DescribeUserPoolClient answer."""
     units = d.get("TokenValidityUnits") or {}
@@ -507,4 +564,15 @@ def desired_stack(cfg: Config, account_id: str, code: CodePackage) -> DesiredSta
         if r.integration == "lambda":
             settings["template"] = NON_PROXY_TEMPLATE
         routes.append(RouteSpec(r.path, r.method, settings))
-    return DesiredStack(**{**stack.__dict__, "routes": tuple(routes)})
+    servers = tuple(
+        ResourceServerSpec(
+            rs.identifier, rs.name, tuple((sc.name, sc.description) for sc in rs.scopes)
+        )
+        for rs in cfg.resource_servers
+    )
+    return DesiredStack(**{
+        **stack.__dict__,
+        "routes": tuple(routes),
+        "resource_servers": servers,
+        "machine_clients": tuple(_machine_client_spec(m) for m in cfg.machine_clients),
+    })  # fmt: skip

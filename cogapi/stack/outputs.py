@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from cogapi.config import Config
 from cogapi.local import urls as local_urls
+from cogapi.stack.models import MACHINE_CLIENT_ID
 
 
 def is_local_endpoint(endpoint_url: str | None, timeout: float = 1.0) -> bool:
@@ -42,6 +43,10 @@ def invoke_base(cfg: Config, api_id: str, local_endpoint: str | None) -> str:
     return f"https://{api_id}.execute-api.{cfg.region}.amazonaws.com/{cfg.api.stage}"
 
 
+def token_endpoint(cfg: Config, local_endpoint: str | None) -> str:
+    return f"{hosted_ui_base(cfg, local_endpoint)}/oauth2/token"
+
+
 def login_url(cfg: Config, client_id: str, local_endpoint: str | None) -> str:
     query = urlencode({
         "client_id": client_id,
@@ -56,7 +61,13 @@ def stack_outputs(
     cfg: Config, ids: dict[str, str], local_endpoint: str | None = None
 ) -> dict[str, Any]:
     client_id, api_id = ids.get("client_id"), ids.get("api_id")
-    return {
+    pool_id = ids.get("pool_id")
+    machine = {
+        m.name: ids[MACHINE_CLIENT_ID + m.name]
+        for m in cfg.machine_clients
+        if MACHINE_CLIENT_ID + m.name in ids
+    }
+    out: dict[str, Any] = {
         "hosted_ui_url": login_url(cfg, client_id, local_endpoint) if client_id else None,
         "invoke_url": invoke_base(cfg, api_id, local_endpoint) + cfg.api.routes[0].path
         if api_id
@@ -71,3 +82,8 @@ def stack_outputs(
         "role_arn": ids.get("role_arn"),
         "authorizer_id": ids.get("authorizer_id"),
     }
+    # Additive keys: the client_credentials endpoint and each machine client's id (never a secret).
+    out["token_endpoint"] = token_endpoint(cfg, local_endpoint) if pool_id else None
+    if cfg.machine_clients:
+        out["machine_clients"] = machine
+    return out

@@ -29,10 +29,12 @@ from cogapi.stack.models import (
     RouteSpec,
     client_settings,
     normalise_trust,
+    resource_server_settings,
 )
 
 KINDS = (
-    "user_pool", "identity_provider", "user_pool_domain", "app_client", "iam_role",
+    "user_pool", "identity_provider", "user_pool_domain", "resource_server", "app_client",
+    "iam_role",
     "lambda_function", "rest_api", "authorizer", "api_resource", "api_method",
     "lambda_permission", "stage",
 )  # fmt: skip
@@ -314,6 +316,7 @@ def _plan_cognito(d: DesiredStack, o: Observed, plan: Plan) -> None:
     else:
         plan.add(Change("user_pool_domain", d.domain, "ok", d.domain))
 
+    _plan_resource_servers(d, o, plan, pool_new)
     client = None if pool_new else o.client
     if client is None:
         plan.add(Change("app_client", d.client.name, "create"))
@@ -342,6 +345,82 @@ def _plan_cognito(d: DesiredStack, o: Observed, plan: Plan) -> None:
                     reason="a second client of the same name in our pool",
                 )
             )
+    _plan_machine_clients(d, o, plan, pool_new)
+
+
+def _plan_resource_servers(d: DesiredStack, o: Observed, plan: Plan, pool_new: bool) -> None:
+    """Found by identifier in our pool; a change is one UpdateResourceServer of the whole list."""
+    for spec in d.resource_servers:
+        seen = None if pool_new else o.resource_servers.get(spec.identifier)
+        if seen is None:
+            plan.add(Change("resource_server", spec.identifier, "create"))
+            continue
+        fields = diff(resource_server_settings(seen), spec.settings)
+        action = "update" if fields else "ok"
+        plan.add(Change("resource_server", spec.identifier, action, spec.identifier, fields))
+    if not pool_new:
+        wanted = {rs.identifier for rs in d.resource_servers}
+        for identifier in sorted(set(o.resource_servers) - wanted):
+            plan.add(
+                Change(
+                    "resource_server",
+                    identifier,
+                    "delete",
+                    identifier,
+                    reason="no longer in the config",
+                )  # fmt: skip
+            )
+
+
+def _plan_machine_clients(d: DesiredStack, o: Observed, plan: Plan, pool_new: bool) -> None:
+    """Found by name in our pool, like the app client; the secret is fixed at creation."""
+    for spec in d.machine_clients:
+        seen = None if pool_new else o.machine_clients.get(spec.name)
+        if seen is None:
+            plan.add(Change("app_client", spec.name, "create"))
+            continue
+        cid = seen["ClientId"]
+        if not seen.get("ClientSecret"):
+            plan.add(Change(
+                "app_client", spec.name, "blocked", cid,
+                (FieldChange("generate_secret", False, True),),
+                reason=f"client {spec.name!r} has no secret, and a machine client needs one "
+                "(a secret is fixed when a client is created)",
+                hint="rename the machine client (machine_clients[].name) to create a new one, "
+                "or delete the client by hand",
+            ))  # fmt: skip
+            continue
+        fields = diff(client_settings(seen), spec.settings)
+        plan.add(Change("app_client", spec.name, "update" if fields else "ok", cid, fields))
+    if pool_new:
+        return
+    for name, ids in sorted(o.machine_client_duplicates.items()):
+        for cid in ids:
+            plan.add(
+                Change(
+                    "app_client",
+                    f"{name} (duplicate {cid})",
+                    "delete",
+                    cid,
+                    reason="a second client of the same name in our pool",
+                )  # fmt: skip
+            )
+    taken = {c.key for c in plan.changes}
+    for seen in o.stale_machine_clients:
+        cid = seen["ClientId"]
+        name = str(seen.get("ClientName") or cid)
+        if ("app_client", name) in taken:
+            name = f"{name} ({cid})"
+        taken.add(("app_client", name))
+        plan.add(
+            Change(
+                "app_client",
+                name,
+                "delete",
+                cid,
+                reason="a client_credentials client in our pool that the config no longer names",
+            )  # fmt: skip
+        )
 
 
 def _plan_pool(d: DesiredStack, o: Observed) -> Change:
@@ -614,6 +693,12 @@ def plan_down(cfg: Config, o: Observed, keep_user_pool: bool = False) -> Plan:
             )
         if o.client:
             plan.add(Change("app_client", cfg.client_name, "skip" if keep_user_pool else "delete", o.client["ClientId"],
+                            reason=keep if keep_user_pool else "deleted with the pool"))  # fmt: skip
+        for name, seen in o.machine_clients.items():
+            plan.add(Change("app_client", name, "skip" if keep_user_pool else "delete", seen["ClientId"],
+                            reason=keep if keep_user_pool else "deleted with the pool"))  # fmt: skip
+        for identifier in sorted(o.resource_servers):
+            plan.add(Change("resource_server", identifier, "skip" if keep_user_pool else "delete", identifier,
                             reason=keep if keep_user_pool else "deleted with the pool"))  # fmt: skip
         if keep_user_pool:
             plan.add(

@@ -97,7 +97,8 @@ def make_stack(tmp: Path, **overrides: Any) -> AuthStack:
                 "routes": [{"path": "/hello", "method": "GET", "scopes": ["email"]},
                            {"path": "/me", "method": "GET"}]},
     }  # fmt: skip
-    doc.update(overrides)
+    for key, value in overrides.items():  # one level deep: keep the generated URLs and names
+        doc[key] = {**doc[key], **value} if isinstance(doc.get(key), dict) else value
     config = write_config(tmp / "cogapi.yaml", **doc)
     stack = AuthStack(server, endpoint, config, callback, tmp)
     up = stack.run("up", "--yes", "-o", "json", cache=tmp / "cache", timeout=120)

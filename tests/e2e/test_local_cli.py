@@ -38,6 +38,9 @@ def test_demo_passes_every_step(tmp_path: Path) -> None:
     assert steps["call with no token"]["actual"] == "401 Unauthorized"
     assert steps["call with expired token"]["actual"] == "401 The incoming token has expired"
     assert steps["call with real token"]["actual"].startswith("200 Hello World")
+    # A machine caller: its client_credentials token passes on its scope's route only.
+    assert steps["machine call /reports"]["actual"].startswith("200 Hello World")
+    assert steps["machine call /test-API-resource"]["actual"] == "401 Unauthorized"
     assert steps["down"]["ok"] is True
 
 
