@@ -6,6 +6,7 @@ from __future__ import annotations
 import codecs
 import difflib
 import os
+import re
 import typing
 from pathlib import Path
 from typing import Any
@@ -54,8 +55,18 @@ def _relevant(errors: list[Any]) -> list[Any]:
     return out
 
 
+_LONG_QUOTE = re.compile(r"'([^']{60,})'")
+
+
 def _clip(text: str, limit: int = MAX_MESSAGE) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    """Shorten the values a long message quotes, never its explanation: `'ooo...ooo' is not a ...`."""
+    if len(text) <= limit:
+        return text
+    text = _LONG_QUOTE.sub(lambda m: f"'{m.group(1)[:40]}...{m.group(1)[-8:]}'", text)
+    if len(text) <= limit:
+        return text
+    half = (limit - 5) // 2
+    return f"{text[:half]} ... {text[-half:]}"
 
 
 def _models_in(annotation: Any) -> list[type[BaseModel]]:
