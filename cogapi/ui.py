@@ -8,7 +8,9 @@ markup so a message holding `[brackets]` prints as written.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 import threading
 from collections.abc import Sequence
@@ -30,24 +32,78 @@ def _short(v: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # a closed or replaced stream
+        return False
+
+
 def describe_fields(c: Change) -> str:
     return "; ".join(f"{f.field}: {_short(f.old)} -> {_short(f.new)}" for f in c.fields)
 
 
+class _ClosedPipeSafe:
+    """stdout that a closed pipe (`cogapi status | head -1`) silences instead of crashing.
+
+    A reader that stops early is normal for a CLI (`git log | head`): the first write that meets
+    a closed pipe points the stream at /dev/null, and the command goes on to its own exit code.
+    """
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self.closed_pipe = False
+
+    def _silence(self) -> None:
+        self.closed_pipe = True
+        with contextlib.suppress(OSError, ValueError):
+            # The interpreter flushes the stream again at exit: point its descriptor at
+            # /dev/null so that flush has somewhere to go.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+
+    def write(self, text: str) -> int:
+        if self.closed_pipe:
+            return len(text)
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._silence()
+            return len(text)
+
+    def flush(self) -> None:
+        if self.closed_pipe:
+            return
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._silence()
+
+    def __getattr__(self, name: str) -> Any:  # isatty, fileno, encoding, ...
+        return getattr(self._stream, name)
+
+
 class UI:
+    """`interactive`: whether to ask before changing anything, which depends on stdin being a
+    terminal (as Terraform), whatever stdout is: `cogapi up -o json | jq` still asks, on stderr.
+    `tables`: whether plans and status are rich tables, which depends on stdout."""
+
     def __init__(
         self,
         output: str = "text",
         stdout: IO[str] | None = None,
         stderr: IO[str] | None = None,
         interactive: bool | None = None,
+        stdin: IO[str] | None = None,
     ) -> None:
         self.output = output
-        self.stdout = stdout or sys.stdout
+        self._out = _ClosedPipeSafe(stdout or sys.stdout)
+        self.stdout: IO[str] = self._out  # type: ignore[assignment]
         self.stderr = stderr or sys.stderr
-        self.interactive = (
-            self.stdout.isatty() and sys.stdin.isatty() if interactive is None else interactive
-        )
+        self.stdin = stdin or sys.stdin
+        self.interactive = _isatty(self.stdin) if interactive is None else interactive
+        self.tables = _isatty(self.stdout) if interactive is None else interactive
         self._lock = threading.Lock()
 
     def _table(
@@ -72,6 +128,10 @@ class UI:
                 *(Text(cell, style=style if i == styled else "") for i, cell in enumerate(row))
             )
         Console(file=self.stdout, highlight=False, soft_wrap=True).print(table)
+
+    def silence_stdout(self) -> None:
+        """The reader of stdout has gone: write nothing more there."""
+        self._out._silence()
 
     @property
     def json(self) -> bool:
@@ -101,16 +161,21 @@ class UI:
         print(json.dumps(doc, indent=2, sort_keys=False, default=str), file=self.stdout, flush=True)
 
     def confirm(self, question: str) -> bool:
-        import click
-
-        return click.confirm(question, default=False, err=True)
+        """Ask on stderr, read the answer from stdin; stdout stays the result's alone (`input()`
+        would write its prompt there). End of input is a no."""
+        with self._lock:
+            print(f"{question} [y/N]: ", end="", file=self.stderr, flush=True)
+        answer = self.stdin.readline()
+        if not answer.endswith("\n"):
+            print("", file=self.stderr, flush=True)
+        return answer.strip().lower() in ("y", "yes")
 
     # ---- plans, status, outputs ---------------------------------------------------------------
 
     def plan(self, plan: Plan, title: str) -> None:
         if self.json:
             return
-        if self.interactive:
+        if self.tables:
             rows = [
                 (c.action, c.kind, c.name, c.id or "", describe_fields(c) or c.reason)
                 for c in plan.changes
@@ -137,7 +202,7 @@ class UI:
             self.error(f"{c.kind} {c.name}: {c.reason}", c.hint or None)
 
     def status(self, rows: list[dict[str, Any]]) -> None:
-        if self.interactive:
+        if self.tables:
             cells = [
                 (r["kind"], r["name"], r["id"] or "", r["state"], "; ".join(r["drift"]))
                 for r in rows
