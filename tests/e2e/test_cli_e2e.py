@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +97,9 @@ def test_bad_config_exits_2_without_traceback(cogapi: Any, tmp_path: Path) -> No
 
 def test_endpoint_unreachable_is_a_clear_error(cogapi: Any, tmp_path: Path) -> None:
     cfg = str(write_config(tmp_path / "cogapi.yaml"))
+    start = time.monotonic()
     r = cogapi("status", "-c", cfg, "--endpoint-url", "http://127.0.0.1:9")
+    assert time.monotonic() - start < 10  # a refused connection is not retried with backoff
     assert r.returncode == 1
     assert "cannot reach AWS" in r.stderr and "Traceback" not in r.stderr
 
