@@ -48,7 +48,11 @@ def down(opts: Any, ui: Any, yes: bool, keep_user_pool: bool) -> int:
 
 @click.command()
 @click.option(
-    "--name", default="test", show_default=True, help="Word the random domain prefix starts with."
+    "--name",
+    default="test",
+    show_default=True,
+    help="Stack name: the ownership tag, the start of every resource name and of the random "
+    "domain prefix.",
 )
 @common_options
 def init(opts: Any, ui: Any, name: str) -> int:
