@@ -237,7 +237,9 @@ def verify_stack(opts: Any, ui: Any) -> ExitStatus:
     issuers = trusted_issuers(cfg.region, ids.pool_id, ctx.endpoint_url, ctx.local_endpoint)
     issuer, jwks_url = next(iter(issuers.items()))  # the hosted UI's issuer comes first
     try:
-        tokens = TokenService(ctx, ui).cached()
+        service = TokenService(ctx, ui)
+        service._ids = ids  # looked up above: one lookup per command
+        tokens = service.cached()
     except CogapiError as exc:
         ui.warn(f"cannot use the cached token: {exc.message}")
         tokens = None
