@@ -203,6 +203,21 @@ class LocalServer:
             pool_id, client_id, username, None if scopes is None else tuple(scopes), issued_at
         )
 
+    def _expired_tokens(self, request: Request) -> Response:
+        """Tokens that expired long ago (longer than the longest validity, a day), never a
+        refresh token: what `verify` needs to see the authorizer refuse an expired token."""
+        doc = request.get_json(silent=True)
+        if not isinstance(doc, dict):
+            return json_response({"message": "expected a JSON object"}, 400)
+        try:
+            body = self.issue_tokens(
+                str(doc.get("pool_id")), str(doc.get("client_id")), str(doc.get("username")),
+                issued_at=int(time.time()) - 2 * 86400,
+            )  # fmt: skip
+        except LookupError as exc:
+            return json_response({"message": str(exc)}, 404)
+        return json_response({k: body[k] for k in ("access_token", "id_token") if k in body})
+
     # --- WSGI ----------------------------------------------------------------------------------
 
     def _wsgi(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -300,6 +315,8 @@ class LocalServer:
         try:
             if path in ("/info", "/info/"):
                 return json_response({"cogapi_local": True, "endpoint": self.endpoint})
+            if path == "/expired-tokens" and request.method == "POST":
+                return self._expired_tokens(request)
             api = _API.fullmatch(path)
             if api is not None:
                 return self.dataplane.handle(
