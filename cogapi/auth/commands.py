@@ -146,7 +146,8 @@ def run_user_ls(opts: Any, ui: Any) -> ExitStatus:
     if not rows:
         ui.info(f"No users in pool {users.pool_id}; add one with `cogapi user add EMAIL`.")
         return ExitStatus.OK
-    width = max(len(r["email"] or r["username"]) for r in rows)
+    width = max(len("email"), *(len(r["email"] or r["username"]) for r in rows))
+    ui.result(f"{'email':{width}}  {'status':22} created")
     for r in rows:
         enabled = "" if r["enabled"] else "  (disabled)"
         ui.result(

@@ -115,6 +115,7 @@ def test_user_ls_add_rm(auth_stack: AuthStack, cache: Path) -> None:
     assert any(u["email"] == EMAIL and u["status"] == "CONFIRMED" for u in listed["users"])
     text = auth_stack.run("user", "ls", cache=cache)
     assert EMAIL in text.stdout and "CONFIRMED" in text.stdout
+    assert text.stdout.splitlines()[0].split() == ["email", "status", "created"]
 
     dup = auth_stack.run(
         "user", "add", EMAIL, "--password-stdin", cache=cache, input=PASSWORD + "\n"

@@ -628,3 +628,15 @@ def test_shell_completion_does_not_import_heavy_modules() -> None:
 def test_endpoint_url_in_the_config_must_be_http() -> None:
     found = problems(BASE.rstrip("\n") + "\nendpoint_url: '127.0.0.1:4566'\n")
     assert found == [("endpoint_url", "'127.0.0.1:4566' is not an http(s) URL, e.g. http://127.0.0.1:4566")]
+
+
+def test_help_lists_every_command_without_cutting_its_line() -> None:
+    from click.testing import CliRunner
+
+    from cogapi.cli import cli
+
+    result = CliRunner().invoke(cli, ["--help"], terminal_width=80)
+    commands = result.output.split("Commands:", 1)[1].strip().splitlines()
+    assert len(commands) == 11
+    for line in commands:
+        assert len(line) <= 80 and not line.endswith("..."), line
