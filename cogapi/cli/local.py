@@ -28,7 +28,9 @@ def local(port: int, host: str, debug: bool) -> None:
     "-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 @click.option(
-    "--keep", is_flag=True, help="Leave the stack up at the end (the server stops anyway)."
+    "--keep",
+    is_flag=True,
+    help="Leave the stack up and the server running until Ctrl-C; prints the URLs and the login.",
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def demo(output: str, keep: bool, debug: bool) -> None:
