@@ -63,6 +63,8 @@ class AwsCore:
         self.call_log: list[str] = []
         self._lock = threading.Lock()
         self._kill_after = int(os.environ.get("COGAPI_TEST_KILL_AFTER", "0") or 0)
+        # The test hook's Ctrl-C: SIGINT to this process after that many mutating calls.
+        self._interrupt_after = int(os.environ.get("COGAPI_TEST_INTERRUPT_AFTER", "0") or 0)
         self._session = session
         self._max_attempts = max_attempts
         self._clients: dict[str, Any] = {}
@@ -154,6 +156,11 @@ class AwsCore:
         )
 
     def _after(self, model: Any, http_response: Any = None, **_: Any) -> None:
+        if self._interrupt_after and not model.name.startswith(READ_PREFIXES):
+            with self._lock:
+                self._interrupt_after -= 1
+                if self._interrupt_after == 0:
+                    os.kill(os.getpid(), signal.SIGINT)
         if self._kill_after and not model.name.startswith(READ_PREFIXES):
             status = getattr(http_response, "status_code", 200)
             with self._lock:
