@@ -39,8 +39,107 @@ def _isatty(stream: Any) -> bool:
         return False
 
 
+# ---- plan details in the config's words ------------------------------------------------------
+# The planner compares normalised settings, some in AWS's terms (minutes, ALLOW_*_AUTH, ACTIVE);
+# a person reads them as the config spells them: `token_validity.access: 1h -> 2h`. Keys are
+# relative to the resource's section of the config (the row names the resource).
+
+_AUTH_FLOWS = {
+    "ALLOW_REFRESH_TOKEN_AUTH": "refresh_token", "ALLOW_USER_SRP_AUTH": "user_srp",
+    "ALLOW_USER_PASSWORD_AUTH": "user_password", "ALLOW_CUSTOM_AUTH": "custom",
+    "ALLOW_ADMIN_USER_PASSWORD_AUTH": "admin_user_password",
+}  # fmt: skip
+_PASSWORD = {
+    "MinimumLength": "min_length", "RequireUppercase": "require_uppercase",
+    "RequireLowercase": "require_lowercase", "RequireNumbers": "require_numbers",
+    "RequireSymbols": "require_symbols",
+    "TemporaryPasswordValidityDays": "temporary_password_validity_days",
+}  # fmt: skip
+
+
+def _duration(minutes: Any) -> Any:
+    if not isinstance(minutes, int) or minutes <= 0:
+        return minutes
+    for unit, size in (("d", 1440), ("h", 60)):
+        if minutes % size == 0:
+            return f"{minutes // size}{unit}"
+    return f"{minutes}m"
+
+
+def _email(v: Any) -> Any:
+    if not isinstance(v, dict):
+        return v
+    if v.get("EmailSendingAccount") != "DEVELOPER":
+        return {"sender": "cognito"}
+    out = {"sender": "ses", "source_arn": v.get("SourceArn")}
+    if v.get("From"):
+        out["from_address"] = v["From"]
+    if v.get("ReplyToEmailAddress"):
+        out["reply_to"] = v["ReplyToEmailAddress"]
+    return out
+
+
+_TERMS: dict[tuple[str, str], tuple[str, Any]] = {
+    ("app_client", "access_token_minutes"): ("token_validity.access", _duration),
+    ("app_client", "id_token_minutes"): ("token_validity.id", _duration),
+    ("app_client", "refresh_token_minutes"): ("token_validity.refresh", _duration),
+    ("app_client", "auth_flows"): (
+        "auth_flows",
+        lambda v: [_AUTH_FLOWS.get(x, x) for x in v] if isinstance(v, list) else v,
+    ),
+    ("user_pool", "password_policy"): (
+        "password_policy",
+        lambda v: {_PASSWORD.get(k, k): x for k, x in v.items()} if isinstance(v, dict) else v,
+    ),
+    ("user_pool", "deletion_protection"): (
+        "deletion_protection",
+        lambda v: v == "ACTIVE" if v in ("ACTIVE", "INACTIVE") else v,
+    ),
+    ("user_pool", "mfa"): (
+        "mfa",
+        lambda v: {"OFF": "off", "OPTIONAL": "optional", "ON": "required"}.get(v, v),
+    ),
+    ("user_pool", "email"): ("email", _email),
+    ("lambda_function", "role_arn"): (
+        "role_name",
+        lambda v: v.rsplit("/", 1)[-1] if isinstance(v, str) else v,
+    ),
+}
+
+
+def _config_value(v: Any) -> str:
+    """A value as YAML's flow style writes it: [a, b], {k: v}, true, null."""
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_config_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {_config_value(x)}" for k, x in v.items()) + "}"
+    return str(v)
+
+
+def describe_field(kind: str, f: Any) -> str:
+    """One changed field in the config's words: `token_validity.access: 1h -> 2h`."""
+    if kind == "lambda_function" and f.field == "code_sha256":
+        return "source: the code changed"
+    if kind == "user_pool" and f.field.startswith("custom_attributes."):
+        return f"custom_attributes: {f.field.split('.', 1)[1]} added"
+    label, convert = _TERMS.get((kind, f.field), (f.field, None))
+    old, new = (f.old, f.new) if convert is None else (convert(f.old), convert(f.new))
+    if (kind, f.field) not in _TERMS and kind not in (
+        "user_pool",
+        "app_client",
+        "lambda_function",
+        "iam_role",
+    ):
+        return f"{f.field}: {_short(f.old)} -> {_short(f.new)}"  # API fields: as the planner says
+    return f"{label}: {_short(_config_value(old))} -> {_short(_config_value(new))}"
+
+
 def describe_fields(c: Change) -> str:
-    return "; ".join(f"{f.field}: {_short(f.old)} -> {_short(f.new)}" for f in c.fields)
+    return "; ".join(describe_field(c.kind, f) for f in c.fields)
 
 
 class _ClosedPipeSafe:

@@ -16,7 +16,7 @@ from typing import Any
 
 from cogapi.errors import ExitStatus, PlanBlocked, UsageError
 from cogapi.stack.context import Options, open_stack, plan_stack, stack_ids
-from cogapi.ui import UI
+from cogapi.ui import UI, describe_field
 
 
 def run_up(opts: Options, ui: UI, dry_run: bool, yes: bool) -> ExitStatus:
@@ -76,7 +76,7 @@ def status_rows(plan: Any) -> list[dict[str, Any]]:
             state = "foreign" if c.foreign else "drifted"
         else:
             state = STATES.get(c.action, c.action)
-        drift = [f"{f.field}: {f.old!r} -> {f.new!r}" for f in c.fields]
+        drift = [describe_field(c.kind, f) for f in c.fields]
         if c.action in ("delete", "blocked") and c.reason:
             drift.append(c.reason)
         rows.append({"kind": c.kind, "name": c.name, "id": c.id, "state": state, "drift": drift})
