@@ -138,6 +138,17 @@ def describe_field(kind: str, f: Any) -> str:
     return f"{label}: {_short(_config_value(old))} -> {_short(_config_value(new))}"
 
 
+def _name_and_id(name: str, resource_id: str | None) -> str:
+    """A table cell: the name, and under it the id, whole (an ARN as its resource part,
+    `function:fn`: the outputs list ARNs in full). One token per line, so none is cut."""
+    if not resource_id:
+        return name
+    if resource_id.startswith("arn:"):
+        parts = resource_id.split(":", 5)
+        resource_id = parts[5] if len(parts) == 6 else resource_id
+    return name if resource_id == name else f"{name}\n{resource_id}"
+
+
 def describe_fields(c: Change) -> str:
     return "; ".join(describe_field(c.kind, f) for f in c.fields)
 
@@ -214,19 +225,38 @@ class UI:
         styles: Sequence[str],
     ) -> None:
         """A rich table; cells are plain text (a `[name]` in AWS data is not markup), and column
-        `styled` is coloured with `styles[row]`. rich is imported only here, for a terminal."""
+        `styled` is coloured with `styles[row]`. rich is imported only here, for a terminal.
+
+        Sized for an 80-column terminal: a column empty in every row is left out, ARNs show
+        their resource part (the outputs below list them whole), and names and ids stay on one
+        line when they can, so only the free-text last column wraps."""
         from rich.console import Console
         from rich.table import Table
         from rich.text import Text
 
+        keep = [i for i in range(len(columns)) if i == styled or any(r[i] for r in rows)]
+        console = Console(file=self.stdout, highlight=False, soft_wrap=True)
+        cells = [[r[i] for i in keep] for r in rows]
+        names = [columns[i] for i in keep]
+        widths = [
+            max([len(n), *(len(line) for c in cells for line in c[j].split("\n"))])
+            for j, n in enumerate(names)
+        ]
+        free = names[-1] in ("details", "drift")
+        fixed = widths[:-1] if free else widths
+        one_line = sum(fixed) + 3 * len(names) + 1 + (12 if free else 0) <= console.width
         table = Table(title=title, title_justify="left")
-        for col in columns:
-            table.add_column(col, overflow="fold")
-        for row, style in zip(rows, styles, strict=True):
+        for j, col in enumerate(names):
+            last = free and j == len(names) - 1
+            table.add_column(col, overflow="fold", no_wrap=one_line and not last)
+        for row, style in zip(cells, styles, strict=True):
             table.add_row(
-                *(Text(cell, style=style if i == styled else "") for i, cell in enumerate(row))
+                *(
+                    Text(cell, style=style if keep[j] == styled else "")
+                    for j, cell in enumerate(row)
+                )
             )
-        Console(file=self.stdout, highlight=False, soft_wrap=True).print(table)
+        console.print(table)
 
     def silence_stdout(self) -> None:
         """The reader of stdout has gone: write nothing more there."""
@@ -276,11 +306,17 @@ class UI:
             return
         if self.tables:
             rows = [
-                (c.action, c.kind, c.name, c.id or "", describe_fields(c) or c.reason)
+                (
+                    c.action,
+                    c.kind,
+                    _name_and_id(c.name, c.id),
+                    "\n".join(describe_field(c.kind, f) for f in c.fields) or c.reason,
+                )
                 for c in plan.changes
             ]
             styles = [ACTION_STYLE.get(c.action, "") for c in plan.changes]
-            self._table(title, ("action", "kind", "name", "id", "details"), rows, 0, styles)
+            name = "name / id" if any(c.id for c in plan.changes) else "name"
+            self._table(title, ("action", "kind", name, "details"), rows, 0, styles)
         else:
             print(title, file=self.stdout)
             for c in plan.changes:
@@ -303,11 +339,12 @@ class UI:
     def status(self, rows: list[dict[str, Any]]) -> None:
         if self.tables:
             cells = [
-                (r["kind"], r["name"], r["id"] or "", r["state"], "; ".join(r["drift"]))
+                (r["kind"], _name_and_id(r["name"], r["id"]), r["state"], "\n".join(r["drift"]))
                 for r in rows
             ]
             styles = [STATE_STYLE.get(r["state"], "") for r in rows]
-            self._table("Stack status", ("kind", "name", "id", "state", "drift"), cells, 3, styles)
+            name = "name / id" if any(r["id"] for r in rows) else "name"
+            self._table("Stack status", ("kind", name, "state", "drift"), cells, 2, styles)
             return
         for r in rows:
             line = f"{r['state']:8} {r['kind']:18} {r['name']}"

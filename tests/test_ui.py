@@ -87,3 +87,27 @@ def test_plan_details_speak_the_configs_language() -> None:
         assert words in text, words
     for aws_word in ("ALLOW_", "_minutes", "ACTIVE", "MinimumLength", "EmailSendingAccount", "arn:aws:iam"):
         assert aws_word not in text, aws_word
+
+
+def test_terminal_tables_fit_80_columns_and_drop_empty_columns() -> None:
+    fn_arn = "arn:aws:lambda:us-east-1:123456789012:function:test-API-function"
+    plan = Plan([
+        Change("user_pool", "test-userPool", "ok", "us-east-1_AbCdEf123"),
+        Change("app_client", "test-Client", "update", "1example23456789abcdefghij",
+               (FieldChange("access_token_minutes", 60, 120), FieldChange("callback_urls",
+                ["http://localhost:8765/callback"], ["http://localhost:8765/callback", "https://app.example.com/callback"]))),
+        Change("lambda_function", "test-API-function", "update", fn_arn, (FieldChange("memory_mb", 128, 256),)),
+    ])  # fmt: skip
+    ui, out, _ = _ui(True)
+    ui.plan(plan, "Plan:")
+    lines = out.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= 80, "\n".join(lines)
+    text = out.getvalue()
+    for token in ("us-east-1_AbCdEf123", "1example23456789abcdefghij", "function:test-API-function"):
+        assert token in text, token  # an id is never cut in the middle
+
+    ui, out, _ = _ui(True)
+    ui.plan(Plan([Change("user_pool", "test-userPool", "create")]), "Plan:")
+    header = next(line for line in out.getvalue().splitlines() if "action" in line)
+    assert "kind" in header and "name" in header
+    assert "id" not in header.split() and "details" not in header  # empty: left out
