@@ -161,7 +161,7 @@ class Executor:
                     running.pop(fut)
                 self.notify(
                     f"Interrupted: starting no more changes; waiting for {len(running)} "
-                    "running change(s) to finish (Ctrl-C again to stop at once)..."
+                    "running change(s) to finish..."
                 )
                 for fut in wait(running).done:
                     if fut.exception() is None:
