@@ -46,9 +46,7 @@ def run_up(opts: Options, ui: UI, dry_run: bool, yes: bool) -> ExitStatus:
             ui.info("Nothing changed.")
             return ExitStatus.USAGE
         ui.info(f"Applying {len(plan.mutating)} change(s)...")
-        ids = Executor(ctx.aws, desired, observed, on_event=ui.progress, notify=ui.info).apply(
-            plan
-        )
+        ids = Executor(ctx.aws, desired, observed, on_event=ui.progress, notify=ui.info).apply(plan)
         ui.info("Done.")
     outputs = stack_outputs(ctx.cfg, ids, ctx.local_endpoint)
     if ui.json:
