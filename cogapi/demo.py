@@ -18,6 +18,7 @@ import json
 import os
 import secrets
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -206,6 +207,7 @@ def run_demo(ui: UI, keep: bool = False) -> ExitStatus:
             f"{len(plan.mutating)} created; invoke URL {outputs['invoke_url']}",
             bool(outputs["invoke_url"]),
         )
+        password: str | None = None
         try:
             password = "Demo-" + secrets.token_urlsafe(9) + "9a!"
             ctx.aws.create_confirmed_user(
@@ -273,27 +275,58 @@ def run_demo(ui: UI, keep: bool = False) -> ExitStatus:
                 down = plan_down(ctx.cfg, observed)
                 apply_down(ctx.aws, down, observed)
                 left = plan_down(ctx.cfg, discover_stack(ctx.aws, ctx.cfg)).mutating
+                # `down` deletes the top-level resources; what lives inside them (the API's
+                # resources, methods and stage, the client, the permission) goes with its parent.
+                within = len(plan.mutating) - len(down.mutating)
                 step(
                     "down",
                     "nothing left",
-                    f"{len(down.mutating)} deleted, {len(left)} left",
+                    f"{len(down.mutating)} deleted"
+                    + (f" (the other {within} went with their parent)" if within > 0 else "")
+                    + f", {len(left)} left",
                     not left,
                 )
-    ok = all(s.ok for s in steps)
+        ok = all(s.ok for s in steps)
+        report(ui, steps, ok)
+        if keep:
+            keep_serving(ui, endpoint, outputs, password, cfg_path)
+    return ExitStatus.OK if ok else ExitStatus.ERROR
+
+
+def report(ui: UI, steps: list[Step], ok: bool) -> None:
     if ui.json:
         ui.emit_json({"ok": ok, "steps": [s.to_json() for s in steps]})
-    else:
-        width = max(len(s.name) for s in steps)
-        for s in steps:
-            ui.result(
-                f"{'PASS' if s.ok else 'FAIL'}  {s.name:{width}}  expected {s.expected}; got {s.actual}"
-            )
+        return
+    width = max(len(s.name) for s in steps)
+    for s in steps:
         ui.result(
-            "Demo passed: the API answers only with a valid token carrying the route's scope."
-            if ok
-            else "Demo FAILED."
+            f"{'PASS' if s.ok else 'FAIL'}  {s.name:{width}}  expected {s.expected}; got {s.actual}"
         )
-    return ExitStatus.OK if ok else ExitStatus.ERROR
+    ui.result(
+        "Demo passed: the API answers only with a valid token carrying the route's scope."
+        if ok
+        else "Demo FAILED."
+    )
+
+
+def keep_serving(
+    ui: UI, endpoint: str, outputs: dict[str, Any], password: str | None, cfg_path: Path
+) -> None:
+    """`demo --keep`: the stack stays up on a server that keeps running until Ctrl-C."""
+    ui.info("")
+    ui.info(f"The stack stays up on {endpoint} until you press Ctrl-C:")
+    ui.info(f"  hosted UI  {outputs.get('hosted_ui_url')}")
+    ui.info(f"  invoke URL {outputs.get('invoke_url')}")
+    if password:
+        ui.info(f"  login      {DEMO_EMAIL} / {password}")
+    ui.info(
+        f"  try        AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local "
+        f"cogapi status -c {cfg_path}"
+    )
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        ui.info("Stopped the local stand-in; the demo stack is gone with it.")
 
 
 def _claims(token: str) -> dict[str, Any]:

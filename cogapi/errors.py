@@ -56,3 +56,9 @@ class NotFound(CogapiError):
 
 class PlanBlocked(CogapiError):
     """The plan holds a problem that must be fixed before anything may change."""
+
+
+class Interrupted(CogapiError):
+    """Ctrl-C stopped a run part-way; the message says what state it left."""
+
+    exit_status = ExitStatus.INTERRUPTED

@@ -8,7 +8,9 @@ markup so a message holding `[brackets]` prints as written.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 import threading
 from collections.abc import Sequence
@@ -30,24 +32,188 @@ def _short(v: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # a closed or replaced stream
+        return False
+
+
+# ---- plan details in the config's words ------------------------------------------------------
+# The planner compares normalised settings, some in AWS's terms (minutes, ALLOW_*_AUTH, ACTIVE);
+# a person reads them as the config spells them: `token_validity.access: 1h -> 2h`. Keys are
+# relative to the resource's section of the config (the row names the resource).
+
+_AUTH_FLOWS = {
+    "ALLOW_REFRESH_TOKEN_AUTH": "refresh_token", "ALLOW_USER_SRP_AUTH": "user_srp",
+    "ALLOW_USER_PASSWORD_AUTH": "user_password", "ALLOW_CUSTOM_AUTH": "custom",
+    "ALLOW_ADMIN_USER_PASSWORD_AUTH": "admin_user_password",
+}  # fmt: skip
+_PASSWORD = {
+    "MinimumLength": "min_length", "RequireUppercase": "require_uppercase",
+    "RequireLowercase": "require_lowercase", "RequireNumbers": "require_numbers",
+    "RequireSymbols": "require_symbols",
+    "TemporaryPasswordValidityDays": "temporary_password_validity_days",
+}  # fmt: skip
+
+
+def _duration(minutes: Any) -> Any:
+    if not isinstance(minutes, int) or minutes <= 0:
+        return minutes
+    for unit, size in (("d", 1440), ("h", 60)):
+        if minutes % size == 0:
+            return f"{minutes // size}{unit}"
+    return f"{minutes}m"
+
+
+def _email(v: Any) -> Any:
+    if not isinstance(v, dict):
+        return v
+    if v.get("EmailSendingAccount") != "DEVELOPER":
+        return {"sender": "cognito"}
+    out = {"sender": "ses", "source_arn": v.get("SourceArn")}
+    if v.get("From"):
+        out["from_address"] = v["From"]
+    if v.get("ReplyToEmailAddress"):
+        out["reply_to"] = v["ReplyToEmailAddress"]
+    return out
+
+
+_TERMS: dict[tuple[str, str], tuple[str, Any]] = {
+    ("app_client", "access_token_minutes"): ("token_validity.access", _duration),
+    ("app_client", "id_token_minutes"): ("token_validity.id", _duration),
+    ("app_client", "refresh_token_minutes"): ("token_validity.refresh", _duration),
+    ("app_client", "auth_flows"): (
+        "auth_flows",
+        lambda v: [_AUTH_FLOWS.get(x, x) for x in v] if isinstance(v, list) else v,
+    ),
+    ("user_pool", "password_policy"): (
+        "password_policy",
+        lambda v: {_PASSWORD.get(k, k): x for k, x in v.items()} if isinstance(v, dict) else v,
+    ),
+    ("user_pool", "deletion_protection"): (
+        "deletion_protection",
+        lambda v: v == "ACTIVE" if v in ("ACTIVE", "INACTIVE") else v,
+    ),
+    ("user_pool", "mfa"): (
+        "mfa",
+        lambda v: {"OFF": "off", "OPTIONAL": "optional", "ON": "required"}.get(v, v),
+    ),
+    ("user_pool", "email"): ("email", _email),
+    ("lambda_function", "role_arn"): (
+        "role_name",
+        lambda v: v.rsplit("/", 1)[-1] if isinstance(v, str) else v,
+    ),
+}
+
+
+def _config_value(v: Any) -> str:
+    """A value as YAML's flow style writes it: [a, b], {k: v}, true, null."""
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_config_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {_config_value(x)}" for k, x in v.items()) + "}"
+    return str(v)
+
+
+def describe_field(kind: str, f: Any) -> str:
+    """One changed field in the config's words: `token_validity.access: 1h -> 2h`."""
+    if kind == "lambda_function" and f.field == "code_sha256":
+        return "source: the code changed"
+    if kind == "user_pool" and f.field.startswith("custom_attributes."):
+        return f"custom_attributes: {f.field.split('.', 1)[1]} added"
+    label, convert = _TERMS.get((kind, f.field), (f.field, None))
+    old, new = (f.old, f.new) if convert is None else (convert(f.old), convert(f.new))
+    if (kind, f.field) not in _TERMS and kind not in (
+        "user_pool",
+        "app_client",
+        "lambda_function",
+        "iam_role",
+    ):
+        return f"{f.field}: {_short(f.old)} -> {_short(f.new)}"  # API fields: as the planner says
+    return f"{label}: {_short(_config_value(old))} -> {_short(_config_value(new))}"
+
+
+def _name_and_id(name: str, resource_id: str | None) -> str:
+    """A table cell: the name, and under it the id, whole (an ARN as its resource part,
+    `function:fn`: the outputs list ARNs in full). One token per line, so none is cut."""
+    if not resource_id:
+        return name
+    if resource_id.startswith("arn:"):
+        parts = resource_id.split(":", 5)
+        resource_id = parts[5] if len(parts) == 6 else resource_id
+    return name if resource_id == name else f"{name}\n{resource_id}"
+
+
 def describe_fields(c: Change) -> str:
-    return "; ".join(f"{f.field}: {_short(f.old)} -> {_short(f.new)}" for f in c.fields)
+    return "; ".join(describe_field(c.kind, f) for f in c.fields)
+
+
+class _ClosedPipeSafe:
+    """stdout that a closed pipe (`cogapi status | head -1`) silences instead of crashing.
+
+    A reader that stops early is normal for a CLI (`git log | head`): the first write that meets
+    a closed pipe points the stream at /dev/null, and the command goes on to its own exit code.
+    """
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self.closed_pipe = False
+
+    def _silence(self) -> None:
+        self.closed_pipe = True
+        with contextlib.suppress(OSError, ValueError):
+            # The interpreter flushes the stream again at exit: point its descriptor at
+            # /dev/null so that flush has somewhere to go.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+
+    def write(self, text: str) -> int:
+        if self.closed_pipe:
+            return len(text)
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._silence()
+            return len(text)
+
+    def flush(self) -> None:
+        if self.closed_pipe:
+            return
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._silence()
+
+    def __getattr__(self, name: str) -> Any:  # isatty, fileno, encoding, ...
+        return getattr(self._stream, name)
 
 
 class UI:
+    """`interactive`: whether to ask before changing anything, which depends on stdin being a
+    terminal (as Terraform), whatever stdout is: `cogapi up -o json | jq` still asks, on stderr.
+    `tables`: whether plans and status are rich tables, which depends on stdout."""
+
     def __init__(
         self,
         output: str = "text",
         stdout: IO[str] | None = None,
         stderr: IO[str] | None = None,
         interactive: bool | None = None,
+        stdin: IO[str] | None = None,
     ) -> None:
         self.output = output
-        self.stdout = stdout or sys.stdout
+        self._out = _ClosedPipeSafe(stdout or sys.stdout)
+        self.stdout: IO[str] = self._out  # type: ignore[assignment]
         self.stderr = stderr or sys.stderr
-        self.interactive = (
-            self.stdout.isatty() and sys.stdin.isatty() if interactive is None else interactive
-        )
+        self.stdin = stdin or sys.stdin
+        self.interactive = _isatty(self.stdin) if interactive is None else interactive
+        self.tables = _isatty(self.stdout) if interactive is None else interactive
         self._lock = threading.Lock()
 
     def _table(
@@ -59,19 +225,42 @@ class UI:
         styles: Sequence[str],
     ) -> None:
         """A rich table; cells are plain text (a `[name]` in AWS data is not markup), and column
-        `styled` is coloured with `styles[row]`. rich is imported only here, for a terminal."""
+        `styled` is coloured with `styles[row]`. rich is imported only here, for a terminal.
+
+        Sized for an 80-column terminal: a column empty in every row is left out, ARNs show
+        their resource part (the outputs below list them whole), and names and ids stay on one
+        line when they can, so only the free-text last column wraps."""
         from rich.console import Console
         from rich.table import Table
         from rich.text import Text
 
+        keep = [i for i in range(len(columns)) if i == styled or any(r[i] for r in rows)]
+        console = Console(file=self.stdout, highlight=False, soft_wrap=True)
+        cells = [[r[i] for i in keep] for r in rows]
+        names = [columns[i] for i in keep]
+        widths = [
+            max([len(n), *(len(line) for c in cells for line in c[j].split("\n"))])
+            for j, n in enumerate(names)
+        ]
+        free = names[-1] in ("details", "drift")
+        fixed = widths[:-1] if free else widths
+        one_line = sum(fixed) + 3 * len(names) + 1 + (12 if free else 0) <= console.width
         table = Table(title=title, title_justify="left")
-        for col in columns:
-            table.add_column(col, overflow="fold")
-        for row, style in zip(rows, styles, strict=True):
+        for j, col in enumerate(names):
+            last = free and j == len(names) - 1
+            table.add_column(col, overflow="fold", no_wrap=one_line and not last)
+        for row, style in zip(cells, styles, strict=True):
             table.add_row(
-                *(Text(cell, style=style if i == styled else "") for i, cell in enumerate(row))
+                *(
+                    Text(cell, style=style if keep[j] == styled else "")
+                    for j, cell in enumerate(row)
+                )
             )
-        Console(file=self.stdout, highlight=False, soft_wrap=True).print(table)
+        console.print(table)
+
+    def silence_stdout(self) -> None:
+        """The reader of stdout has gone: write nothing more there."""
+        self._out._silence()
 
     @property
     def json(self) -> bool:
@@ -101,22 +290,33 @@ class UI:
         print(json.dumps(doc, indent=2, sort_keys=False, default=str), file=self.stdout, flush=True)
 
     def confirm(self, question: str) -> bool:
-        import click
-
-        return click.confirm(question, default=False, err=True)
+        """Ask on stderr, read the answer from stdin; stdout stays the result's alone (`input()`
+        would write its prompt there). End of input is a no."""
+        with self._lock:
+            print(f"{question} [y/N]: ", end="", file=self.stderr, flush=True)
+        answer = self.stdin.readline()
+        if not answer.endswith("\n"):
+            print("", file=self.stderr, flush=True)
+        return answer.strip().lower() in ("y", "yes")
 
     # ---- plans, status, outputs ---------------------------------------------------------------
 
     def plan(self, plan: Plan, title: str) -> None:
         if self.json:
             return
-        if self.interactive:
+        if self.tables:
             rows = [
-                (c.action, c.kind, c.name, c.id or "", describe_fields(c) or c.reason)
+                (
+                    c.action,
+                    c.kind,
+                    _name_and_id(c.name, c.id),
+                    "\n".join(describe_field(c.kind, f) for f in c.fields) or c.reason,
+                )
                 for c in plan.changes
             ]
             styles = [ACTION_STYLE.get(c.action, "") for c in plan.changes]
-            self._table(title, ("action", "kind", "name", "id", "details"), rows, 0, styles)
+            name = "name / id" if any(c.id for c in plan.changes) else "name"
+            self._table(title, ("action", "kind", name, "details"), rows, 0, styles)
         else:
             print(title, file=self.stdout)
             for c in plan.changes:
@@ -137,13 +337,14 @@ class UI:
             self.error(f"{c.kind} {c.name}: {c.reason}", c.hint or None)
 
     def status(self, rows: list[dict[str, Any]]) -> None:
-        if self.interactive:
+        if self.tables:
             cells = [
-                (r["kind"], r["name"], r["id"] or "", r["state"], "; ".join(r["drift"]))
+                (r["kind"], _name_and_id(r["name"], r["id"]), r["state"], "\n".join(r["drift"]))
                 for r in rows
             ]
             styles = [STATE_STYLE.get(r["state"], "") for r in rows]
-            self._table("Stack status", ("kind", "name", "id", "state", "drift"), cells, 3, styles)
+            name = "name / id" if any(r["id"] for r in rows) else "name"
+            self._table("Stack status", ("kind", name, "state", "drift"), cells, 2, styles)
             return
         for r in rows:
             line = f"{r['state']:8} {r['kind']:18} {r['name']}"

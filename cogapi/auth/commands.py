@@ -55,7 +55,7 @@ def run_token(
             )
         return run_machine_token(opts, ui, client, which, force, logout)
     from cogapi.auth import hosted_ui
-    from cogapi.auth.sign_in import TokenService
+    from cogapi.auth.sign_in import TokenService, check_flow
     from cogapi.stack.context import open_stack
 
     if username and flow is None:
@@ -67,6 +67,8 @@ def run_token(
     if (password_stdin or username) and flow != "password":
         raise UsageError("--username and --password-stdin belong to --flow password")
     ctx = open_stack(opts, ui)
+    if flow and not logout:
+        check_flow(ctx.cfg, flow)  # before any call, or any prompt
     service = TokenService(ctx, ui, opener=hosted_ui.default_opener)
     browser = hosted_ui.has_desktop() if open_browser is None else open_browser
     if logout:
@@ -83,7 +85,10 @@ def run_token(
     tokens = None if force else service.cached(flow)
     if tokens is None:
         chosen = flow or "code"
-        password = read_password(password_stdin, ui) if chosen == "password" else None
+        password = None
+        if chosen == "password":
+            service.prepare(chosen)  # the client allows the flow, the stack exists: then ask
+            password = read_password(password_stdin, ui)
         tokens = service.sign_in(chosen, browser, timeout, username, password)
     for warning in tokens.warnings:
         ui.warn(warning)
@@ -147,9 +152,10 @@ def run_verify(opts: Any, ui: Any) -> ExitStatus:
 
 
 def run_user_add(opts: Any, ui: Any, email: str, password_stdin: bool) -> ExitStatus:
-    from cogapi.auth.users import Users
+    from cogapi.auth.users import Users, check_email
     from cogapi.stack.context import open_stack
 
+    check_email(email)  # everything that can be checked is, before the password is asked
     ctx = open_stack(opts, ui)
     users = Users.for_stack(ctx.aws, ctx.cfg)
     password = read_password(password_stdin, ui, confirm=True)
@@ -188,7 +194,8 @@ def run_user_ls(opts: Any, ui: Any) -> ExitStatus:
     if not rows:
         ui.info(f"No users in pool {users.pool_id}; add one with `cogapi user add EMAIL`.")
         return ExitStatus.OK
-    width = max(len(r["email"] or r["username"]) for r in rows)
+    width = max(len("email"), *(len(r["email"] or r["username"]) for r in rows))
+    ui.result(f"{'email':{width}}  {'status':22} created")
     for r in rows:
         enabled = "" if r["enabled"] else "  (disabled)"
         ui.result(

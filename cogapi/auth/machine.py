@@ -44,6 +44,19 @@ class MachineTokens:
         self.ui = ui
         self.clock = clock
         self.env = dict(os.environ) if env is None else env
+        self._ids: dict[str, tuple[str, str]] = {}  # name -> (pool id, client id), looked up once
+
+    def ids(self, name: str) -> tuple[str, str]:
+        """The pool's and the machine client's ids (a clear error when the stack is gone)."""
+        from cogapi.stack.lookup import find_machine_client_id, find_pool
+
+        if name not in self._ids:
+            pool_id = find_pool(self.ctx.aws, self.cfg, need_client=False).pool_id
+            self._ids[name] = (
+                pool_id,
+                find_machine_client_id(self.ctx.aws, self.cfg, pool_id, name),
+            )
+        return self._ids[name]
 
     def _machine(self, name: str) -> Any:
         mc = self.cfg.machine_client(name)
@@ -55,9 +68,8 @@ class MachineTokens:
         return mc
 
     def cache(self, name: str) -> TokenCache:
-        return TokenCache.for_machine_client(
-            self.cfg.name, self.cfg.region, self.ctx.endpoint_url, name
-        )
+        """The machine client's own file, keyed like a person's by the pool and client ids."""
+        return TokenCache.for_client(*self.ids(name))
 
     def _verify(self, entry: CachedTokens, source: str) -> Tokens:
         issuers = trusted_issuers(
@@ -90,13 +102,11 @@ class MachineTokens:
         return self.fetch(name)
 
     def fetch(self, name: str) -> Tokens:
-        from cogapi.stack.lookup import find_machine_client_id, find_pool
         from cogapi.stack.outputs import hosted_ui_base
 
         self._machine(name)
-        ids = find_pool(self.ctx.aws, self.cfg, need_client=False)
-        client_id = find_machine_client_id(self.ctx.aws, self.cfg, ids.pool_id, name)
-        secret = self.env.get(SECRET_ENV) or self.ctx.aws.client_secret(ids.pool_id, client_id)
+        pool_id, client_id = self.ids(name)
+        secret = self.env.get(SECRET_ENV) or self.ctx.aws.client_secret(pool_id, client_id)
         if not secret:
             raise CogapiError(
                 f"machine client {name!r} ({client_id}) has no secret",
@@ -115,7 +125,7 @@ class MachineTokens:
                 hint=HINTS.get(str(error)),
             )
         entry = CachedTokens(
-            pool_id=ids.pool_id, client_id=client_id, flow=FLOW,
+            pool_id=pool_id, client_id=client_id, flow=FLOW,
             access_token=str(body["access_token"]), hosted_ui=hosted, client_name=name,
         )  # fmt: skip
         tokens = self._verify(entry, "client_credentials")

@@ -113,7 +113,26 @@ class TokenService:
         self.clock = clock
         self.stdin = stdin or sys.stdin
         self.env = dict(os.environ) if env is None else env
-        self.cache = TokenCache.for_stack(self.cfg.name, self.cfg.region, ctx.endpoint_url)
+        self._ids: Any = None  # the stack's PoolIds, looked up once
+        self._cache: TokenCache | None = None
+        self._prepared: tuple[Any, str | None] | None = None
+
+    def stack_ids(self) -> Any:
+        """The stack's pool and client ids (`lookup.find_pool`); a clear error when the stack
+        is gone (after `cogapi down`), whatever the cache holds."""
+        from cogapi.stack.lookup import find_pool
+
+        if self._ids is None:
+            self._ids = find_pool(self.ctx.aws, self.cfg)
+        return self._ids
+
+    @property
+    def cache(self) -> TokenCache:
+        """This pool and client's cache file (keyed by their ids, not the stack's name)."""
+        if self._cache is None:
+            ids = self.stack_ids()
+            self._cache = TokenCache.for_client(ids.pool_id, str(ids.client_id))
+        return self._cache
 
     # ---- shared ---------------------------------------------------------------------------
 
@@ -161,13 +180,18 @@ class TokenService:
         entry = self.cache.load()
         if entry is None:
             return None
+        ids = self.stack_ids()
+        if (entry.pool_id, entry.client_id) != (ids.pool_id, ids.client_id):
+            return None  # not this client's (a renamed or hand-made file): never used
         if flow is not None and entry.flow != flow:
             self.ui.info(f"The cached token came from the {entry.flow} flow, not {flow}.")
             return None
         try:
             tokens = self._verified(entry, "cache")
         except TokenRejected as exc:
-            self.ui.info(f"The cached token is no longer valid: {exc.reason}.")
+            # Dead for good (new keys, a pool that is gone): dropped, so this is said once.
+            self.cache.clear()
+            self.ui.info(f"The cached token is no longer valid ({exc.reason}); removed it.")
             return None
         if self._left(tokens) > MIN_SECONDS_LEFT:
             return tokens
@@ -189,7 +213,9 @@ class TokenService:
             answer = self.ctx.aws.refresh_password_auth(entry.client_id, entry.refresh_token, sh)
             body = _from_initiate_auth(answer)
         else:
-            endpoint = TokenEndpoint(entry.hosted_ui or self.hosted_ui(), entry.client_id, secret)
+            # The stack's own hosted UI, never a URL from the cache file: the refresh token and
+            # the client secret go only where the config and the stack say.
+            endpoint = TokenEndpoint(self.hosted_ui(), self.stack_ids().client_id, secret)
             body = endpoint.refresh(entry.refresh_token)
         fresh = CachedTokens(
             pool_id=entry.pool_id, client_id=entry.client_id, flow=entry.flow,
@@ -216,41 +242,36 @@ class TokenService:
         username: str | None = None,
         password: str | None = None,
     ) -> Tokens:
-        from cogapi.stack.lookup import find_pool
-
-        if flow != "password" and flow not in self.cfg.app_client.oauth_flows:
-            raise UsageError(
-                f"the app client does not allow the {flow} flow (app_client.oauth_flows: "
-                f"{', '.join(self.cfg.app_client.oauth_flows) or 'none'})",
-                hint=f"add {flow} to app_client.oauth_flows and run `cogapi up`, or pick another --flow",
-            )
-        if flow == "password" and "user_password" not in self.cfg.app_client.auth_flows:
-            raise UsageError(
-                "the app client does not allow the password flow (USER_PASSWORD_AUTH)",
-                hint="add user_password to app_client.auth_flows and run `cogapi up`, "
-                "or use the code flow",
-            )
-        ids = find_pool(self.ctx.aws, self.cfg)
+        ids, secret = self.prepare(flow)
         assert ids.client_id
-        secret = self.client_secret(ids.client_has_secret)
+        self._ids = ids
         hosted = self.hosted_ui()
         warnings: list[str] = []
-        if flow == "password":
-            if not username or password is None:
-                raise UsageError(
-                    "the password flow needs --username and a password",
-                    hint="pass --username U, and the password at the prompt or "
-                    "with --password-stdin",
+        try:
+            if flow == "password":
+                if not username or password is None:
+                    raise UsageError(
+                        "the password flow needs --username and a password",
+                        hint="pass --username U, and the password at the prompt or "
+                        "with --password-stdin",
+                    )
+                sh = secret_hash(secret, username, ids.client_id) if secret else None
+                body = _from_initiate_auth(
+                    self.ctx.aws.initiate_password_auth(ids.client_id, username, password, sh)
                 )
-            sh = secret_hash(secret, username, ids.client_id) if secret else None
-            body = _from_initiate_auth(
-                self.ctx.aws.initiate_password_auth(ids.client_id, username, password, sh)
+                warnings.append(PASSWORD_SCOPE_WARNING)
+            else:
+                body = self._browser(
+                    TokenEndpoint(hosted, ids.client_id, secret), flow, open_browser, timeout
+                )
+        except CogapiError as exc:
+            if isinstance(exc, UsageError) or not self._pool_is_empty(ids.pool_id):
+                raise
+            exc.hint = (
+                f"the user pool {ids.pool_id} has no users yet: add one with "
+                "`cogapi user add EMAIL`, then sign in as that user"
             )
-            warnings.append(PASSWORD_SCOPE_WARNING)
-        else:
-            body = self._browser(
-                TokenEndpoint(hosted, ids.client_id, secret), flow, open_browser, timeout
-            )
+            raise
         entry = CachedTokens(
             pool_id=ids.pool_id, client_id=ids.client_id, flow=flow,
             access_token=str(body["access_token"]), id_token=body.get("id_token"),
@@ -265,6 +286,22 @@ class TokenService:
         tokens.warnings = warnings
         self.cache.store(entry)
         return tokens
+
+    def prepare(self, flow: str) -> tuple[Any, str | None]:
+        """Everything a sign-in needs that can be checked before asking for a password or
+        opening a browser: the client allows the flow, the stack's pool and client exist, a
+        client secret is at hand. Returns (the pool's ids, the client secret or None)."""
+        check_flow(self.cfg, flow)
+        if self._prepared is None:
+            ids = self.stack_ids()
+            self._prepared = (ids, self.client_secret(ids.client_has_secret))
+        return self._prepared
+
+    def _pool_is_empty(self, pool_id: str) -> bool:
+        try:
+            return not self.ctx.aws.any_user(pool_id)
+        except CogapiError:
+            return False
 
     def _browser(
         self, endpoint: TokenEndpoint, flow: str, open_browser: bool, timeout: float
@@ -320,6 +357,13 @@ class TokenService:
     def logout(self, open_browser: bool) -> dict[str, Any]:
         from cogapi.auth import http_request
 
+        try:
+            self.stack_ids()
+        except TokenRejected:
+            raise
+        except CogapiError as exc:  # the stack is gone: its pool, and its tokens, with it
+            self.ui.info(f"Nothing to sign out of: {exc.message}.")
+            return {"cleared": False, "cache_file": None, "revoked": False, "logout_url": None}
         entry = self.cache.load()
         cleared = self.cache.clear()
         out: dict[str, Any] = {
@@ -328,12 +372,15 @@ class TokenService:
             "revoked": False,
             "logout_url": None,
         }
-        if entry is None or entry.flow == "password" or not entry.hosted_ui:
+        if entry is None or entry.flow == "password":
             return out
+        # The stack's hosted UI and client, never the cache's: a planted entry must not choose
+        # where the refresh token and the client secret go.
+        hosted, client_id = self.hosted_ui(), str(self.stack_ids().client_id)
         secret = self.env.get(SECRET_ENV) if self.cfg.app_client.generate_secret else None
-        if entry.refresh_token:
+        if entry.refresh_token and entry.client_id == client_id:
             try:
-                out["revoked"] = TokenEndpoint(entry.hosted_ui, entry.client_id, secret).revoke(
+                out["revoked"] = TokenEndpoint(hosted, client_id, secret).revoke(
                     entry.refresh_token
                 )
             except CogapiError as exc:
@@ -345,7 +392,7 @@ class TokenService:
                 "called; the browser session stays signed in"
             )
             return out
-        url = logout_url(entry.hosted_ui, entry.client_id, logout_uris[0])
+        url = logout_url(hosted, client_id, logout_uris[0])
         out["logout_url"] = url
         self.ui.info(f"Signing out of the hosted UI:\n  {url}")
         # The hosted UI's session cookie lives in the browser: sign out there when we can.
@@ -358,6 +405,23 @@ class TokenService:
         except CogapiError as exc:
             self.ui.warn(exc.message)
         return out
+
+
+def check_flow(cfg: Any, flow: str) -> None:
+    """The configured app client allows `flow`; a UsageError naming the key otherwise."""
+    if flow != "password" and flow not in cfg.app_client.oauth_flows:
+        raise UsageError(
+            f"the app client does not allow the {flow} flow (app_client.oauth_flows: "
+            f"{', '.join(cfg.app_client.oauth_flows) or 'none'})",
+            hint=f"add {flow} to app_client.oauth_flows and run `cogapi up`, or pick another --flow",
+        )
+    if flow == "password" and "user_password" not in cfg.app_client.auth_flows:
+        raise UsageError(
+            "the app client does not allow the password flow (USER_PASSWORD_AUTH; "
+            f"app_client.auth_flows: {', '.join(cfg.app_client.auth_flows) or 'none'})",
+            hint="add user_password to app_client.auth_flows and run `cogapi up`, "
+            "or use the code flow",
+        )
 
 
 def _from_initiate_auth(answer: dict[str, Any]) -> dict[str, Any]:

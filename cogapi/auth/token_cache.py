@@ -1,13 +1,19 @@
-"""The token cache: one JSON file per stack, region and endpoint, readable by the user only.
+"""The token cache: one JSON file per user pool and app client, readable by the user only.
+
+Keyed by the pool and client ids, not by the stack's name: a stack that was taken down and put
+up again (or a restarted `cogapi local`) has new ids, so its old tokens are never consulted, and
+another project that also names its stack `test` never meets this one's tokens.
 
 Lives under `$XDG_CACHE_HOME/cogapi/tokens/` (default `~/.cache`), directory mode 0700, file mode
-0600. Written atomically (a 0600 temp file in the same directory, then `os.replace`), so a
-concurrent `cogapi call` never reads half a file and the token is never world-readable, not
-even for a moment. A file that cannot be parsed is treated as empty (and overwritten on the next
-sign-in), never as an error: it is a cache.
+0600. A directory owned by another user, or one that cannot be made 0700, is refused
+(`CacheRefused`): whoever controls it could read or plant tokens. Written atomically (a 0600
+temp file in the same directory, then `os.replace`), so a concurrent `cogapi call` never reads
+half a file and the token is never world-readable, not even for a moment. A file that cannot be
+parsed is treated as empty (and overwritten on the next sign-in), never as an error: it is a
+cache.
 
-A stack reached through a custom endpoint (`cogapi local`, a moto server) gets its own file, so
-local tokens never shadow AWS ones for a stack of the same name.
+The cache holds tokens, never a decision: where a refresh token, a code or the client secret
+is sent is derived from the config and the stack in use, never read from this file.
 """
 
 from __future__ import annotations
@@ -17,10 +23,13 @@ import hashlib
 import json
 import os
 import re
+import stat
 import tempfile
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
+
+from cogapi.errors import CogapiError
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -34,7 +43,7 @@ class CachedTokens:
     access_token: str
     id_token: str | None = None
     refresh_token: str | None = None
-    hosted_ui: str | None = None  # base URL, for /logout and /oauth2/revoke
+    hosted_ui: str | None = None  # where the tokens came from; informational, never a destination
     username: str | None = None  # password flow: for SECRET_HASH on refresh
     expired_access_token: str | None = None  # kept after a refresh: `cogapi verify` uses it
     client_name: str | None = None  # client_credentials: the machine client's name
@@ -59,6 +68,14 @@ def cache_root(env: dict[str, str] | None = None) -> Path:
     return Path(base) / "cogapi" / "tokens"
 
 
+class CacheRefused(CogapiError):
+    """The cache directory is not safely this user's."""
+
+
+def client_file_name(pool_id: str, client_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", f"{pool_id}-{client_id}") + ".json"
+
+
 def cache_file_name(stack: str, region: str, endpoint_url: str | None) -> str:
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{stack}-{region}")
     if endpoint_url:
@@ -76,16 +93,46 @@ class TokenCache:
         return cls(cache_root() / cache_file_name(stack, region, endpoint_url))
 
     @classmethod
-    def for_machine_client(
-        cls, stack: str, region: str, endpoint_url: str | None, client: str
-    ) -> TokenCache:
-        """A file of its own per machine client, beside the stack's (same modes, same rules)."""
-        base = cache_file_name(stack, region, endpoint_url).removesuffix(".json")
-        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", client)
-        digest = hashlib.sha256(client.encode()).hexdigest()[:6]  # names differing in odd chars
-        return cls(cache_root() / f"{base}-client-{safe}-{digest}.json")
+    def for_client(cls, pool_id: str, client_id: str) -> TokenCache:
+        return cls(cache_root() / client_file_name(pool_id, client_id))
+
+    def _check_directory(self, create: bool) -> bool:
+        """Whether the directory exists, is this user's and is 0700 (made so if it can be)."""
+        directory = self.path.parent
+        if create:
+            try:
+                directory.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+            except OSError as exc:
+                raise CacheRefused(
+                    f"cannot create the token cache directory {directory}: {exc.strerror}",
+                    hint="set XDG_CACHE_HOME to a directory of yours",
+                ) from None
+        try:
+            st = directory.stat()
+        except FileNotFoundError:
+            return False
+        if hasattr(os, "getuid") and st.st_uid != os.getuid():
+            raise CacheRefused(
+                f"the token cache directory {directory} belongs to another user (uid "
+                f"{st.st_uid}); refusing to read or write tokens there",
+                hint="remove it, or set XDG_CACHE_HOME to a directory of yours",
+            )
+        if stat.S_IMODE(st.st_mode) != DIR_MODE:
+            try:
+                os.chmod(directory, DIR_MODE)
+                ok = stat.S_IMODE(directory.stat().st_mode) == DIR_MODE
+            except OSError:
+                ok = False
+            if not ok:
+                raise CacheRefused(
+                    f"the token cache directory {directory} cannot be made private (mode 0700)",
+                    hint="fix its permissions, or set XDG_CACHE_HOME to a directory of yours",
+                )
+        return True
 
     def load(self) -> CachedTokens | None:
+        if not self._check_directory(create=False):
+            return None
         try:
             text = self.path.read_text(encoding="utf-8")
         except OSError:
@@ -96,9 +143,7 @@ class TokenCache:
             return None
 
     def store(self, tokens: CachedTokens) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
-        with contextlib.suppress(OSError):  # not ours to fix if someone else owns it
-            os.chmod(self.path.parent, DIR_MODE)
+        self._check_directory(create=True)
         fd, tmp = tempfile.mkstemp(prefix=".tokens-", dir=self.path.parent)  # created 0600
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:

@@ -34,6 +34,12 @@ def password_problems(password: str, policy: Any) -> list[str]:
     return problems
 
 
+def check_email(email: str) -> None:
+    """Refuse what is not an email address, before any call or prompt."""
+    if "@" not in email.strip("@"):
+        raise UsageError(f"{email!r} is not an email address")
+
+
 def _attr(user: dict[str, Any], name: str) -> str | None:
     for a in user.get("Attributes", []) or []:
         if a.get("Name") == name:
@@ -54,8 +60,7 @@ class Users:
         return cls(aws, cfg, find_pool(aws, cfg, need_client=False).pool_id)
 
     def add(self, email: str, password: str) -> dict[str, Any]:
-        if "@" not in email.strip("@"):
-            raise UsageError(f"{email!r} is not an email address")
+        check_email(email)
         missing = password_problems(password, self.cfg.user_pool.password)
         if missing:
             raise UsageError(

@@ -225,6 +225,13 @@ class CognitoCalls(AwsCore):
             if not token:
                 return out
 
+    def any_user(self, pool_id: str) -> bool:
+        """Whether the pool has at least one user (one call, one user asked for)."""
+        page = self._call(
+            self.cognito, "list_users", f"users of {pool_id}", UserPoolId=pool_id, Limit=1
+        )
+        return bool(page.get("Users"))
+
     def create_confirmed_user(
         self, pool_id: str, username: str, password: str, attributes: dict[str, str]
     ) -> None:

@@ -8,6 +8,7 @@ import os
 import signal
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
@@ -62,6 +63,8 @@ class AwsCore:
         self.call_log: list[str] = []
         self._lock = threading.Lock()
         self._kill_after = int(os.environ.get("COGAPI_TEST_KILL_AFTER", "0") or 0)
+        # The test hook's Ctrl-C: SIGINT to this process after that many mutating calls.
+        self._interrupt_after = int(os.environ.get("COGAPI_TEST_INTERRUPT_AFTER", "0") or 0)
         self._session = session
         self._max_attempts = max_attempts
         self._clients: dict[str, Any] = {}
@@ -92,6 +95,9 @@ class AwsCore:
                 client = make(service, config=cfg, endpoint_url=self.endpoint_url)
                 client.meta.events.register("before-call", self._count)
                 client.meta.events.register("after-call", self._after)
+                event = client.meta.service_model.service_id.hyphenize()
+                client.meta.events.register_first(f"needs-retry.{event}", self._before_retry)
+                client.meta.events.register(f"before-send.{event}", self._announce_retry)
                 self._clients[service] = client
             return client
 
@@ -118,7 +124,43 @@ class AwsCore:
             if not model.name.startswith(READ_PREFIXES):
                 self.mutating_calls += 1
 
+    def _before_retry(
+        self, caught_exception: Any = None, response: Any = None, request_dict: Any = None, **_: Any
+    ) -> None:
+        """Runs before botocore decides on a retry. A refused connection is not retried: nothing
+        listens there (a wrong endpoint, `cogapi local` not started), and botocore's backoff
+        would spend half a minute finding that out again. Anything else is noted, so the retry
+        (if botocore makes one) can say why."""
+        if isinstance(caught_exception, botocore.exceptions.EndpointConnectionError) and _refused(
+            caught_exception
+        ):
+            raise caught_exception
+        if request_dict is not None:
+            request_dict.setdefault("context", {})["cogapi_retry_reason"] = _failure(
+                caught_exception, response
+            )
+
+    def _announce_retry(self, request: Any = None, event_name: str = "", **_: Any) -> None:
+        """Each retry says what, where, and attempt n of m, on stderr (through `on_wait`)."""
+        context = getattr(request, "context", None) or {}
+        retries = context.get("retries") or {}
+        attempt = int(retries.get("attempt") or 1)
+        if attempt <= 1:
+            return
+        op = event_name.rsplit(".", 1)[-1] or "the call"  # before-send.<service>.<Operation>
+        where = urllib.parse.urlsplit(getattr(request, "url", "") or "").netloc or "AWS"
+        reason = context.get("cogapi_retry_reason") or "a transient error"
+        self.on_wait(
+            f"  retrying {op} at {where} after {reason} "
+            f"(attempt {attempt} of {retries.get('max', '?')})"
+        )
+
     def _after(self, model: Any, http_response: Any = None, **_: Any) -> None:
+        if self._interrupt_after and not model.name.startswith(READ_PREFIXES):
+            with self._lock:
+                self._interrupt_after -= 1
+                if self._interrupt_after == 0:
+                    os.kill(os.getpid(), signal.SIGINT)
         if self._kill_after and not model.name.startswith(READ_PREFIXES):
             status = getattr(http_response, "status_code", 200)
             with self._lock:
@@ -169,6 +211,27 @@ class AwsCore:
             ident = self._call(self.client("sts"), "get_caller_identity", "caller identity")
             self._account = str(ident["Account"])
         return self._account
+
+
+def _refused(exc: BaseException) -> bool:
+    """Whether a connection error was a refused connection (ECONNREFUSED), however wrapped."""
+    seen: BaseException | None = exc.kwargs.get("error") if hasattr(exc, "kwargs") else exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, ConnectionRefusedError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _failure(exc: BaseException | None, response: Any) -> str:
+    if exc is not None:
+        return type(exc).__name__
+    http, parsed = response if isinstance(response, tuple) else (None, {})
+    code = ((parsed or {}).get("Error") or {}).get("Code")
+    status = getattr(http, "status_code", None)
+    return f"{code} (HTTP {status})" if code else f"HTTP {status}"
 
 
 def _hint(code: str) -> str | None:

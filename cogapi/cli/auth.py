@@ -14,7 +14,7 @@ from cogapi.cli.common import common_options
 FLOWS = ("code", "implicit", "password", "client_credentials")
 
 
-@click.command()
+@click.command(short_help="Sign in; print a verified token.")
 @click.option(
     "--flow",
     type=click.Choice(FLOWS),
@@ -75,7 +75,7 @@ def token(opts: Any, ui: Any, **kwargs: Any) -> int:
 
     return run_token(opts, ui, **kwargs)
 
-@click.command()
+@click.command(short_help="Call the API with the cached token.")
 @click.argument("path", required=False)
 @click.option(
     "-X",
@@ -118,7 +118,7 @@ def call(opts: Any, ui: Any, **kwargs: Any) -> int:
 
     return call_stack(opts, ui, **kwargs)
 
-@click.command()
+@click.command(short_help="The tutorial's checks: 401s, then a 200.")
 @common_options
 def verify(opts: Any, ui: Any) -> int:
     """Run the tutorial's tests against the stack: no, malformed, forged, expired and ID
@@ -130,7 +130,7 @@ def verify(opts: Any, ui: Any) -> int:
 
     return run_verify(opts, ui)
 
-@click.group()
+@click.group(short_help="Add, remove and list test users.")
 def user() -> None:
     """Test users of the stack's pool (admin calls; refuses a pool the stack does not own)."""
 

@@ -76,6 +76,11 @@ def run_command(opts: Any, body: Callable[[Any], Any]) -> None:
     except KeyboardInterrupt:
         ui.error("interrupted")
         sys.exit(int(ExitStatus.INTERRUPTED))
+    except BrokenPipeError:
+        # Only stdout can raise this here (the UI silences it; this catches what bypasses it):
+        # a reader that stopped early, as with `git log | head`. Quiet, not a bug.
+        ui.silence_stdout()
+        sys.exit(int(ExitStatus.ERROR))
     except Exception as exc:  # a bug: say so plainly, traceback only with --debug
         if opts.debug:
             raise

@@ -9,7 +9,7 @@ import click
 from cogapi.cli.common import common_options
 
 
-@click.command()
+@click.command(short_help="Plan, then create or converge the stack.")
 @click.option("--dry-run", is_flag=True, help="Print the plan; make no changes.")
 @click.option(
     "-y", "--yes", is_flag=True, help="Apply without asking (never asked off a terminal)."
@@ -22,7 +22,7 @@ def up(opts: Any, ui: Any, dry_run: bool, yes: bool) -> int:
     return run_up(opts, ui, dry_run=dry_run, yes=yes)
 
 
-@click.command()
+@click.command(short_help="What exists, what drifted, what is missing.")
 @common_options
 def status(opts: Any, ui: Any) -> int:
     """Show each resource as ok, drifted, missing or foreign (exit 3 when not all ok)."""
@@ -31,7 +31,7 @@ def status(opts: Any, ui: Any) -> int:
     return run_status(opts, ui)
 
 
-@click.command()
+@click.command(short_help="Delete everything the stack owns (asks first).")
 @click.option("-y", "--yes", is_flag=True, help="Delete without asking (required off a terminal).")
 @click.option(
     "--keep-user-pool",
@@ -46,9 +46,13 @@ def down(opts: Any, ui: Any, yes: bool, keep_user_pool: bool) -> int:
     return run_down(opts, ui, yes=yes, keep_user_pool=keep_user_pool)
 
 
-@click.command()
+@click.command(short_help="Write a commented cogapi.yaml.")
 @click.option(
-    "--name", default="test", show_default=True, help="Word the random domain prefix starts with."
+    "--name",
+    default="test",
+    show_default=True,
+    help="Stack name: the ownership tag, the start of every resource name and of the random "
+    "domain prefix.",
 )
 @common_options
 def init(opts: Any, ui: Any, name: str) -> int:
@@ -59,7 +63,7 @@ def init(opts: Any, ui: Any, name: str) -> int:
     return run_init(resolve_path(opts.config_path), ui, name=name)
 
 
-@click.command()
+@click.command(short_help="Print the config's JSON Schema.")
 @common_options
 def schema(opts: Any, ui: Any) -> int:
     """Print the config's JSON Schema (for editor validation of cogapi.yaml)."""

@@ -268,6 +268,20 @@ class LocalServer:
             line = f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO', '')} "
             line += f"{seen[-1] if seen else '-'} {ms:.1f} ms" + (f" ({why})" if why else "")
             self._write(line + "\n")
+    def _expired_tokens(self, request: Request) -> Response:
+        """Tokens that expired long ago (longer than the longest validity, a day), never a
+        refresh token: what `verify` needs to see the authorizer refuse an expired token."""
+        doc = request.get_json(silent=True)
+        if not isinstance(doc, dict):
+            return json_response({"message": "expected a JSON object"}, 400)
+        try:
+            body = self.issue_tokens(
+                str(doc.get("pool_id")), str(doc.get("client_id")), str(doc.get("username")),
+                issued_at=int(time.time()) - 2 * 86400,
+            )  # fmt: skip
+        except LookupError as exc:
+            return json_response({"message": str(exc)}, 404)
+        return json_response({k: body[k] for k in ("access_token", "id_token") if k in body})
 
     # --- WSGI ----------------------------------------------------------------------------------
 
@@ -349,6 +363,8 @@ class LocalServer:
         try:
             if path in ("/info", "/info/"):
                 return json_response({"cogapi_local": True, "endpoint": self.endpoint})
+            if path == "/expired-tokens" and request.method == "POST":
+                return self._expired_tokens(request)
             api = _API.fullmatch(path)
             if api is not None:
                 return self.dataplane.handle(

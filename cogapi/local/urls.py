@@ -34,3 +34,10 @@ def issuer(endpoint: str, pool_id: str) -> str:
 def info_url(endpoint: str) -> str:
     """Answers `{"cogapi_local": true}` when `endpoint` is a cogapi local server."""
     return f"{endpoint}{LOCAL_PREFIX}/info"
+
+
+def expired_tokens_url(endpoint: str) -> str:
+    """POST {pool_id, client_id, username}: an access and an ID token of that user that expired
+    a day ago, so `cogapi verify` can check the authorizer's answer to one. Expired tokens only:
+    they open nothing."""
+    return f"{endpoint}{LOCAL_PREFIX}/expired-tokens"

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import string
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 
 from cogapi.errors import ExitStatus, PlanBlocked, UsageError
 from cogapi.stack.context import Options, open_stack, plan_stack, stack_ids
-from cogapi.ui import UI
+from cogapi.ui import UI, describe_field
 
 
 def run_up(opts: Options, ui: UI, dry_run: bool, yes: bool) -> ExitStatus:
@@ -45,7 +46,7 @@ def run_up(opts: Options, ui: UI, dry_run: bool, yes: bool) -> ExitStatus:
             ui.info("Nothing changed.")
             return ExitStatus.USAGE
         ui.info(f"Applying {len(plan.mutating)} change(s)...")
-        ids = Executor(ctx.aws, desired, observed, on_event=ui.progress).apply(plan)
+        ids = Executor(ctx.aws, desired, observed, on_event=ui.progress, notify=ui.info).apply(plan)
         ui.info("Done.")
     outputs = stack_outputs(ctx.cfg, ids, ctx.local_endpoint)
     if ui.json:
@@ -73,7 +74,7 @@ def status_rows(plan: Any) -> list[dict[str, Any]]:
             state = "foreign" if c.foreign else "drifted"
         else:
             state = STATES.get(c.action, c.action)
-        drift = [f"{f.field}: {f.old!r} -> {f.new!r}" for f in c.fields]
+        drift = [describe_field(c.kind, f) for f in c.fields]
         if c.action in ("delete", "blocked") and c.reason:
             drift.append(c.reason)
         rows.append({"kind": c.kind, "name": c.name, "id": c.id, "state": state, "drift": drift})
@@ -160,18 +161,68 @@ def random_prefix(name: str) -> str:
     return f"{base}-{''.join(secrets.choice(alphabet) for _ in range(6))}"
 
 
+STACK_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
+# The example's resource names are the AWS tutorial's (test-userPool, test-API, ...). `init`
+# comments them out, so every name derives from the stack name: two projects initialised with
+# different names never manage the same resources.
+_NAMED_KEY = re.compile(
+    r"^(?P<indent>  )(?P<key>name|role_name): (?P<value>\S+)(?P<pad> *)(?P<rest>#.*)?$"
+)
+
+
+def _set_value(line: str, key: str, value: str) -> str:
+    """`key: old    # comment` -> `key: value  # comment`, the comment kept in its column."""
+    head, sep, comment = line.partition("#")
+    indent = head[: len(head) - len(head.lstrip())]
+    field = f"{indent}{key}: {value}"
+    if not sep:
+        return field
+    return f"{field.ljust(len(head) - 1)} #{comment}"
+
+
+def init_config_text(name: str, prefix: str) -> str:
+    """The example config for stack `name`: its name, a fresh domain prefix, derived resource
+    names (the tutorial's kept as comments), every comment still aligned."""
+    lines = example_config_text().split("\n")
+    out = []
+    for line in lines:
+        if line.startswith("name: "):
+            line = _set_value(line, "name", name)
+        elif line.lstrip().startswith("prefix: test-api-7f3k"):
+            line = _set_value(line, "prefix", prefix)
+        elif m := _NAMED_KEY.match(line):
+            column = len(line) - len(m["rest"] or "")
+            field = f"{m['indent']}# {m['key']}: {m['value']}"
+            comment = (m["rest"] or "").removeprefix("#").strip()
+            line = f"{field.ljust(column - 1)} # the AWS tutorial's name; {comment}".rstrip("; ")
+        elif line.lstrip().startswith("authorizer: {name: "):
+            tutorial = line.split("{name: ", 1)[1].split(",", 1)[0]
+            indent = line[: len(line) - len(line.lstrip())]
+            out.append(
+                f'{indent}# authorizer name: default "<name>-authorizer"; '
+                f"the AWS tutorial's: {tutorial}"
+            )
+            line = line.replace(f"{{name: {tutorial}, ", "{", 1)
+        out.append(line)
+    return "\n".join(out)
+
+
 def run_init(path: str, ui: UI, name: str = "test") -> ExitStatus:
     from cogapi.config import parse_config
 
     target = Path(path)
+    if not STACK_NAME_RE.match(name):
+        raise UsageError(
+            f"--name: {name!r} is not a valid stack name",
+            hint="letters, digits, - and _, starting with a letter or digit; at most 40 characters",
+        )
     if target.exists():
         raise UsageError(
             f"{path} already exists; not overwriting it",
             hint="remove it first, or pass -c OTHER_PATH",
         )
-    text = example_config_text()
     prefix = random_prefix(name)
-    text = text.replace("prefix: test-api-7f3k", f"prefix: {prefix}", 1)
+    text = init_config_text(name, prefix)
     parse_config(text, path, target.resolve().parent)  # never write a file we would reject
     target.write_text(text, encoding="utf-8")
     ui.info(f"Wrote {path} (domain prefix {prefix}). Next: cogapi up --dry-run")

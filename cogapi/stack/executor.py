@@ -21,7 +21,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from cogapi.aws import Aws
-from cogapi.errors import CogapiError, UsageError
+from cogapi.errors import CogapiError, Interrupted, UsageError
 from cogapi.stack.discover import Observed
 from cogapi.stack.models import MACHINE_CLIENT_ID, DesiredStack
 from cogapi.stack.planner import FINGERPRINT_PREFIX, Change, Plan
@@ -119,7 +119,9 @@ class Executor:
         on_event: Event | None = None,
         workers: int | None = None,
         environ: dict[str, str] | None = None,
+        notify: Callable[[str], None] | None = None,
     ) -> None:
+        self.notify = notify or (lambda message: None)
         self.aws = aws
         self.d = desired
         self.o = observed
@@ -140,23 +142,44 @@ class Executor:
         done: set[Key] = set()
         running: dict[Future[None], Key] = {}
         error: BaseException | None = None
+        total = len(todo)
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            while (todo and error is None) or running:
-                if error is None:
-                    for key in [k for k in todo if deps[k] <= done]:
-                        running[pool.submit(self._run, todo.pop(key))] = key
-                if not running:
-                    if todo:  # a cycle would be a bug in `dependencies`
-                        raise CogapiError(f"internal error: cannot order {sorted(todo)}")
-                    break
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    key = running.pop(fut)
-                    exc = fut.exception()
-                    if exc is not None:
-                        error = error or exc
-                    else:
-                        done.add(key)
+            try:
+                while (todo and error is None) or running:
+                    if error is None:
+                        for key in [k for k in todo if deps[k] <= done]:
+                            running[pool.submit(self._run, todo.pop(key))] = key
+                    if not running:
+                        if todo:  # a cycle would be a bug in `dependencies`
+                            raise CogapiError(f"internal error: cannot order {sorted(todo)}")
+                        break
+                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for fut in finished:
+                        key = running.pop(fut)
+                        exc = fut.exception()
+                        if exc is not None:
+                            error = error or exc
+                        else:
+                            done.add(key)
+            except KeyboardInterrupt:
+                # Ctrl-C: start nothing more, let the calls in flight finish (a half-made call
+                # is worse than a finished one), then say what the stack is left as.
+                queued = [fut for fut in running if fut.cancel()]
+                for fut in queued:
+                    running.pop(fut)
+                self.notify(
+                    f"Interrupted: starting no more changes; waiting for {len(running)} "
+                    "running change(s) to finish..."
+                )
+                for fut in wait(running).done:
+                    if fut.exception() is None:
+                        done.add(running[fut])
+                undone = total - len(done)
+                raise Interrupted(
+                    f"interrupted: the stack is partial ({len(done)} of {total} change(s) "
+                    f"made, {undone} left undone)",
+                    hint="`cogapi up` finishes it; `cogapi down` removes it",
+                ) from None
         if error is not None:
             raise error
         return self.ids

@@ -41,7 +41,8 @@ def find_pool(aws: Any, cfg: Any, need_client: bool = True) -> PoolIds:
                 hint="point `name:` / `user_pool.name` in the config at the stack that made it",
             )
         raise CogapiError(
-            f"stack {cfg.name!r} has no user pool {cfg.pool_name!r} in {cfg.region}",
+            f"stack {cfg.name!r} has no user pool {cfg.pool_name!r} in {cfg.region}: it is not "
+            "deployed, or was taken down",
             hint="run `cogapi up` first (and check --region / --endpoint-url)",
         )
     pool_id = str(owned[0]["Id"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +97,10 @@ def test_bad_config_exits_2_without_traceback(cogapi: Any, tmp_path: Path) -> No
 
 def test_endpoint_unreachable_is_a_clear_error(cogapi: Any, tmp_path: Path) -> None:
     cfg = str(write_config(tmp_path / "cogapi.yaml"))
+    start = time.monotonic()
     r = cogapi("status", "-c", cfg, "--endpoint-url", "http://127.0.0.1:9")
+    # Under 15 s even on a loaded machine; botocore's backoff on a refused port took 25-33 s.
+    assert time.monotonic() - start < 15
     assert r.returncode == 1
     assert "cannot reach AWS" in r.stderr and "Traceback" not in r.stderr
 
@@ -175,3 +179,23 @@ def _status_of(url: str, method: str) -> int:
             return int(r.status)
     except urllib.error.HTTPError as e:
         return int(e.code)
+
+
+def test_ctrl_c_during_up_stops_starting_changes_and_says_how_to_recover(
+    cogapi: Any, moto_server: MotoServer, tmp_path: Path
+) -> None:
+    cfg = str(write_config(tmp_path / "cogapi.yaml"))
+    # SIGINT to `up` itself right after its 3rd mutating call, as a Ctrl-C mid-apply would be.
+    r = cogapi("up", "-c", cfg, env={"COGAPI_TEST_INTERRUPT_AFTER": "3"})
+    assert r.returncode == 130, r.stderr
+    before, after = r.stderr.split("Interrupted: starting no more changes", 1)
+    assert " ...\n" not in after.split("\n", 1)[1]  # no change was started after the Ctrl-C
+    assert "error: interrupted: the stack is partial (" in after and "left undone)" in after
+    assert "hint: `cogapi up` finishes it; `cogapi down` removes it" in after
+    assert "Traceback" not in r.stderr
+    made = int(after.split("partial (", 1)[1].split(" of ", 1)[0])
+    assert made == before.count(": done\n") + after.count(": done\n")
+    again = cogapi("up", "-c", cfg)
+    assert again.returncode == 0, again.stderr
+    assert count_resources(moto_server) == ONE_EACH
+    assert cogapi("down", "-c", cfg, "--yes").returncode == 0

@@ -42,6 +42,10 @@ def test_demo_passes_every_step(tmp_path: Path) -> None:
     assert steps["machine call /reports"]["actual"].startswith("200 Hello World")
     assert steps["machine call /test-API-resource"]["actual"] == "401 Unauthorized"
     assert steps["down"]["ok"] is True
+    # down deletes the top-level resources; the rest goes with its parent, and it says so
+    created = int(steps["up"]["actual"].split(" created", 1)[0])
+    deleted = int(steps["down"]["actual"].split(" deleted", 1)[0])
+    assert f"(the other {created - deleted} went with their parent)" in steps["down"]["actual"]
 
 
 def test_local_serves_the_stack_and_up_prints_local_urls(tmp_path: Path) -> None:
@@ -122,3 +126,36 @@ def test_local_refuses_a_busy_port_and_a_public_address(tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=60)  # fmt: skip
     assert public.returncode == 2
     assert "loopback only" in public.stderr and "Traceback" not in public.stderr
+
+
+def test_demo_keep_serves_until_ctrl_c(tmp_path: Path) -> None:
+    env = {k: v for k, v in _env(tmp_path).items() if not k.startswith("AWS_")}
+    proc = subprocess.Popen([*cogapi_command(), "demo", "--keep"], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        assert proc.stderr is not None
+        lines: list[str] = []
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            if not line:
+                break
+            lines.append(line)
+            if line.startswith("  try "):
+                break
+        text = "".join(lines)
+        assert "until you press Ctrl-C" in text, text
+        invoke = next(ln.split()[-1] for ln in lines if ln.strip().startswith("invoke URL"))
+        assert "login      demo.user@example.com / " in text
+        try:
+            urllib.request.urlopen(invoke, timeout=10)
+            raise AssertionError("the stack answered without a token")
+        except urllib.error.HTTPError as e:
+            assert e.code == 401  # the server is still up, and the stack with it
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err
+        assert "Demo passed" in out and "Stopped the local stand-in" in err
+    finally:
+        if proc.poll() is None:
+            proc.kill()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import select
@@ -91,3 +92,70 @@ def test_down_killed_after_every_mutating_call_finishes_on_the_next_run(
         assert count_resources(moto_server) == NONE_LEFT, k
         k += 1
     assert k > 4  # domain, pool, API, function, role policy, role: each was a kill point
+
+
+def run_with_stdin_on_a_terminal(
+    args: list[str], env: dict[str, str], answer: str, prompt: str, stderr_too: bool
+) -> tuple[int, str, str]:
+    """stdin (and stderr, unless `stderr_too`) on a pseudo-terminal, stdout into a pipe, as in
+    `cogapi up -o json | jq`; with `stderr_too`, stderr joins stdout (`cogapi down 2>&1 | tail`).
+    Types `answer` at `prompt`, wherever it shows; returns (code, terminal text, piped text)."""
+    master, slave = pty.openpty()
+    out_r, out_w = os.pipe()
+    proc = subprocess.Popen(
+        [*cogapi_command(), *args], stdin=slave, stdout=out_w,
+        stderr=out_w if stderr_too else slave, env=env,
+    )  # fmt: skip
+    os.close(slave)
+    os.close(out_w)
+    seen = {master: b"", out_r: b""}
+    open_fds, answered, deadline = [master, out_r], False, time.monotonic() + 120
+    while open_fds and time.monotonic() < deadline:
+        ready, _, _ = select.select(open_fds, [], [], 0.2)
+        for fd in ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # the child closed the terminal
+                chunk = b""
+            if not chunk:
+                open_fds.remove(fd)
+                continue
+            seen[fd] += chunk
+        if not answered and any(prompt.encode() in text for text in seen.values()):
+            os.write(master, answer.encode() + b"\r")
+            answered = True
+        if not ready and proc.poll() is not None:
+            break
+    code = proc.wait(30)
+    os.close(master)
+    os.close(out_r)
+    return code, seen[master].decode(errors="replace"), seen[out_r].decode(errors="replace")
+
+
+def test_asking_depends_on_stdin_not_stdout(
+    cogapi: Any, moto_server: MotoServer, tmp_path: Path
+) -> None:
+    cfg = str(write_config(tmp_path / "cogapi.yaml"))
+    env = _env(cogapi)
+    # `cogapi up -o json | jq` at a terminal: asks on the terminal; stdout stays one JSON document.
+    args = ["up", "-c", cfg, "-o", "json"]
+    code, screen, piped = run_with_stdin_on_a_terminal(args, env, "n", "Apply these changes?", False)
+    assert code == 2, screen
+    assert "Apply these changes?" in screen and piped == ""
+    assert count_resources(moto_server)["pools"] == 0
+    code, screen, piped = run_with_stdin_on_a_terminal(args, env, "y", "Apply these changes?", False)
+    assert code == 0, screen
+    assert json.loads(piped)["outputs"]["user_pool_id"]
+    assert count_resources(moto_server)["pools"] == 1
+
+    # `cogapi down 2>&1 | tail` at a terminal: asks (the question goes down the pipe with stderr).
+    code, _, piped = run_with_stdin_on_a_terminal(
+        ["down", "-c", cfg], env, "n", "Delete 6 resource(s)", True
+    )
+    assert code == 2, piped
+    assert "Nothing deleted." in piped and "refusing" not in piped
+    code, _, piped = run_with_stdin_on_a_terminal(
+        ["down", "-c", cfg], env, "y", "Delete 6 resource(s)", True
+    )
+    assert code == 0, piped
+    assert count_resources(moto_server) == NONE_LEFT

@@ -1,0 +1,69 @@
+"""Retries against a real loopback HTTP server: a refused connection fails at once, and a retry
+that botocore does make is announced (what, where, attempt n of m)."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+import time
+from collections.abc import Iterator
+
+import botocore.session
+import pytest
+
+from cogapi.aws import Aws
+from cogapi.errors import AwsError
+from tests.helpers import free_port
+
+IDENTITY = b"""<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+<GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/t</Arn><UserId>AID</UserId>
+<Account>123456789012</Account></GetCallerIdentityResult>
+<ResponseMetadata><RequestId>r1</RequestId></ResponseMetadata></GetCallerIdentityResponse>"""
+
+
+def _aws(endpoint: str, messages: list[str]) -> Aws:
+    session = botocore.session.Session()
+    session.set_credentials("testing", "testing")
+    return Aws(session, "us-east-1", endpoint_url=endpoint, on_wait=messages.append)
+
+
+@pytest.fixture
+def flaky_sts() -> Iterator[str]:
+    """Answers 503 to the first request, then a valid GetCallerIdentity."""
+    answers = [503]
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            status = answers.pop(0) if answers else 200
+            body = IDENTITY if status == 200 else b"<ErrorResponse/>"
+            self.send_response(status)
+            self.send_header("Content-Type", "text/xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_a_refused_connection_is_not_retried() -> None:
+    messages: list[str] = []
+    aws = _aws(f"http://127.0.0.1:{free_port()}", messages)  # nothing listens there
+    start = time.monotonic()
+    with pytest.raises(AwsError, match="cannot reach AWS"):
+        aws.account_id()
+    assert time.monotonic() - start < 2
+    assert messages == []  # no retry, so nothing to announce
+
+
+def test_a_retry_says_what_where_and_which_attempt(flaky_sts: str) -> None:
+    messages: list[str] = []
+    assert _aws(flaky_sts, messages).account_id() == "123456789012"
+    host = flaky_sts.removeprefix("http://")
+    assert messages == [f"  retrying GetCallerIdentity at {host} after HTTP 503 (attempt 2 of 5)"]
