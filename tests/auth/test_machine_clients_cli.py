@@ -83,7 +83,7 @@ def test_a_machine_token_reaches_its_route_and_not_the_other(stack: AuthStack, c
     assert claims["exp"] - claims["iat"] == 15 * 60
     # The secret is read from AWS when needed, and never shown or kept.
     secret = secret_of(stack, "reporting")
-    files = list((cache / "cogapi" / "tokens").glob("*-client-reporting-*.json"))
+    files = list((cache / "cogapi" / "tokens").glob(f"*-{cid}.json"))  # keyed by pool + client id
     assert len(files) == 1 and stat.S_IMODE(os.stat(files[0]).st_mode) == 0o600
     assert secret not in files[0].read_text() and secret not in got.stdout + got.stderr
     cached = files[0].read_text()
