@@ -41,6 +41,15 @@ class ApiGatewayCalls(AwsCore):
             patchOperations=[{"op": "replace", "path": f"/endpointConfiguration/types/{old}", "value": new}],
         )  # fmt: skip
 
+    def put_rest_api(self, api_id: str, body: str) -> None:
+        """Replace the API's whole definition (resources, methods, authorizers, gateway
+        responses) with an OpenAPI document: one call whatever the number of routes. Invisible
+        until a deployment."""
+        self._call(
+            self.apigw, "put_rest_api", f"REST API {api_id}", restApiId=api_id,
+            mode="overwrite", body=body.encode(),
+        )  # fmt: skip
+
     def delete_rest_api(self, api_id: str) -> None:
         self._delete(self.apigw, "delete_rest_api", f"REST API {api_id}", restApiId=api_id)
 
