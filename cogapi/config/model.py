@@ -273,7 +273,7 @@ class Route(_Strict):
         return v
 
 
-CorsMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+CORS_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 HEADER_NAME_RE = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
 
 
@@ -284,13 +284,13 @@ def origin_problem(origin: str) -> str | None:
     try:
         parts = urlsplit(origin)
         port = parts.port  # a non-numeric port raises here
-    except ValueError:
-        return f"{origin!r} is not an origin such as https://app.example.com"
+    except ValueError as exc:
+        return f"{origin!r} is not an origin such as https://app.example.com ({exc})"
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return f"{origin!r} is not an origin such as https://app.example.com (scheme://host[:port])"
     if parts.path or parts.query or parts.fragment or parts.username or parts.password:
         return f"{origin!r} is an origin only: scheme://host[:port], no path, no trailing '/'"
-    if port is not None and not 0 < port < 65536:
+    if port == 0:
         return f"{origin!r} has an invalid port"
     return None
 
@@ -300,7 +300,8 @@ class Cors(_Strict):
 
     allow_origins: list[str] = Field(min_length=1)
     allow_headers: list[str] = Field(default_factory=lambda: ["Authorization", "Content-Type"])
-    allow_methods: Literal["auto"] | list[CorsMethod] = "auto"
+    allow_methods: Any = Field("auto", json_schema_extra={"anyOf": [
+        {"const": "auto"}, {"type": "array", "items": {"enum": list(CORS_METHODS)}}]})  # fmt: skip
     max_age_s: int = Field(600, ge=0, le=86400)
     allow_credentials: bool = False
 
@@ -327,10 +328,19 @@ class Cors(_Strict):
 
     @field_validator("allow_methods", mode="before")
     @classmethod
-    def _upper(cls, v: Any) -> Any:
-        if isinstance(v, list):
-            return [m.upper() if isinstance(m, str) else m for m in v]
-        return v
+    def _methods(cls, v: Any) -> Any:
+        # One validator, not a union, so a bad value gives one error at its own key.
+        if v == "auto":
+            return v
+        if not isinstance(v, list) or not v:
+            raise ValueError("must be auto or a list of methods, e.g. [GET, POST]")
+        out = []
+        for m in v:
+            m = m.upper() if isinstance(m, str) else m
+            if m not in CORS_METHODS:
+                raise ValueError(f"{m!r} is not one of {', '.join(CORS_METHODS)} (or use auto)")
+            out.append(m)
+        return out
 
 
 class Api(_Strict):
