@@ -134,7 +134,7 @@ def test_fresh_up_killed_after_every_mutating_call_converges(
         assert down.returncode == 0, down.stderr
         assert count_resources(moto_server) == NONE_LEFT
         k += 1
-    assert k > 12  # a fresh stack takes 14 mutating calls: each one was a kill point
+    assert k > 10  # a fresh stack takes 11 mutating calls: each one was a kill point
 
 
 def test_updating_up_killed_after_every_mutating_call_converges(
@@ -163,7 +163,7 @@ def test_updating_up_killed_after_every_mutating_call_converges(
     down = cogapi("down", "-c", updated, "--yes")
     assert down.returncode == 0
     assert count_resources(local_server)["apis"] == 0
-    assert k > 5
+    assert k > 4  # the update takes 4 (function, PutRestApi, deployment, stage): each was a kill point
 
 
 def _status_of(url: str, method: str) -> int:
