@@ -5,11 +5,17 @@ returning a list of `Change` values, one per resource, in dependency order. `up 
 `status` and `up` all print and act on the same list; tests compare it directly.
 
 Actions: `create`, `update` (with the fields that differ, old -> new), `replace` (delete and
-re-create a child whose identity changed, e.g. an authorizer pointing at a replaced pool), `delete`
+re-create a child whose identity changed, e.g. a domain whose prefix changed), `delete`
 (stale children of resources we own, and everything on `down`), `ok`, `skip` (left alone on `down`)
 and `blocked`. A blocked change stops the run before any mutating call: a domain prefix held by
 another pool, a role or function of our name without our tag, a setting fixed at creation that
 the config changed (we never replace a pool silently: that loses its users).
+
+The REST API is planned per route (`api_method` rows, CORS preflights included, and the
+`authorizer`), in the config's terms (`scopes: [email] -> [email, openid]`, `authorizer: false ->
+true`, never an AWS field name or an id), and applied by one `api_document` row: the whole
+OpenAPI document (`stack.openapi`) in one PutRestApi. It is put whenever a row differs or the
+stage serves another document's fingerprint.
 
 Settings are compared in a normal form built on both sides (`models.py` for desired, the
 `_observed_*` functions here for AWS's answers), so AWS's reformatting never shows as drift.

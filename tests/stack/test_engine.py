@@ -178,7 +178,9 @@ def many_routes(n: int) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("n", [1, 40])
 def test_discovery_does_not_grow_with_routes(aws: dict[str, Any], cfg: Path, n: int) -> None:
-    write_config(cfg, api={"routes": many_routes(n), "cors": {"allow_origins": ["https://a.example"]}})
+    write_config(
+        cfg, api={"routes": many_routes(n), "cors": {"allow_origins": ["https://a.example"]}}
+    )
     fresh = up(cfg)
     assert fresh.exit_code == 0, fresh.stderr
     assert fresh.mutating.count("PutRestApi") == 1 and "CreateResource" not in fresh.mutating
