@@ -81,15 +81,16 @@ class BenchError(Exception):
 class MotoServer:
     """`moto_latency_server.py` in a subprocess on a free loopback port."""
 
-    def __init__(self, latency_ms: float) -> None:
+    def __init__(self, latency_ms: float, quotas: bool = False) -> None:
         self.latency_ms = latency_ms
+        self.quotas = quotas
         self.url = ""
         self._proc: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> MotoServer:
         self._proc = subprocess.Popen(
             [sys.executable, str(BENCH / "moto_latency_server.py"), "--port", "0",
-             "--latency-ms", str(self.latency_ms)],
+             "--latency-ms", str(self.latency_ms), *(["--quotas"] if self.quotas else [])],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         stdout = self._proc.stdout

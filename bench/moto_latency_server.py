@@ -16,7 +16,14 @@ each HTTP request, retries included.
 
     GET  /_bench/calls   -> {"calls": [{"service", "operation", "mutating", "status", "start", "end"}]}
     POST /_bench/reset   -> forget the calls recorded so far
-Neither sleeps nor is recorded. The Swagger 2.0 shim Chalice needs is applied at start.
+Neither sleeps nor is recorded. The Swagger 2.0 shim Chalice needs is applied at start, and so
+is cogapi local's OpenAPI import (moto alone ignores authorizers, security and gateway responses).
+
+`--quotas` enforces API Gateway's documented control-plane quotas (per account and region) as
+429 TooManyRequestsException answers, with token buckets: 10 requests/s across all API Gateway
+calls, burst 40; CreateResource 5/s; CreateDeployment 1 per 5 s; CreateRestApi and ImportRestApi
+1 per 3 s; PutRestApi 1/s; DeleteRestApi 1 per 30 s; GetResources 5 per 2 s. A refused call is
+recorded with status 429 (and paid the latency, as a round trip does).
 """
 
 from __future__ import annotations
@@ -122,6 +129,59 @@ class OperationNames:
         return f"{method} {path}"
 
 
+class TokenBucket:
+    """`rate` tokens a second, at most `burst` saved up; a call takes one or is refused."""
+
+    def __init__(self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic):
+        self.rate, self.burst, self.clock = rate, burst, clock
+        self.tokens, self.at = burst, clock()
+
+    def take(self) -> bool:
+        now = self.clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+# API Gateway's control-plane quotas: operation -> (requests per second, burst).
+APIGW_ALL = (10.0, 40.0)
+APIGW_QUOTAS: dict[str, tuple[float, float]] = {
+    "CreateResource": (5.0, 5.0),
+    "CreateDeployment": (1 / 5, 1.0),
+    "CreateRestApi": (1 / 3, 1.0),
+    "ImportRestApi": (1 / 3, 1.0),
+    "PutRestApi": (1.0, 1.0),
+    "DeleteRestApi": (1 / 30, 1.0),
+    "GetResources": (5 / 2, 5.0),
+}
+SHARED_BUCKET = {"ImportRestApi": "CreateRestApi"}  # one quota for both
+
+
+class Quotas:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._all = TokenBucket(*APIGW_ALL, clock=clock)
+        self._each = {
+            op: TokenBucket(*q, clock=clock) for op, q in APIGW_QUOTAS.items()
+            if op not in SHARED_BUCKET
+        }  # fmt: skip
+        self._lock = threading.Lock()
+
+    def allow(self, service: str, operation: str) -> bool:
+        if service != "apigateway":
+            return True
+        with self._lock:
+            bucket = self._each.get(SHARED_BUCKET.get(operation, operation))
+            if bucket is not None and not bucket.take():
+                return False
+            return self._all.take()
+
+
+THROTTLED_BODY = json.dumps({"message": "Too Many Requests"}).encode()
+
+
 class LatencyCounter:
     """WSGI middleware: sleep, record, hand over to moto."""
 
@@ -131,8 +191,10 @@ class LatencyCounter:
         latency_s: float,
         names: OperationNames,
         sleep: Callable[[float], None] = time.sleep,
+        quotas: Quotas | None = None,
     ) -> None:
         self.app = app
+        self.quotas = quotas
         self.latency_s = latency_s
         self.names = names
         self.sleep = sleep
@@ -150,6 +212,15 @@ class LatencyCounter:
         if self.latency_s:
             self.sleep(self.latency_s)
         seen: dict[str, int] = {}
+        if self.quotas is not None and not self.quotas.allow(service, operation):
+            start_response("429 Too Many Requests", [
+                ("Content-Type", "application/json"),
+                ("x-amzn-ErrorType", "TooManyRequestsException"),
+                ("Content-Length", str(len(THROTTLED_BODY))),
+            ])  # fmt: skip
+            with self._lock:
+                self.calls.append(Call(service, operation, False, 429, start, time.time()))
+            return [THROTTLED_BODY]
 
         def capture(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
             seen["status"] = int(status.split()[0])
@@ -196,7 +267,7 @@ def _read_body(environ: dict[str, Any]) -> bytes:
     return body
 
 
-def serve(port: int, latency_ms: float) -> None:
+def serve(port: int, latency_ms: float, quotas: bool = False) -> None:
     # AWSLambdaBasicExecutionRole must exist for attach_role_policy (aws-notes: moto).
     os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
     import moto_swagger2_shim
@@ -207,6 +278,9 @@ def serve(port: int, latency_ms: float) -> None:
     )
     from werkzeug.serving import make_server
 
+    from cogapi.local.apigw_import import install as honour_openapi
+
+    honour_openapi()  # OpenAPI 3 as AWS applies it; then Chalice's Swagger 2.0 on top of it
     moto_swagger2_shim.apply()
 
     class QuietHandler(MotoRequestHandler):
@@ -214,8 +288,9 @@ def serve(port: int, latency_ms: float) -> None:
             pass
 
     app = LatencyCounter(
-        DomainDispatcherApplication(create_backend_app), latency_ms / 1000.0, OperationNames()
-    )
+        DomainDispatcherApplication(create_backend_app), latency_ms / 1000.0, OperationNames(),
+        quotas=Quotas() if quotas else None,
+    )  # fmt: skip
     server = make_server("127.0.0.1", port, app, threaded=True, request_handler=QuietHandler)
     print(f"READY http://127.0.0.1:{server.server_address[1]}", flush=True)
     try:
@@ -232,9 +307,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--latency-ms", type=float, default=50.0, help="sleep before each AWS call (default 50)"
     )
+    parser.add_argument(
+        "--quotas", action="store_true", help="refuse calls over API Gateway's quotas with 429"
+    )
     args = parser.parse_args(argv)
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    serve(args.port, args.latency_ms)
+    serve(args.port, args.latency_ms, args.quotas)
 
 
 if __name__ == "__main__":

@@ -277,6 +277,21 @@ def check_api(cfg: Config) -> list[tuple[str, str]]:
             problems.append(
                 (f"api.routes[{i}].scopes", "scopes need the authorizer (authorizer: true)")
             )
+        if cfg.api.cors is not None and route.method == "OPTIONS":
+            problems.append(
+                (
+                    f"api.routes[{i}].method",
+                    "api.cors answers every preflight (OPTIONS) itself; drop this route or api.cors",
+                )
+            )
+    cors = cfg.api.cors
+    if cors is not None and cors.allow_credentials and "*" in cors.allow_origins:
+        problems.append(
+            (
+                "api.cors.allow_credentials",
+                "browsers refuse credentials with allow_origins '*'; list the origins instead",
+            )
+        )
     return problems
 
 

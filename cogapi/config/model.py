@@ -373,11 +373,82 @@ class Route(_Strict):
         return v
 
 
+CORS_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+HEADER_NAME_RE = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+
+
+def origin_problem(origin: str) -> str | None:
+    """What is wrong with a CORS origin (`*`, or scheme://host[:port] with no path), or None."""
+    if origin == "*":
+        return None
+    try:
+        parts = urlsplit(origin)
+        port = parts.port  # a non-numeric port raises here
+    except ValueError as exc:
+        return f"{origin!r} is not an origin such as https://app.example.com ({exc})"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"{origin!r} is not an origin such as https://app.example.com (scheme://host[:port])"
+    if parts.path or parts.query or parts.fragment or parts.username or parts.password:
+        return f"{origin!r} is an origin only: scheme://host[:port], no path, no trailing '/'"
+    if port == 0:
+        return f"{origin!r} has an invalid port"
+    return None
+
+
+class Cors(_Strict):
+    """CORS for browser apps on other origins: a preflight per path, headers on gateway errors."""
+
+    allow_origins: list[str] = Field(min_length=1)
+    allow_headers: list[str] = Field(default_factory=lambda: ["Authorization", "Content-Type"])
+    allow_methods: Any = Field("auto", json_schema_extra={"anyOf": [
+        {"const": "auto"}, {"type": "array", "items": {"enum": list(CORS_METHODS)}}]})  # fmt: skip
+    max_age_s: int = Field(600, ge=0, le=86400)
+    allow_credentials: bool = False
+
+    @field_validator("allow_origins")
+    @classmethod
+    def _origins(cls, v: list[str]) -> list[str]:
+        for origin in v:
+            problem = origin_problem(origin)
+            if problem:
+                raise ValueError(problem)
+        if "*" in v and len(v) > 1:
+            raise ValueError("'*' allows every origin: list it alone")
+        if len(set(v)) != len(v):
+            raise ValueError("an origin is listed twice")
+        return v
+
+    @field_validator("allow_headers")
+    @classmethod
+    def _headers(cls, v: list[str]) -> list[str]:
+        for h in v:
+            if h != "*" and not HEADER_NAME_RE.match(h):
+                raise ValueError(f"{h!r} is not a header name")
+        return v
+
+    @field_validator("allow_methods", mode="before")
+    @classmethod
+    def _methods(cls, v: Any) -> Any:
+        # One validator, not a union, so a bad value gives one error at its own key.
+        if v == "auto":
+            return v
+        if not isinstance(v, list) or not v:
+            raise ValueError("must be auto or a list of methods, e.g. [GET, POST]")
+        out = []
+        for m in v:
+            m = m.upper() if isinstance(m, str) else m
+            if m not in CORS_METHODS:
+                raise ValueError(f"{m!r} is not one of {', '.join(CORS_METHODS)} (or use auto)")
+            out.append(m)
+        return out
+
+
 class Api(_Strict):
     name: str | None = Field(None, min_length=1, max_length=128)
     endpoint_type: Literal["REGIONAL", "EDGE"] = "REGIONAL"
     stage: str = Field("dev", pattern=r"^[A-Za-z0-9_-]{1,128}$")
     authorizer: Authorizer = Authorizer()
+    cors: Cors | None = None  # off when absent
     routes: list[Route] = Field(
         default_factory=lambda: [Route(path="/hello", method="GET", scopes=["email"])],
         min_length=1,

@@ -1,10 +1,16 @@
 """Apply a plan: run each mutating change through the AWS facade, in dependency order.
 
 Changes form a small graph (`dependencies`): the Cognito side (pool -> providers -> client,
-domain), the IAM/Lambda side (role -> function) and the REST API (api -> resources) have no edges
-between them, so they run concurrently on a thread pool; the authorizer waits for the pool and
-the API, methods for their resource and the authorizer, the stage for every API change. Nothing on
-the API's side waits for the function: an integration only names its (predictable) ARN.
+domain), the IAM/Lambda side (role -> function) and the REST API (api -> document -> stage) have
+few edges between them, so they run concurrently on a thread pool. The document waits for the
+pool (its authorizer names the pool's ARN) and the API; nothing on the API's side waits for the
+function: an integration only names its (predictable) ARN.
+
+The REST API's per-route rows (authorizer, api_method, api_resource) are not applied one by one:
+the `api_document` change puts the whole rendered document in one `PutRestApi(mode=overwrite)`,
+whatever the number of routes, then reads the authorizer's id back (the document may have made
+a new one); the stage change deploys it. A stale authorizer that the overwrite left is deleted
+after the document.
 
 Ids created along the way (pool id, API id, resource ids, ...) go into one `ids` dict seeded from
 discovery. Nothing is recorded locally: every step leaves AWS in a state the next discovery
@@ -18,17 +24,18 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import Any
 
 from cogapi.aws import Aws
 from cogapi.errors import CogapiError, Interrupted, UsageError
 from cogapi.stack.discover import Observed
 from cogapi.stack.models import MACHINE_CLIENT_ID, DesiredStack
+from cogapi.stack.openapi import api_document, document_json, fingerprint
 from cogapi.stack.planner import FINGERPRINT_PREFIX, Change, Plan
 
 Event = Callable[[Change, str, str], None]  # (change, "start" | "done" | "failed", detail)
 Key = tuple[str, str]
-
+# Rows the document applies: shown in the plan, never run on their own.
+APPLIED_BY_DOCUMENT = ("api_method", "api_resource")
 
 def initial_ids(o: Observed) -> dict[str, str]:
     ids: dict[str, str] = {}
@@ -50,6 +57,13 @@ def initial_ids(o: Observed) -> dict[str, str]:
     if o.account_id:
         ids["account_id"] = o.account_id
     return ids
+
+
+def runs_alone(change: Change) -> bool:
+    """Whether a mutating change is a step of its own (route rows are applied by the document)."""
+    if change.kind in APPLIED_BY_DOCUMENT:
+        return False
+    return not (change.kind == "authorizer" and change.action != "delete")
 
 
 def dependencies(change: Change, plan: Plan, sms_role: str | None = None) -> set[Key]:
@@ -80,33 +94,15 @@ def dependencies(change: Change, plan: Plan, sms_role: str | None = None) -> set
         )
     if kind == "lambda_function":
         return of("iam_role")
-    if kind == "authorizer":
-        # A stale authorizer goes only once no method points at it any more.
-        return of("rest_api", "user_pool") | (of("api_method") if action == "delete" else set())
-    if kind == "api_resource":
-        if action == "delete":  # children first (see planner)
-            below = {k for k in of("api_resource") if k[1].startswith(change.name + "/")}
-            return of("rest_api", "api_method") | below
-        parent = change.name.rsplit("/", 1)[0]
-        return of("rest_api") | (
-            {("api_resource", parent)} & of("api_resource") if parent else set()
-        )
-    if kind == "api_method":
-        if action == "delete":
-            return of("rest_api")
-        # Not on the function: an integration only names the function's ARN (known in advance),
-        # and API Gateway does not check that the function exists yet.
-        path = change.name.split(" ", 1)[1]
-        return (
-            of("rest_api")
-            | of("authorizer", deletes=False)
-            | ({("api_resource", path)} & of("api_resource"))
-        )
+    if kind == "api_document":  # its authorizer names the pool's ARN
+        return of("rest_api", "user_pool")
+    if kind == "authorizer":  # only deletes run: once no method points at it any more
+        return of("rest_api", "api_document")
     if kind == "lambda_permission":
         return of("rest_api", "lambda_function")
     if kind == "stage":
         # Not on the function or its permission: a deployment only snapshots the API.
-        return of("rest_api", "authorizer", "api_resource", "api_method")
+        return of("rest_api", "api_document")
     return set()
 
 
@@ -126,17 +122,22 @@ class Executor:
         self.d = desired
         self.o = observed
         self.ids = initial_ids(observed)
+        for a in observed.authorizers:
+            if a.get("name") == desired.authorizer_settings["name"]:
+                self.ids["authorizer_id"] = str(a["id"])
         self.on_event = on_event or (lambda c, s, m: None)
         self.workers = workers or int(os.environ.get("COGAPI_WORKERS", "4"))
         self.environ = os.environ if environ is None else environ
         self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._reads: list[Future[None]] = []
 
     # ---- scheduling -------------------------------------------------------------------------
 
     def apply(self, plan: Plan) -> dict[str, str]:
         if plan.blocked:
             raise CogapiError("the plan is blocked; nothing was changed")
-        todo = {c.key: c for c in plan.mutating}
+        todo = {c.key: c for c in plan.mutating if runs_alone(c)}
         sms_role = self.d.sms_role.name if self.d.sms_role else None
         deps = {k: dependencies(c, plan, sms_role) & set(todo) for k, c in todo.items()}
         done: set[Key] = set()
@@ -144,6 +145,7 @@ class Executor:
         error: BaseException | None = None
         total = len(todo)
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            self._pool = pool
             try:
                 while (todo and error is None) or running:
                     if error is None:
@@ -161,6 +163,9 @@ class Executor:
                             error = error or exc
                         else:
                             done.add(key)
+                for read in self._reads:  # the reads steps started (the pool is still open)
+                    exc = read.exception()
+                    error = error or exc
             except KeyboardInterrupt:
                 # Ctrl-C: start nothing more, let the calls in flight finish (a half-made call
                 # is worse than a finished one), then say what the stack is left as.
@@ -192,6 +197,12 @@ class Executor:
             self.on_event(change, "failed", str(exc))
             raise
         self.on_event(change, "done", "")
+
+    def _after(self, read: Callable[[], None]) -> None:
+        """Run a read on the pool beside the remaining steps; `apply` waits for it."""
+        assert self._pool is not None
+        with self._lock:
+            self._reads.append(self._pool.submit(read))
 
     def _set(self, **values: str) -> None:
         with self._lock:
@@ -324,13 +335,14 @@ class Executor:
         if c.action == "delete":
             self.aws.remove_permission(self.d.function.name, str(c.id))
             return
-        route = next(r for r in self.d.routes if r.key == c.name)
         api_id = self.ids["api_id"]
         account = self.ids.get("account_id") or self.d.account_id
         self.aws.add_permission(
             self.d.function.name,
-            route.permission_sid(api_id),
-            route.source_arn(self.d.cfg.region, account, api_id),
+            self.d.permission_sid(api_id),
+            self.d.permission_source_arn(account, api_id),
+            # A function this run created has no policy yet: nothing to check first.
+            check=self.o.function is not None,
         )
 
     # ---- API Gateway ------------------------------------------------------------------------
@@ -349,58 +361,31 @@ class Executor:
         old = ((self.o.api or {}).get("endpointConfiguration") or {}).get("types", ["EDGE"])[0]
         self.aws.update_endpoint_type(self.ids["api_id"], old, self.d.api_settings["endpoint_type"])
 
-    def _authorizer(self, c: Change) -> None:
+    def _pool_arn(self) -> str:
+        return self.ids.get("pool_arn") or self.d.pool_arn(self.ids["pool_id"])
+
+    def _api_document(self, c: Change) -> None:
         api_id = self.ids["api_id"]
-        if c.action in ("replace", "delete"):
-            if c.action == "replace":
-                # AWS refuses to delete an authorizer that methods still use; those methods are
-                # re-put against the new authorizer right after (they depend on this step).
-                for res in self.o.resources.values():
-                    for verb, m in (res.get("resourceMethods") or {}).items():
-                        if m.get("authorizerId") == c.id:
-                            self.aws.delete_method(api_id, res["id"], verb)
-            self.aws.delete_authorizer(api_id, str(c.id))
-            if c.action == "delete":
+        body = document_json(api_document(self.d, self._pool_arn()))
+        self.aws.put_rest_api(api_id, body)
+        # The document made or kept the authorizer: its id is read back, never assumed, beside
+        # the deployment rather than before it (nothing but the outputs needs it).
+        self._after(self._read_authorizer_id)
+
+    def _read_authorizer_id(self) -> None:
+        api_id, name = self.ids["api_id"], self.d.authorizer_settings["name"]
+        for a in self.aws.get_authorizers(api_id):
+            if a.get("name") == name:
+                self._set(authorizer_id=str(a["id"]))
                 return
-        spec = self.d.authorizer_spec(self.ids["pool_id"])
-        self._set(authorizer_id=self.aws.create_authorizer(api_id, spec))
+        raise CogapiError(f"REST API {api_id} has no authorizer {name!r} after PutRestApi")
 
-    def _api_resource(self, c: Change) -> None:
-        api_id = self.ids["api_id"]
-        if c.action == "delete":
-            self.aws.delete_resource(api_id, str(c.id))
-            return
-        parent, part = c.name.rsplit("/", 1)
-        rid = self.aws.create_resource(api_id, self.ids[f"res:{parent or '/'}"], part)
-        self._set(**{f"res:{c.name}": rid})
-
-    def _api_method(self, c: Change) -> None:
-        api_id = self.ids["api_id"]
-        verb, path = c.name.split(" ", 1)
-        if c.action == "delete":
-            self.aws.delete_method(api_id, str(c.id), verb)
-            return
-        route = next(r for r in self.d.routes if r.key == c.name)
-        s = route.settings
-        spec: dict[str, Any] = {
-            "httpMethod": verb, "authorizationType": s["authorization"],
-            "authorizationScopes": s["scopes"], "integrationType": s["integration"], "uri": s["uri"],
-        }  # fmt: skip
-        if s["authorization"] == "COGNITO_USER_POOLS":
-            spec["authorizerId"] = self.ids.get("authorizer_id") or self._authorizer_id()
-        if s.get("template"):
-            spec["requestTemplates"] = {"application/json": s["template"]}
-        self.aws.put_method(api_id, self.ids[f"res:{path}"], spec, replace=c.action == "update")
-
-    def _authorizer_id(self) -> str:
-        for a in self.o.authorizers:
-            if a.get("name") == self.d.authorizer_settings["name"]:
-                return str(a["id"])
-        raise CogapiError("internal error: no authorizer id for a method")
+    def _authorizer(self, c: Change) -> None:  # a stale one: the others come with the document
+        self.aws.delete_authorizer(self.ids["api_id"], str(c.id))
 
     def _stage(self, c: Change) -> None:
         api_id = self.ids["api_id"]
-        fp = FINGERPRINT_PREFIX + self.d.fingerprint(self.ids.get("pool_id"))
+        fp = FINGERPRINT_PREFIX + fingerprint(self.d, self._pool_arn())
         if c.action == "create":
             dep = self.aws.create_deployment(api_id, fp)
             self.aws.create_stage(api_id, self.d.stage, dep, fp, self.d.stage_tags)

@@ -9,9 +9,7 @@ Ownership is the tag `cogapi:stack=<name>` on everything taggable.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -179,19 +177,6 @@ class RouteSpec:
     def key(self) -> str:
         return f"{self.method} {self.path}"
 
-    def permission_sid(self, api_id: str) -> str:
-        # AddPermission's StatementId allows only [a-zA-Z0-9-_] (botocore and moto do not check).
-        slug = re.sub(r"[^A-Za-z0-9_-]", "-", self.path.strip("/"))
-        sid = f"cogapi-{api_id}-{self.method}-{slug}"
-        if len(sid) > 100:  # StatementId is at most 100 characters
-            sid = sid[:91] + "-" + hashlib.sha256(sid.encode()).hexdigest()[:8]
-        return sid
-
-    def source_arn(self, region: str, account: str, api_id: str) -> str:
-        method = "*" if self.method == "ANY" else self.method
-        path = re.sub(r"\{[^}]+\}", "*", self.path.lstrip("/"))
-        return f"arn:aws:execute-api:{region}:{account}:{api_id}/*/{method}/{path}"
-
 
 @dataclass(frozen=True)
 class DesiredStack:
@@ -239,18 +224,15 @@ class DesiredStack:
             "providerARNs": [self.pool_arn(pool_id or "<new pool>")],
         }
 
-    def fingerprint(self, pool_id: str | None) -> str:
-        """Identity of what the stage should serve: routes, authorizer, integration target.
+    @staticmethod
+    def permission_sid(api_id: str) -> str:
+        """The one invoke permission's StatementId ([A-Za-z0-9_-], unlike the old per-route ones)."""
+        return f"cogapi-{api_id}-api"
 
-        Recorded in each deployment's description; a stage whose deployment carries another
-        fingerprint (a crash between a method change and its deployment, a config edit) is
-        redeployed.
-        """
-        doc = {
-            "routes": [[r.key, r.settings] for r in self.routes],
-            "authorizer": self.authorizer_spec(pool_id),
-        }
-        return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
+    def permission_source_arn(self, account: str, api_id: str) -> str:
+        # One statement for every route and stage of this API: a Lambda resource policy holds at
+        # most 20 KB, so one statement per route does not scale.
+        return f"arn:aws:execute-api:{self.cfg.region}:{account}:{api_id}/*"
 
 
 def normalise_trust(doc: dict[str, Any] | None) -> list[list[str]]:
@@ -483,6 +465,17 @@ def _idp_specs(cfg: Config) -> tuple[IdpSpec, ...]:
     return tuple(out)
 
 
+def cors_environment(cfg: Config) -> dict[str, str]:
+    """What the function learns of `api.cors`, so its answers can carry the CORS headers."""
+    cors = cfg.api.cors
+    if cors is None:
+        return {}
+    return {
+        "COGAPI_CORS_ALLOW_ORIGINS": ",".join(cors.allow_origins),
+        "COGAPI_CORS_ALLOW_CREDENTIALS": "true" if cors.allow_credentials else "false",
+    }
+
+
 def resource_paths(paths: list[str]) -> tuple[str, ...]:
     out: list[str] = []
     for p in paths:
@@ -521,7 +514,7 @@ def desired_stack(cfg: Config, account_id: str, code: CodePackage) -> DesiredSta
         "handler": code.handler,
         "memory_mb": fn.memory_mb,
         "timeout_s": fn.timeout_s,
-        "environment": dict(fn.environment),
+        "environment": {**dict(fn.environment), **cors_environment(cfg)},
         "role_arn": f"arn:aws:iam::{account_id}:role/{cfg.role_name}",
         "code_sha256": code.sha256,
         "tags": tags,

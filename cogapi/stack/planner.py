@@ -5,11 +5,17 @@ returning a list of `Change` values, one per resource, in dependency order. `up 
 `status` and `up` all print and act on the same list; tests compare it directly.
 
 Actions: `create`, `update` (with the fields that differ, old -> new), `replace` (delete and
-re-create a child whose identity changed, e.g. an authorizer pointing at a replaced pool), `delete`
+re-create a child whose identity changed, e.g. a domain whose prefix changed), `delete`
 (stale children of resources we own, and everything on `down`), `ok`, `skip` (left alone on `down`)
 and `blocked`. A blocked change stops the run before any mutating call: a domain prefix held by
 another pool, a role or function of our name without our tag, a setting fixed at creation that
 the config changed (we never replace a pool silently: that loses its users).
+
+The REST API is planned per route (`api_method` rows, CORS preflights included, and the
+`authorizer`), in the config's terms (`scopes: [email] -> [email, openid]`, `authorizer: false ->
+true`, never an AWS field name or an id), and applied by one `api_document` row: the whole
+OpenAPI document (`stack.openapi`) in one PutRestApi. It is put whenever a row differs or the
+stage serves another document's fingerprint.
 
 Settings are compared in a normal form built on both sides (`models.py` for desired, the
 `_observed_*` functions here for AWS's answers), so AWS's reformatting never shows as drift.
@@ -17,13 +23,17 @@ Settings are compared in a normal form built on both sides (`models.py` for desi
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from cogapi.config import Config
+from cogapi.config.model import Cors
 from cogapi.stack.discover import Observed
 from cogapi.stack.models import (
+    NON_PROXY_TEMPLATE,
     SIGN_IN_TAG,
     DesiredStack,
     RouteSpec,
@@ -31,14 +41,18 @@ from cogapi.stack.models import (
     normalise_trust,
     resource_server_settings,
 )
+from cogapi.stack.openapi import allow_methods_value, fingerprint
 
 KINDS = (
     "user_pool", "identity_provider", "user_pool_domain", "resource_server", "app_client",
     "iam_role",
     "lambda_function", "rest_api", "authorizer", "api_resource", "api_method",
-    "lambda_permission", "stage",
+    "lambda_permission", "api_document", "stage",
 )  # fmt: skip
 FINGERPRINT_PREFIX = "cogapi:"
+NEW_POOL_ARN = "<new pool>"
+# An integration URI naming a Lambda function: .../functions/arn:...:function:<name>/invocations
+LAMBDA_URI = re.compile(r"/functions/arn:[^/]*:function:([^/:]+)(?::[^/]*)?/invocations$")
 
 
 @dataclass(frozen=True)
@@ -206,31 +220,112 @@ def observed_function_settings(fn: dict[str, Any], wanted_tags: dict[str, str]) 
     }
 
 
-def observed_method_settings(
-    method: dict[str, Any], authorizer_names: dict[str, str]
-) -> dict[str, Any]:
-    integ = method.get("methodIntegration") or {}
-    out = {
-        "authorization": method.get("authorizationType"),
-        "authorizer": authorizer_names.get(
-            method.get("authorizerId") or "", method.get("authorizerId")
-        ),
-        "scopes": sorted(method.get("authorizationScopes") or []),
-        "integration": integ.get("type"),
-        "uri": integ.get("uri"),
+def _function_of(uri: str | None) -> str | None:
+    """The function an integration URI calls (its name), or the URI itself if it is no Lambda's."""
+    found = LAMBDA_URI.search(uri or "")
+    return found.group(1) if found else uri
+
+
+def desired_route_settings(r: RouteSpec) -> dict[str, Any]:
+    """A route as the config says it: authorizer, scopes, integration, function."""
+    s = r.settings
+    out: dict[str, Any] = {
+        "authorizer": s["authorization"] == "COGNITO_USER_POOLS",
+        "scopes": list(s["scopes"]),
+        "integration": "proxy" if s["integration"] == "AWS_PROXY" else "lambda",
+        "function": _function_of(s["uri"]),
     }
-    if integ.get("type") == "AWS":
-        out["template"] = (integ.get("requestTemplates") or {}).get("application/json")
+    if s["integration"] == "AWS":
+        out["request_template"] = "cogapi's"
     return out
 
 
-def observed_authorizer(a: dict[str, Any]) -> dict[str, Any]:
+def observed_route_settings(
+    method: dict[str, Any], authorizer_names: dict[str, str], our_authorizer: str
+) -> dict[str, Any]:
+    """A method read back from API Gateway, in the config's terms (never AWS field names).
+
+    `authorizer` is true only for our authorizer, matched by the name its id resolves to; another
+    authorizer shows by its name.
+    """
+    integ = method.get("methodIntegration") or {}
+    kind = str(integ.get("type") or "").upper()
+    authorizer: bool | str = False
+    if (method.get("authorizationType") or "NONE") != "NONE":
+        name = authorizer_names.get(method.get("authorizerId") or "")
+        authorizer = True if name == our_authorizer else (name or str(method["authorizationType"]))
+    out: dict[str, Any] = {
+        "authorizer": authorizer,
+        "scopes": sorted(method.get("authorizationScopes") or []),
+        "integration": {"AWS_PROXY": "proxy", "AWS": "lambda"}.get(kind, kind.lower() or None),
+        "function": _function_of(integ.get("uri")),
+    }
+    if kind == "AWS":
+        template = (integ.get("requestTemplates") or {}).get("application/json")
+        out["request_template"] = "cogapi's" if template == NON_PROXY_TEMPLATE else "other"
+    return out
+
+
+def desired_preflight_settings(cors: Cors, route_methods: list[str]) -> dict[str, Any]:
     return {
-        "name": a.get("name"),
-        "type": a.get("type"),
-        "identitySource": a.get("identitySource"),
-        "authorizerResultTtlInSeconds": a.get("authorizerResultTtlInSeconds", 300),
-        "providerARNs": sorted(a.get("providerARNs") or []),
+        "allow_origins": list(cors.allow_origins),
+        "allow_methods": allow_methods_value(cors, route_methods).split(","),
+        "allow_headers": list(cors.allow_headers),
+        "max_age_s": cors.max_age_s,
+        "allow_credentials": cors.allow_credentials,
+    }
+
+
+def observed_preflight_settings(method: dict[str, Any]) -> dict[str, Any]:
+    """An OPTIONS method's MOCK answer read back as `api.cors` keys."""
+    integ = method.get("methodIntegration") or {}
+    responses = integ.get("integrationResponses") or {}
+    response: dict[str, Any] = responses.get("200") or next(iter(responses.values()), {}) or {}
+    params = response.get("responseParameters") or {}
+
+    def header(name: str) -> str | None:
+        value = params.get(f"method.response.header.{name}")
+        return value.strip("'") if isinstance(value, str) else None
+
+    origins: list[str] | None = None
+    template = (response.get("responseTemplates") or {}).get("application/json") or ""
+    listed = re.match(r"#set\(\$allowed = (\[.*?\])\)", template)
+    if listed:
+        with contextlib.suppress(ValueError):
+            origins = [str(o) for o in json.loads(listed.group(1))]
+    origin = header("Access-Control-Allow-Origin")
+    if origins is None:
+        origins = [origin] if origin else []
+    methods, headers, age = (
+        header("Access-Control-Allow-Methods"),
+        header("Access-Control-Allow-Headers"),
+        header("Access-Control-Max-Age"),
+    )
+    return {
+        "allow_origins": origins,
+        "allow_methods": methods.split(",") if methods else [],
+        "allow_headers": headers.split(",") if headers else [],
+        "max_age_s": int(age) if age and age.isdigit() else None,
+        "allow_credentials": header("Access-Control-Allow-Credentials") == "true",
+    }
+
+
+def authorizer_settings(d: DesiredStack, pool_id: str | None) -> dict[str, Any]:
+    """The authorizer as `api.authorizer` says it (the pool by ARN, which is what changes)."""
+    return {
+        "token_source": d.cfg.api.authorizer.token_source,
+        "result_ttl_s": d.cfg.api.authorizer.result_ttl_s,
+        "user_pool": d.pool_arn(pool_id) if pool_id else "<new pool>",
+    }
+
+
+def observed_authorizer_settings(a: dict[str, Any]) -> dict[str, Any]:
+    source = str(a.get("identitySource") or "")
+    arns = a.get("providerARNs") or []
+    return {
+        "token_source": source.removeprefix("method.request.header."),
+        "result_ttl_s": a.get("authorizerResultTtlInSeconds", 300),
+        "user_pool": arns[0] if len(arns) == 1 else sorted(arns),
     }
 
 
@@ -518,6 +613,12 @@ def _plan_lambda(d: DesiredStack, o: Observed, plan: Plan) -> None:
 
 
 def _plan_api(d: DesiredStack, o: Observed, plan: Plan) -> None:
+    """Per-route rows computed from discovery; one `api_document` row applies them all.
+
+    The rows (authorizer, api_method, api_resource) say what differs, in the config's terms; the
+    executor applies none of them one by one: the `api_document` change puts the whole rendered
+    document (PutRestApi, mode overwrite) and the stage change deploys it.
+    """
     api_new = o.api is None
     if o.api_duplicates:
         plan.add(Change(
@@ -536,141 +637,102 @@ def _plan_api(d: DesiredStack, o: Observed, plan: Plan) -> None:
         fields = diff(observed, {"endpoint_type": d.api_settings["endpoint_type"]})
         plan.add(Change("rest_api", d.api_name, "update" if fields else "ok", o.api_id, fields))
 
-    # Authorizer: found by name; any change to it is a replace (moto cannot patch providerARNs,
-    # and the pool ARN changes whenever the pool was re-created).
+    # Authorizer: found by name, changed in place by the document (TTL, token header, pool).
     pool_change = plan.find("user_pool")
     pool_id = None if pool_change is None or pool_change.action == "create" else o.pool_id
-    want = d.authorizer_spec(pool_id)
-    want_cmp = {**want, "providerARNs": sorted(want["providerARNs"])}
-    ours = (
-        None if api_new else next((a for a in o.authorizers if a.get("name") == want["name"]), None)
-    )
-    kept_authorizer: dict[str, str] = {}
+    our_name = d.authorizer_settings["name"]
+    authorizers = [] if api_new else o.authorizers
+    ours = next((a for a in authorizers if a.get("name") == our_name), None)
     if ours is None:
-        plan.add(Change("authorizer", want["name"], "create"))
+        plan.add(Change("authorizer", our_name, "create"))
     else:
-        fields = diff(observed_authorizer(ours), want_cmp)
-        if fields or pool_id is None:
-            plan.add(
-                Change(
-                    "authorizer",
-                    want["name"],
-                    "replace",
-                    ours["id"],
-                    fields
-                    or (FieldChange("providerARNs", ours.get("providerARNs"), "<new pool>"),),
-                )
-            )
-        else:
-            plan.add(Change("authorizer", want["name"], "ok", ours["id"]))
-            kept_authorizer = {ours["id"]: want["name"]}
-    if not api_new:
-        for a in o.authorizers:
-            if a.get("name") != want["name"]:
-                plan.add(
-                    Change(
-                        "authorizer",
-                        a.get("name") or a["id"],
-                        "delete",
-                        a["id"],
-                        reason="no longer in the config",
-                    )
-                )
+        fields = diff(observed_authorizer_settings(ours), authorizer_settings(d, pool_id))
+        plan.add(Change("authorizer", our_name, "update" if fields else "ok", ours["id"], fields))
+    for a in authorizers:
+        if a.get("name") != our_name:
+            plan.add(Change("authorizer", a.get("name") or a["id"], "delete", a["id"],
+                            reason="no longer in the config"))  # fmt: skip
+    names = {str(a["id"]): str(a.get("name")) for a in authorizers}
 
-    # Resources: every prefix of every route path; stale ones (topmost only) are deleted.
-    for path in d.resource_paths:
-        res = None if api_new else o.resources.get(path)
-        plan.add(
-            Change("api_resource", path, "ok" if res else "create", res["id"] if res else None)
-        )
-    if not api_new:
-        # Every stale resource is listed and deleted children first: AWS deletes a subtree with
-        # its parent, but moto leaves the children orphaned and then fails every get_resources.
-        stale = [p for p in o.resources if p != "/" and p not in d.resource_paths]
-        for path in sorted(stale, key=lambda p: (-p.count("/"), p)):
-            plan.add(
-                Change(
-                    "api_resource",
-                    path,
-                    "delete",
-                    o.resources[path]["id"],
-                    reason="no longer in the config",
-                )
-            )
-
-    # Methods, keyed "VERB /path".
-    wanted_keys = {r.key for r in d.routes}
+    # Routes, keyed "VERB /path", and with api.cors one preflight per path with routes.
+    resources = {} if api_new else o.resources
+    cors = d.cfg.api.cors
+    wanted: set[str] = set()
     for r in d.routes:
-        plan.add(_plan_method(r, None if api_new else o.resources.get(r.path), kept_authorizer))
-    if not api_new:
-        for path, res in sorted(o.resources.items()):
-            if path not in d.resource_paths:
-                continue
-            for verb in sorted(res.get("resourceMethods") or {}):
-                if f"{verb} {path}" not in wanted_keys:
-                    plan.add(
-                        Change(
-                            "api_method",
-                            f"{verb} {path}",
-                            "delete",
-                            res["id"],
-                            reason="no longer in the config",
-                        )
-                    )
-
-    # Invoke permissions: one statement per route, scoped to this API's id.
-    policy = [] if o.function_foreign else o.policy
-    wanted_sids = set()
-    for r in d.routes:
-        if api_new or o.function is None:
-            plan.add(Change("lambda_permission", r.key, "create"))
+        wanted.add(r.key)
+        method = ((resources.get(r.path) or {}).get("resourceMethods") or {}).get(r.method)
+        want = desired_route_settings(r)
+        if method is None:
+            plan.add(Change("api_method", r.key, "create"))
             continue
-        assert o.api_id and o.account_id
-        sid = r.permission_sid(o.api_id)
-        wanted_sids.add(sid)
-        ok = _has_permission(policy, sid, r.source_arn(d.cfg.region, o.account_id, o.api_id))
-        plan.add(Change("lambda_permission", r.key, "ok" if ok else "create", sid))
-    for st in policy:
-        sid = st.get("Sid", "")
-        if sid.startswith("cogapi-") and sid not in wanted_sids:
-            plan.add(
-                Change(
-                    "lambda_permission",
-                    sid,
-                    "delete",
-                    sid,
-                    reason="not needed by any route of this API",
-                )
-            )
+        fields = diff(observed_route_settings(method, names, our_name), want)
+        rid = resources[r.path]["id"]
+        plan.add(Change("api_method", r.key, "update" if fields else "ok", rid, fields))
+    if cors is not None:
+        for path in sorted({r.path for r in d.routes}):
+            key = f"OPTIONS {path}"
+            wanted.add(key)
+            want = desired_preflight_settings(cors, [r.method for r in d.routes if r.path == path])
+            method = ((resources.get(path) or {}).get("resourceMethods") or {}).get("OPTIONS")
+            if method is None:
+                plan.add(Change("api_method", key, "create", reason="CORS preflight"))
+                continue
+            fields = diff(observed_preflight_settings(method), want)
+            rid = resources[path]["id"]
+            plan.add(Change("api_method", key, "update" if fields else "ok", rid, fields,
+                            reason="CORS preflight"))  # fmt: skip
+    for path, res in sorted(resources.items()):
+        verbs = sorted(res.get("resourceMethods") or {})
+        for verb in verbs:
+            if f"{verb} {path}" not in wanted:
+                plan.add(Change("api_method", f"{verb} {path}", "delete", res["id"],
+                                reason="no longer in the config"))  # fmt: skip
+        if not verbs and path != "/" and path not in d.resource_paths:
+            plan.add(Change("api_resource", path, "delete", res["id"],
+                            reason="no longer in the config"))  # fmt: skip
 
-    # Stage: redeploy when anything it serves changed, or when its deployment carries another
-    # fingerprint (a crash between a method change and its deployment leaves exactly that).
-    fp = FINGERPRINT_PREFIX + d.fingerprint(pool_id)
+    # Invoke permission: one statement scoped to this API; cogapi's older ones go.
+    policy = [] if o.function_foreign else o.policy
+    perm = f"REST API {d.api_name}"
+    sid = d.permission_sid(o.api_id) if o.api_id else None
+    if api_new or o.function is None or sid is None or not o.account_id:
+        plan.add(Change("lambda_permission", perm, "create"))
+    else:
+        ok = _has_permission(policy, sid, d.permission_source_arn(o.account_id, o.api_id or ""))
+        plan.add(Change("lambda_permission", perm, "ok" if ok else "create", sid))
+    for st in policy:
+        other = st.get("Sid", "")
+        if other.startswith("cogapi-") and other != sid:
+            plan.add(Change("lambda_permission", other, "delete", other,
+                            reason="replaced by one permission for the whole API"))  # fmt: skip
+
+    # The document: put whenever a row above differs or the stage serves another document (a
+    # crash between PutRestApi and the deployment leaves exactly that).
+    fp = FINGERPRINT_PREFIX + fingerprint(d, d.pool_arn(pool_id) if pool_id else NEW_POOL_ARN)
     stage = None if api_new else o.stage
-    api_changed = any(
-        c.mutating for c in plan.changes if c.kind in ("authorizer", "api_resource", "api_method")
-    )
+    row_changes = [
+        c for c in plan.changes
+        if c.mutating and c.kind in ("authorizer", "api_method", "api_resource")
+    ]  # fmt: skip
+    stale = stage is None or stage.get("description") != fp
+    if api_new or row_changes or stale:
+        reason = f"one PutRestApi (overwrite) with {len(d.routes)} route(s)"
+        action = "create" if api_new or not resources_with_methods(resources) else "update"
+        plan.add(Change("api_document", d.api_name, action, o.api_id, reason=reason))
+    else:
+        plan.add(Change("api_document", d.api_name, "ok", o.api_id))
     if stage is None:
         plan.add(Change("stage", d.stage, "create"))
     else:
         fields = diff({"deployment": stage.get("description"), "tags": _subset(stage.get("tags"), d.stage_tags)},
                       {"deployment": fp, "tags": d.stage_tags})  # fmt: skip
-        if api_changed and not any(f.field == "deployment" for f in fields):
-            fields += (FieldChange("deployment", "current", "redeploy (methods changed)"),)
+        if row_changes and not any(f.field == "deployment" for f in fields):
+            fields += (FieldChange("deployment", "current", "redeploy (routes changed)"),)
         plan.add(Change("stage", d.stage, "update" if fields else "ok", d.stage, fields))
 
 
-def _plan_method(
-    r: RouteSpec, res: dict[str, Any] | None, authorizer_names: dict[str, str]
-) -> Change:
-    method = ((res or {}).get("resourceMethods") or {}).get(r.method)
-    if method is None:
-        return Change("api_method", r.key, "create")
-    observed = observed_method_settings(method, authorizer_names)
-    fields = diff(observed, r.settings)
-    return Change(
-        "api_method", r.key, "update" if fields else "ok", res["id"] if res else None, fields
-    )
+def resources_with_methods(resources: dict[str, dict[str, Any]]) -> bool:
+    return any(res.get("resourceMethods") for res in resources.values())
 
 
 # ---- plan_down -------------------------------------------------------------------------------

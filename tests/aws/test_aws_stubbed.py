@@ -332,10 +332,10 @@ def test_pool_mfa_update_sets_mfa_config_then_full_update(aws: Aws) -> None:
         Executor(aws, d, o).apply(Plan([change]))
 
 
-# ---- (c) add_permission is check-before-add, scoped to the API ------------------------------
+# ---- (c) one invoke permission, scoped to the API, check-before-add ------------------------
 
-SID = f"cogapi-{API_ID}-GET-test-API-resource"
-SOURCE_ARN = f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{API_ID}/*/GET/test-API-resource"
+SID = f"cogapi-{API_ID}-api"
+SOURCE_ARN = f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{API_ID}/*"
 ADD_PERMISSION = {
     "FunctionName": FUNCTION,
     "StatementId": SID,
@@ -343,31 +343,31 @@ ADD_PERMISSION = {
     "Principal": "apigateway.amazonaws.com",
     "SourceArn": SOURCE_ARN,
 }
+PERMISSION = "REST API test-API"
+
+
+def _statement(sid: str, arn: str = f"arn:aws:execute-api:{REGION}:{ACCOUNT}:old/*/GET/x") -> Any:
+    return {
+        "Sid": sid, "Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"},
+        "Action": "lambda:InvokeFunction", "Resource": FUNCTION_ARN,
+        "Condition": {"ArnLike": {"AWS:SourceArn": arn}},
+    }  # fmt: skip
 
 
 def _policy(*sids: str) -> dict[str, Any]:
-    statements = [
-        {
-            "Sid": sid, "Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"},
-            "Action": "lambda:InvokeFunction", "Resource": FUNCTION_ARN,
-            "Condition": {"ArnLike": {"AWS:SourceArn": f"arn:aws:execute-api:{REGION}:{ACCOUNT}:old/*/GET/x"}},
-        }
-        for sid in sids
-    ]  # fmt: skip
+    statements = [_statement(sid) for sid in sids]
     return {
         "Policy": json.dumps({"Version": "2012-10-17", "Id": "default", "Statement": statements}),
         "RevisionId": "r1",
     }
 
 
-def _permission_run(aws: Aws) -> None:
-    d = desired()
+def _permission_run(aws: Aws, cfg: Config | None = None) -> None:
+    d = desired(cfg)
     o = Observed(
         account_id=ACCOUNT, api={"id": API_ID}, function={"FunctionArn": FUNCTION_ARN, "Tags": {}}
     )
-    Executor(aws, d, o).apply(
-        Plan([Change("lambda_permission", "GET /test-API-resource", "create")])
-    )
+    Executor(aws, d, o).apply(Plan([Change("lambda_permission", PERMISSION, "create")]))
 
 
 def test_permission_same_sid_is_removed_then_added(aws: Aws) -> None:
@@ -396,32 +396,120 @@ def test_permission_with_no_policy_at_all_is_added(aws: Aws) -> None:
         _permission_run(aws)
 
 
-def test_permission_for_any_method_and_path_parameter(aws: Aws) -> None:
-    d = desired(
-        config(api={"routes": [{"path": "/items/{id}", "method": "ANY", "scopes": ["email"]}]})
-    )
-    o = Observed(
-        account_id=ACCOUNT, api={"id": API_ID}, function={"FunctionArn": FUNCTION_ARN, "Tags": {}}
-    )
-    with stubbed(aws.lambda_) as stub:
+def test_one_permission_covers_every_route(aws: Aws) -> None:
+    routes = [{"path": f"/r{i}/{{id}}", "method": m} for i in range(20) for m in ("GET", "ANY")]
+    with stubbed(aws.lambda_) as stub:  # the same single request, whatever the routes
         client_error(
             stub, "get_policy", "ResourceNotFoundException", "not found", 404, FunctionName=FUNCTION
         )
-        stub.add_response("add_permission", {"Statement": "{}"}, {
-            **ADD_PERMISSION, "StatementId": f"cogapi-{API_ID}-ANY-items--id-",
-            "SourceArn": f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{API_ID}/*/*/items/*",
-        })  # fmt: skip
-        Executor(aws, d, o).apply(Plan([Change("lambda_permission", "ANY /items/{id}", "create")]))
+        stub.add_response("add_permission", {"Statement": "{}"}, ADD_PERMISSION)
+        _permission_run(aws, config(api={"routes": routes}))
 
 
-@pytest.mark.parametrize("path", ["/v1.0/items", "/files/report.json", "/a~b/{id+}"])
-def test_permission_statement_id_matches_the_lambda_pattern(path: str) -> None:
-    # AddPermission's StatementId must match ([a-zA-Z0-9-_]+): AWS rejects a dot with a
-    # ValidationException (serverless/serverless#530); botocore and moto do not check it.
-    d = desired(config(api={"routes": [{"path": path, "method": "GET"}]}))
-    sid = d.routes[0].permission_sid(API_ID)
-    assert 1 <= len(sid) <= 100
-    assert all(ch.isascii() and (ch.isalnum() or ch in "-_") for ch in sid), sid
+def test_plan_replaces_cogapis_per_route_statements_and_keeps_others() -> None:
+    d = desired()
+    policy = [
+        _statement(f"cogapi-{API_ID}-GET-test-API-resource"),  # what older cogapi made
+        _statement("cogapi-oldapi-POST-items"),  # an API of ours that was re-created
+        _statement("their-own-statement"),  # never ours to touch
+        _statement(SID, SOURCE_ARN),
+    ]
+    o = Observed(
+        account_id=ACCOUNT, api={"id": API_ID}, policy=policy,
+        function={"FunctionArn": FUNCTION_ARN, "Tags": {"cogapi:stack": "test"}},
+    )  # fmt: skip
+    rows = [c for c in plan_up(d, o).changes if c.kind == "lambda_permission"]
+    assert [(c.name, c.action) for c in rows] == [
+        (PERMISSION, "ok"),
+        (f"cogapi-{API_ID}-GET-test-API-resource", "delete"),
+        ("cogapi-oldapi-POST-items", "delete"),
+    ]
+
+
+def test_permission_scoped_to_another_api_is_created_again() -> None:
+    o = Observed(
+        account_id=ACCOUNT, api={"id": API_ID},
+        policy=[_statement(SID, f"arn:aws:execute-api:{REGION}:{ACCOUNT}:*")],
+        function={"FunctionArn": FUNCTION_ARN, "Tags": {"cogapi:stack": "test"}},
+    )  # fmt: skip
+    row = plan_up(desired(), o).find("lambda_permission", PERMISSION)
+    assert row is not None and row.action == "create"
+
+
+# ---- (c2) the API as one document: PutRestApi, GetResources paging --------------------------
+
+
+def test_api_document_is_one_put_rest_api_overwrite_then_the_authorizer_is_read(
+    aws: Aws,
+) -> None:
+    from cogapi.stack.openapi import api_document, document_json
+
+    routes = [{"path": f"/items{i}", "method": "GET", "scopes": ["email"]} for i in range(40)]
+    cfg = config(api={"routes": routes, "cors": {"allow_origins": ["https://app.example.com"]}})
+    d = desired(cfg)
+    o = Observed(account_id=ACCOUNT, api={"id": API_ID}, pool={"Id": POOL_ID, "Arn": POOL_ARN})
+    body = document_json(api_document(d, POOL_ARN))
+    with stubbed(aws.apigw) as stub:
+        stub.add_response(
+            "put_rest_api",
+            {"id": API_ID},
+            {"restApiId": API_ID, "mode": "overwrite", "body": body.encode()},
+        )
+        stub.add_response(
+            "get_authorizers",
+            {"items": [{"id": "other1", "name": "x"}, {"id": "az9", "name": "test-Authorizer"}]},
+            {"restApiId": API_ID, "limit": 500},
+        )
+        ids = Executor(aws, d, o).apply(
+            Plan([Change("api_document", "test-API", "update", API_ID)])
+        )
+    assert ids["authorizer_id"] == "az9"
+    sent = json.loads(body)
+    assert len(sent["paths"]) == 40 and all("options" in p for p in sent["paths"].values())
+    assert sent["components"]["securitySchemes"]["test-Authorizer"][
+        "x-amazon-apigateway-authorizer"
+    ]["providerARNs"] == [POOL_ARN]
+
+
+def test_route_rows_are_applied_by_the_document_not_one_by_one(aws: Aws) -> None:
+    d = desired()
+    o = Observed(account_id=ACCOUNT, api={"id": API_ID}, pool={"Id": POOL_ID, "Arn": POOL_ARN})
+    plan = Plan([
+        Change("authorizer", "test-Authorizer", "update", "az1",
+               (FieldChange("result_ttl_s", 300, 60),)),
+        Change("api_method", "GET /test-API-resource", "update", "r1",
+               (FieldChange("scopes", ["email"], ["email", "openid"]),)),
+        Change("api_method", "POST /gone", "delete", "r2"),
+        Change("api_document", "test-API", "update", API_ID),
+    ])  # fmt: skip
+    with stubbed(aws.apigw) as stub:  # nothing but the one put (and the id read back)
+        stub.add_response("put_rest_api", {"id": API_ID}, None)
+        stub.add_response(
+            "get_authorizers", {"items": [{"id": "az1", "name": "test-Authorizer"}]}, None
+        )
+        assert Executor(aws, d, o).apply(plan)["authorizer_id"] == "az1"
+
+
+def test_get_resources_embeds_methods_and_follows_every_page(aws: Aws) -> None:
+    method = {
+        "httpMethod": "GET",
+        "authorizationType": "NONE",
+        "methodIntegration": {"type": "MOCK"},
+    }
+    with stubbed(aws.apigw) as stub:
+        stub.add_response(
+            "get_resources",
+            {"items": [{"id": "r0", "path": "/"}], "position": "page2"},
+            {"restApiId": API_ID, "limit": 500, "embed": ["methods"]},
+        )
+        stub.add_response(
+            "get_resources",
+            {"items": [{"id": "r1", "path": "/a", "resourceMethods": {"GET": method}}]},
+            {"restApiId": API_ID, "limit": 500, "embed": ["methods"], "position": "page2"},
+        )
+        items = aws.get_resources(API_ID)
+    assert [r["path"] for r in items] == ["/", "/a"]
+    assert items[1]["resourceMethods"]["GET"]["methodIntegration"] == {"type": "MOCK"}
 
 
 # ---- (d) create_function waits out IAM propagation -----------------------------------------
@@ -901,3 +989,10 @@ def test_other_clients_use_standard_retries(aws: Aws, client: str) -> None:
     mode, retries = _retries(getattr(aws, client))
     assert mode == "standard"
     assert retries > 2  # more than botocore's standard default
+
+
+def test_permission_on_a_function_this_run_created_is_added_without_a_check(aws: Aws) -> None:
+    o = Observed(account_id=ACCOUNT, api={"id": API_ID})  # no function before this run
+    with stubbed(aws.lambda_) as stub:  # no get_policy: a new function has no policy
+        stub.add_response("add_permission", {"Statement": "{}"}, ADD_PERMISSION)
+        Executor(aws, desired(), o).apply(Plan([Change("lambda_permission", PERMISSION, "create")]))

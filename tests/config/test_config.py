@@ -130,6 +130,27 @@ BAD: list[tuple[str, str, str, tuple[str, ...]]] = [
     ("refresh-4000d", with_base(app_client={"token_validity": {"refresh": "4000d"}}), "app_client.token_validity.refresh", ("outside", "3650 days")),
     # A value that is not a duration is reported at its own key, like every other bad value.
     ("not-a-duration", with_base(app_client={"token_validity": {"id": "soon"}}), "app_client.token_validity.id", ("'soon'", "not a duration")),
+    # CORS: origins only, '*' alone and never with credentials, a preflight cogapi makes itself
+    ("cors-origin-path", with_base(api={"cors": {"allow_origins": ["https://app.example.com/"]}}),
+     "api.cors.allow_origins", ("origin only", "no path")),
+    ("cors-origin-no-scheme", with_base(api={"cors": {"allow_origins": ["app.example.com"]}}),
+     "api.cors.allow_origins", ("scheme://host[:port]",)),
+    ("cors-origin-bad-port", with_base(api={"cors": {"allow_origins": ["http://localhost:99999"]}}),
+     "api.cors.allow_origins", ("Port out of range",)),
+    ("cors-star-with-others", with_base(api={"cors": {"allow_origins": ["*", "https://a.example.com"]}}),
+     "api.cors.allow_origins", ("list it alone",)),
+    ("cors-star-with-credentials", with_base(api={"cors": {"allow_origins": ["*"], "allow_credentials": True}}),
+     "api.cors.allow_credentials", ("'*'", "credentials")),
+    ("cors-no-origins", with_base(api={"cors": {"allow_origins": []}}), "api.cors.allow_origins", ("at least 1",)),
+    ("cors-unknown-key", with_base(api={"cors": {"allow_origins": ["*"], "origins": ["*"]}}), "api.cors.origins", ("unknown key",)),
+    ("cors-bad-method", with_base(api={"cors": {"allow_origins": ["*"], "allow_methods": ["FETCH"]}}),
+     "api.cors.allow_methods", ("'FETCH'", "auto")),
+    ("cors-bad-header", with_base(api={"cors": {"allow_origins": ["*"], "allow_headers": ["X Token"]}}),
+     "api.cors.allow_headers", ("not a header name",)),
+    ("cors-max-age", with_base(api={"cors": {"allow_origins": ["*"], "max_age_s": -1}}), "api.cors.max_age_s", ("greater than or equal to 0",)),
+    ("cors-and-options-route", with_base(api={"cors": {"allow_origins": ["*"]},
+                                              "routes": [{"path": "/a", "method": "OPTIONS", "authorizer": False}]}),
+     "api.routes[0].method", ("preflight",)),
     # custom attributes
     ("custom-length-on-number", with_base(user_pool={"custom_attributes": [{"name": "age", "type": "Number", "min_length": 1}]}),
      "user_pool.custom_attributes[0]", ("String attributes only",)),
@@ -310,6 +331,24 @@ def test_supported_runtimes(runtime: str) -> None:
 def test_token_validity_bounds_accepted(validity: dict[str, Any], minutes: dict[str, int]) -> None:
     cfg = parse(with_base(app_client={"token_validity": validity}))
     assert cfg.app_client.token_validity.minutes() == minutes
+
+
+@pytest.mark.parametrize(
+    "cors",
+    [
+        {"allow_origins": ["*"]},
+        {"allow_origins": ["https://app.example.com", "http://localhost:3000", "http://[::1]:8080"],
+         "allow_credentials": True, "allow_methods": ["get", "POST"], "max_age_s": 0},
+    ],
+)  # fmt: skip
+def test_cors_accepted(cors: dict[str, Any]) -> None:
+    cfg = parse_config(with_base(api={"cors": cors}), "cogapi.yaml", ROOT)
+    assert cfg.api.cors is not None
+    assert cfg.api.cors.allow_origins == cors["allow_origins"]
+
+
+def test_cors_is_off_when_absent() -> None:
+    assert parse_config(BASE, "cogapi.yaml", ROOT).api.cors is None
 
 
 def test_secret_client_with_code_flow_is_fine() -> None:
