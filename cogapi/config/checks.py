@@ -100,6 +100,77 @@ def check_user_pool(cfg: Config) -> list[tuple[str, str]]:
     return problems
 
 
+def _scope_problem(scope: str, custom: set[str]) -> str | None:
+    """Why `scope` is neither a standard OAuth scope nor one a resource server defines."""
+    if scope in STANDARD_SCOPES or scope in custom:
+        return None
+    if "/" in scope:
+        return f"{scope!r} is not a scope of any resource_servers entry (<identifier>/<scope name>)"
+    return (
+        f"{scope!r} is not one of {', '.join(STANDARD_SCOPES)}, "
+        "nor a custom scope <identifier>/<scope> of resource_servers"
+    )
+
+
+def check_resource_servers(cfg: Config) -> list[tuple[str, str]]:
+    """`resource_servers`: identifiers unique; scope names unique in their server; full scope
+    names within Cognito's 256 characters."""
+    problems: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for i, rs in enumerate(cfg.resource_servers):
+        if rs.identifier in seen:
+            problems.append(
+                (f"resource_servers[{i}].identifier", f"{rs.identifier!r} is listed twice")
+            )
+        seen.add(rs.identifier)
+        names: set[str] = set()
+        for j, scope in enumerate(rs.scopes):
+            where = f"resource_servers[{i}].scopes[{j}].name"
+            if scope.name in names:
+                problems.append((where, f"{scope.name!r} is listed twice"))
+            names.add(scope.name)
+            full = f"{rs.identifier}/{scope.name}"
+            if len(full) > 256:
+                problems.append((where, f"{full[:40]!r}... is longer than 256 characters"))
+    return problems
+
+
+def check_machine_clients(cfg: Config) -> list[tuple[str, str]]:
+    """`machine_clients`: unique names (the app client's too), custom scopes that a resource
+    server defines, an access token lifetime in AWS's range."""
+    problems: list[tuple[str, str]] = []
+    custom = set(cfg.custom_scopes)
+    seen = {cfg.client_name}
+    for i, mc in enumerate(cfg.machine_clients):
+        where = f"machine_clients[{i}]"
+        if mc.name in seen:
+            other = "the app client" if mc.name == cfg.client_name else "another machine client"
+            problems.append((f"{where}.name", f"{mc.name!r} is already the name of {other}"))
+        seen.add(mc.name)
+        for j, scope in enumerate(mc.scopes):
+            if scope in STANDARD_SCOPES:
+                problems.append(
+                    (
+                        f"{where}.scopes[{j}]",
+                        f"{scope!r} needs a signed-in user; machine clients take custom scopes "
+                        "(<identifier>/<scope>) only",
+                    )
+                )
+            elif scope not in custom:
+                problems.append((f"{where}.scopes[{j}]", str(_scope_problem(scope, custom))))
+        if len(set(mc.scopes)) != len(mc.scopes):
+            problems.append((f"{where}.scopes", "a scope is listed twice"))
+        minutes = mc.token_validity.access_minutes()
+        if not 5 <= minutes <= 1440:
+            problems.append(
+                (
+                    f"{where}.token_validity.access",
+                    f"{minutes} minutes is outside AWS's range (5 minutes to 1 day)",
+                )
+            )
+    return problems
+
+
 def check_app_client(cfg: Config) -> list[tuple[str, str]]:
     """`app_client`: flows against the secret, URLs, scopes, token lifetimes, providers."""
     problems: list[tuple[str, str]] = []
@@ -137,14 +208,21 @@ def check_app_client(cfg: Config) -> list[tuple[str, str]]:
             why = _url_ok(url)
             if why:
                 problems.append((f"app_client.{key}[{i}]", why))
+    custom = set(cfg.custom_scopes)
     for i, scope in enumerate(client.oauth_scopes):
-        if scope not in STANDARD_SCOPES:
-            problems.append(
-                (
-                    f"app_client.oauth_scopes[{i}]",
-                    f"{scope!r} is not one of {', '.join(STANDARD_SCOPES)}",
+        why = _scope_problem(scope, custom)
+        if why:
+            problems.append((f"app_client.oauth_scopes[{i}]", why))
+    if "client_credentials" in flows:
+        for i, scope in enumerate(client.oauth_scopes):
+            if scope in STANDARD_SCOPES:
+                problems.append(
+                    (
+                        f"app_client.oauth_scopes[{i}]",
+                        f"{scope!r} needs a signed-in user; a client_credentials client takes "
+                        "custom scopes (<identifier>/<scope>) only",
+                    )
                 )
-            )
     minutes = client.token_validity.minutes()  # formats were checked by the field validator
     limits = {"access": (5, 1440), "id": (5, 1440), "refresh": (60, 3650 * 1440)}
     for kind, value in minutes.items():
@@ -169,23 +247,30 @@ def check_app_client(cfg: Config) -> list[tuple[str, str]]:
 
 
 def check_api(cfg: Config) -> list[tuple[str, str]]:
-    """`api.routes`: no route twice; each scope grantable by the client; scopes need the authorizer."""
+    """`api.routes`: no route twice; each scope grantable by some client (the app client or a
+    machine client); scopes need the authorizer."""
     problems: list[tuple[str, str]] = []
     client = cfg.app_client
+    custom = set(cfg.custom_scopes)
 
     seen: set[tuple[str, str]] = set()
-    allowed = set(client.oauth_scopes)
+    allowed = set(client.oauth_scopes).union(*(m.scopes for m in cfg.machine_clients))
     for i, route in enumerate(cfg.api.routes):
         route_key = (route.path, route.method)
         if route_key in seen:
             problems.append((f"api.routes[{i}]", f"{route.method} {route.path} is listed twice"))
         seen.add(route_key)
         for j, scope in enumerate(route.scopes):
-            if scope not in allowed:
+            undefined = _scope_problem(scope, custom) if "/" in scope else None
+            if undefined:
+                problems.append((f"api.routes[{i}].scopes[{j}]", undefined))
+            elif scope not in allowed:
                 problems.append(
                     (
                         f"api.routes[{i}].scopes[{j}]",
-                        f"{scope!r} is not in app_client.oauth_scopes, so no token can carry it",
+                        f"{scope!r} is not in app_client.oauth_scopes"
+                        + (" or any machine_clients scopes" if "/" in scope else "")
+                        + ", so no token can carry it",
                     )
                 )
         if route.scopes and not route.authorizer:
@@ -248,6 +333,8 @@ def cross_checks(cfg: Config, base_dir: Path) -> list[tuple[str, str]]:
         *check_user_pool(cfg),
         *check_domain(cfg),
         *check_app_client(cfg),
+        *check_resource_servers(cfg),
+        *check_machine_clients(cfg),
         *check_api(cfg),
         *check_function(cfg, base_dir),
     ]

@@ -211,6 +211,73 @@ class AppClient(_Strict):
     write_attributes: list[str] | None = None
 
 
+# Cognito's own patterns (botocore cognito-idp model): ResourceServerIdentifierType and ScopeType
+# allow printable ASCII but space, '"' and '\\'; ResourceServerScopeNameType also forbids '/';
+# ResourceServerNameType and ClientNameType are `[\\w\\s+=,.@-]+`. All are 1-256 characters
+# (client names 1-128).
+RESOURCE_IDENTIFIER_RE = re.compile(r"[\x21\x23-\x5B\x5D-\x7E]{1,256}")
+SCOPE_NAME_RE = re.compile(r"[\x21\x23-\x2E\x30-\x5B\x5D-\x7E]{1,256}")
+SCOPE_RE = RESOURCE_IDENTIFIER_RE
+COGNITO_NAME_PATTERN = r"^[\w\s+=,.@-]+$"
+
+
+class ResourceServerScope(_Strict):
+    name: str
+    description: str = Field(min_length=1, max_length=256)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not SCOPE_NAME_RE.fullmatch(v):
+            raise ValueError(
+                f"{v!r} is not a valid scope name: 1-256 printable ASCII characters without "
+                "spaces, '/', '\"' or '\\'"
+            )
+        return v
+
+
+class ResourceServer(_Strict):
+    identifier: str
+    name: str = Field(min_length=1, max_length=256, pattern=COGNITO_NAME_PATTERN)
+    scopes: list[ResourceServerScope] = Field(default_factory=list, max_length=100)
+
+    @field_validator("identifier")
+    @classmethod
+    def _identifier(cls, v: str) -> str:
+        if not RESOURCE_IDENTIFIER_RE.fullmatch(v):
+            raise ValueError(
+                f"{v!r} is not a valid resource server identifier: 1-256 printable ASCII "
+                "characters without spaces, '\"' or '\\' (e.g. orders or https://api.example.com)"
+            )
+        return v
+
+    def scope_names(self) -> list[str]:
+        return [f"{self.identifier}/{s.name}" for s in self.scopes]
+
+
+class MachineTokenValidity(_Strict):
+    access: str = "1h"
+
+    @field_validator("access", mode="before")
+    @classmethod
+    def _duration(cls, v: Any) -> Any:
+        if isinstance(v, bool) or not isinstance(v, (str, int)):
+            raise ValueError("must be a duration such as 60m, 1h or 30d")
+        parse_duration_minutes(v)
+        return str(v)
+
+    def access_minutes(self) -> int:
+        return parse_duration_minutes(self.access)
+
+
+class MachineClient(_Strict):
+    """A confidential app client for services: a secret, the client_credentials grant only."""
+
+    name: str = Field(min_length=1, max_length=128, pattern=COGNITO_NAME_PATTERN)
+    scopes: list[str] = Field(min_length=1, max_length=50)
+    token_validity: MachineTokenValidity = MachineTokenValidity()
+
+
 class Function(_Strict):
     name: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
     runtime: str = "python3.13"
@@ -372,6 +439,8 @@ class Config(_Strict):
     user_pool: UserPool = UserPool()
     domain: Domain
     app_client: AppClient = AppClient()
+    resource_servers: list[ResourceServer] = Field(default_factory=list, max_length=25)
+    machine_clients: list[MachineClient] = Field(default_factory=list)
     function: Function = Function()
     api: Api = Api()
 
@@ -391,6 +460,14 @@ class Config(_Strict):
     @property
     def client_name(self) -> str:
         return self.app_client.name or f"{self.name}-client"
+
+    @property
+    def custom_scopes(self) -> list[str]:
+        """Every `<identifier>/<scope>` the resource servers define, in file order."""
+        return [name for rs in self.resource_servers for name in rs.scope_names()]
+
+    def machine_client(self, name: str) -> MachineClient | None:
+        return next((m for m in self.machine_clients if m.name == name), None)
 
     @property
     def function_name(self) -> str:
