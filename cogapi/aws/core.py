@@ -62,6 +62,7 @@ class AwsCore:
         self.call_log: list[str] = []
         self._lock = threading.Lock()
         self._kill_after = int(os.environ.get("COGAPI_TEST_KILL_AFTER", "0") or 0)
+        self._call_log_file = os.environ.get("COGAPI_TEST_CALL_LOG") or None
         self._session = session
         self._max_attempts = max_attempts
         self._clients: dict[str, Any] = {}
@@ -117,6 +118,20 @@ class AwsCore:
             self.call_log.append(model.name)
             if not model.name.startswith(READ_PREFIXES):
                 self.mutating_calls += 1
+            if self._call_log_file:
+                self._log_call(model)
+
+    def _log_call(self, model: Any) -> None:
+        """Test hook: one line per call (service, operation, HTTP verb, signed), so a test can
+        check each against `cogapi iam-policy`."""
+        auth = getattr(model, "auth", None) or []
+        unsigned = getattr(model, "auth_type", None) == "none" or "smithy.api#noAuth" in auth
+        line = "\t".join((
+            model.service_model.service_name, model.name, str(model.http.get("method", "")),
+            "unsigned" if unsigned else "signed",
+        ))  # fmt: skip
+        with open(str(self._call_log_file), "a", encoding="utf-8") as f:
+            f.write(line + "\n")
 
     def _after(self, model: Any, http_response: Any = None, **_: Any) -> None:
         if self._kill_after and not model.name.startswith(READ_PREFIXES):
