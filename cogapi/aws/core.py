@@ -188,8 +188,8 @@ class AwsCore:
 
 def _hint(code: str) -> str | None:
     return {
-        "AccessDeniedException": "the AWS identity lacks a permission; README lists the IAM policy cogapi needs",
-        "AccessDenied": "the AWS identity lacks a permission; README lists the IAM policy cogapi needs",
+        "AccessDeniedException": "the AWS identity lacks a permission; `cogapi iam-policy` prints the policy cogapi needs",
+        "AccessDenied": "the AWS identity lacks a permission; `cogapi iam-policy` prints the policy cogapi needs",
         "UnrecognizedClientException": "the credentials are not valid for this endpoint",
         "InvalidClientTokenId": "the credentials are not valid for this endpoint",
         "ExpiredToken": "refresh your AWS session (aws sso login)",
