@@ -15,6 +15,10 @@ It owns the AWS quirks, each marked with a comment (see shared/aws-notes.md):
 - Lambda updates conflict while another one runs: wait for `LastUpdateStatus` and retry
   `ResourceConflictException`.
 - `add_permission` is check-before-add (AWS rejects a duplicate StatementId, moto does not).
+- The REST API's definition goes in one `put_rest_api(mode=overwrite)` with an OpenAPI document
+  (one call whatever the number of routes, under PutRestApi's 1/s quota); `get_resources` asks
+  for `embed=methods` and follows `position` (AWS embeds only when asked, moto always does and
+  never pages).
 - Stages are never made with `create_deployment(stageName=...)`: on an existing stage that
   replaces the stage object in moto (tags lost); we create the deployment, then point the stage.
 

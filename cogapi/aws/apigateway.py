@@ -1,4 +1,5 @@
-"""API Gateway (REST): the API, resources, methods, integrations, authorizers, deployments,
+"""API Gateway (REST): the API, its definition as one OpenAPI document (PutRestApi), what
+discovery reads back (resources with their methods, authorizers, the stage), deployments and
 stages.
 """
 
@@ -74,70 +75,6 @@ class ApiGatewayCalls(AwsCore):
         )  # fmt: skip
         return None if r is None else {k: v for k, v in r.items() if k != "ResponseMetadata"}
 
-    def create_resource(self, api_id: str, parent_id: str, part: str) -> str:
-        r = self._call(
-            self.apigw, "create_resource", f"resource {part} of REST API {api_id}",
-            restApiId=api_id, parentId=parent_id, pathPart=part,
-        )  # fmt: skip
-        return str(r["id"])
-
-    def delete_resource(self, api_id: str, resource_id: str) -> None:
-        self._delete(
-            self.apigw,
-            "delete_resource",
-            f"resource {resource_id}",
-            restApiId=api_id,
-            resourceId=resource_id,
-        )
-
-    def delete_method(self, api_id: str, resource_id: str, http_method: str) -> None:
-        self._delete(
-            self.apigw, "delete_method", f"method {http_method} of resource {resource_id}",
-            restApiId=api_id, resourceId=resource_id, httpMethod=http_method,
-        )  # fmt: skip
-
-    def put_method(
-        self, api_id: str, resource_id: str, spec: dict[str, Any], replace: bool = False
-    ) -> None:
-        """Create a method with its integration (and responses for the non-proxy one).
-
-        A changed method is replaced (delete + put, `replace=True`): moto does not implement
-        update_method, its put_method on an existing method silently drops the integration, and
-        AWS answers ConflictException.
-        """
-        http_method = spec["httpMethod"]
-        where = f"method {http_method} of resource {resource_id}"
-        if replace:
-            self.delete_method(api_id, resource_id, http_method)
-        method: dict[str, Any] = {
-            "restApiId": api_id, "resourceId": resource_id, "httpMethod": http_method,
-            "authorizationType": spec["authorizationType"],
-        }  # fmt: skip
-        if spec.get("authorizerId"):
-            method["authorizerId"] = spec["authorizerId"]
-        if spec.get("authorizationScopes"):
-            method["authorizationScopes"] = spec["authorizationScopes"]
-        self._call(self.apigw, "put_method", where, **method)
-        integration: dict[str, Any] = {
-            "restApiId": api_id, "resourceId": resource_id, "httpMethod": http_method,
-            "type": spec["integrationType"], "integrationHttpMethod": "POST", "uri": spec["uri"],
-        }  # fmt: skip
-        if spec.get("requestTemplates"):
-            integration["requestTemplates"] = spec["requestTemplates"]
-            integration["passthroughBehavior"] = "WHEN_NO_TEMPLATES"
-        self._call(self.apigw, "put_integration", where, **integration)
-        if spec["integrationType"] == "AWS":
-            # Non-proxy: without a method response and an integration response API Gateway has
-            # nothing to send back.
-            self._call(
-                self.apigw, "put_method_response", where, restApiId=api_id, resourceId=resource_id,
-                httpMethod=http_method, statusCode="200", responseModels={"application/json": "Empty"},
-            )  # fmt: skip
-            self._call(
-                self.apigw, "put_integration_response", where, restApiId=api_id,
-                resourceId=resource_id, httpMethod=http_method, statusCode="200", selectionPattern="",
-            )  # fmt: skip
-
     def get_authorizers(self, api_id: str) -> list[dict[str, Any]]:
         r = self._call(
             self.apigw,
@@ -147,15 +84,6 @@ class ApiGatewayCalls(AwsCore):
             limit=500,
         )
         return list(r.get("items", []))
-
-    def create_authorizer(self, api_id: str, spec: dict[str, Any]) -> str:
-        r = self._call(
-            self.apigw, "create_authorizer", f"authorizer {spec['name']}", restApiId=api_id,
-            name=spec["name"], type="COGNITO_USER_POOLS", providerARNs=spec["providerARNs"],
-            identitySource=spec["identitySource"],
-            authorizerResultTtlInSeconds=spec["authorizerResultTtlInSeconds"],
-        )  # fmt: skip
-        return str(r["id"])
 
     def delete_authorizer(self, api_id: str, authorizer_id: str) -> None:
         self._delete(

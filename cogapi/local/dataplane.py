@@ -13,6 +13,8 @@ snapshots), answering as aws-notes describes ("What AWS's edge looks like from o
   renders the request template's `$context` references only (cogapi's template; not general VTL).
 - Timeouts: the integration timeout (`timeoutInMillis`, 29 s at most) is 504 "Endpoint request
   timed out"; the function's own shorter timeout is a Lambda error, hence 502, as on AWS.
+- MOCK integrations (a CORS preflight), integration-response headers, and the gateway responses
+  on every answer the gateway makes itself: see `response_mapping`. A body over 10 MB is 413.
 """
 
 from __future__ import annotations
@@ -40,12 +42,19 @@ from cogapi.local.moto_state import (
     MotoState,
     ResourceSpec,
 )
+from cogapi.local.response_mapping import (
+    MappingSource,
+    gateway_answer,
+    integration_answer,
+    mock_answer,
+)
 from cogapi.local.runner import FailureKind, FunctionRunner, Invocation
 from cogapi.local.tokens import InvalidToken, KeySet, is_expired
 
 log = logging.getLogger("cogapi.local")
 
 MAX_INTEGRATION_SECONDS = 29.0
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request payload quota
 _PROXY_KEYS = {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"}
 _FUNCTION_ARN = re.compile(r"functions/(arn:[^/]+)/invocations")
 _CONTEXT_REF = re.compile(
@@ -272,6 +281,10 @@ class Call:
             "isBase64Encoded": is_b64,
         }
 
+    def mapping_source(self) -> MappingSource:
+        return MappingSource(self.request, self.context(), self.route.path_parameters,
+                             dict(self.deployed.variables))
+
     def template_event(self, integration: IntegrationSpec) -> Any:
         templates = dict(integration.request_templates)
         content_type = self.request.mimetype or "application/json"
@@ -367,9 +380,7 @@ class DataPlane:
             if exc.why:
                 log.info("%s %s -> %s %s (%s)", request.method, request.path, exc.status,
                          exc.message, exc.why)
-            headers = {"x-amzn-ErrorType": exc.error_type} if exc.error_type else {}
-            response = Response(json.dumps({"message": exc.message}), status=exc.status,
-                                headers=headers, content_type="application/json")
+            response = self._gateway_answer(exc, request, api_id, stage, path, request_id)
         response.headers["x-amzn-RequestId"] = request_id
         response.headers["x-amz-apigw-id"] = secrets.token_urlsafe(12)[:15] + "="
         return response
@@ -379,6 +390,8 @@ class DataPlane:
         deployed = self.state.deployed_stage(api_id, stage)
         if deployed is None:
             raise missing_token()
+        if (request.content_length or 0) > MAX_PAYLOAD_BYTES:
+            raise GatewayError(413, "Request Too Long", None, "payload over 10 MB")
         route = find_route(deployed.api, path, request.method)
         method = route.method
         claims = None
@@ -390,6 +403,11 @@ class DataPlane:
         integration = method.integration
         if integration is None:
             raise internal("no integration defined for method")
+        if integration.type == "MOCK":
+            answer = mock_answer(integration, call.mapping_source())
+            if answer is None:
+                raise internal("no integration response matches the MOCK's statusCode")
+            return answer
         if integration.type not in ("AWS_PROXY", "AWS"):
             raise internal(f"integration type {integration.type} is not emulated")
         match = _FUNCTION_ARN.search(integration.uri)
@@ -414,9 +432,24 @@ class DataPlane:
             raise bad_gateway(f"{result.error_type}: {result.message}")
         if integration.type == "AWS_PROXY":
             return proxy_response(result.value)
+        default = next((m for m in integration.response_mappings if not m.selection_pattern), None)
+        if default is not None:
+            return integration_answer(default, json.dumps(result.value), call.mapping_source())
         status = next((s for s, pattern in integration.responses if not pattern), "200")
         return Response(json.dumps(result.value), status=int(status),
                         content_type="application/json")
+
+    def _gateway_answer(self, exc: GatewayError, request: Request, api_id: str, stage: str,
+                        path: str, request_id: str) -> Response:
+        """The answer shaped by the deployed API's gateway responses (`response_mapping`)."""
+        deployed = self.state.deployed_stage(api_id, stage)
+        context = {"requestId": request_id, "stage": stage, "apiId": api_id,
+                   "httpMethod": request.method, "path": f"/{stage}{'/' + path.strip('/')}",
+                   "domainName": request.host}
+        variables = dict(deployed.variables) if deployed else {}
+        source = MappingSource(request, context, {}, variables)
+        return gateway_answer(exc.status, exc.message, exc.error_type,
+                              deployed.api if deployed else None, source)
 
     def _check_permission(self, call: Call, function_arn: str) -> None:
         api = call.deployed.api

@@ -38,6 +38,9 @@ def load_moto() -> Any:
         )
     except ImportError:
         raise CogapiError("moto is not installed", hint="pip install 'cogapi[local]'") from None
+    from cogapi.local import apigw_import
+
+    apigw_import.install()  # PutRestApi with an OpenAPI document, applied as AWS does
     return DomainDispatcherApplication(create_backend_app), MotoRequestHandler
 
 
@@ -84,12 +87,21 @@ class ClientView:
 
 
 @dataclass(frozen=True)
+class IntegrationResponseSpec:
+    status_code: str
+    selection_pattern: str | None
+    parameters: tuple[tuple[str, str], ...]  # ("method.response.header.X", "'value'")
+    templates: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
 class IntegrationSpec:
     type: str
     uri: str
     request_templates: tuple[tuple[str, str], ...]
     timeout_ms: int | None
     responses: tuple[tuple[str, str | None], ...]  # (statusCode, selectionPattern)
+    response_mappings: tuple[IntegrationResponseSpec, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -117,6 +129,16 @@ class AuthorizerSpec:
 
 
 @dataclass(frozen=True)
+class GatewayResponseSpec:
+    """A gateway response the API customised (API Gateway's defaults are not listed)."""
+
+    response_type: str
+    status_code: str | None
+    parameters: tuple[tuple[str, str], ...]  # ("gatewayresponse.header.X", "'value'")
+    templates: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
 class ApiSnapshot:
     api_id: str
     account_id: str
@@ -124,9 +146,13 @@ class ApiSnapshot:
     deployment_id: str
     resources: tuple[ResourceSpec, ...]
     authorizers: tuple[AuthorizerSpec, ...]
+    gateway_responses: tuple[GatewayResponseSpec, ...] = ()
 
     def authorizer(self, authorizer_id: str | None) -> AuthorizerSpec | None:
         return next((a for a in self.authorizers if a.authorizer_id == authorizer_id), None)
+
+    def gateway_response(self, response_type: str) -> GatewayResponseSpec | None:
+        return next((g for g in self.gateway_responses if g.response_type == response_type), None)
 
 
 @dataclass(frozen=True)
@@ -144,6 +170,10 @@ def _backends(service: str) -> Iterator[tuple[str, str, Any]]:
     for account_id, by_region in list(backend_dict.items()):
         for region, backend in list(by_region.items()):
             yield account_id, region, backend
+
+
+def _pairs(mapping: dict[str, Any] | None) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((str(k), "" if v is None else str(v)) for k, v in (mapping or {}).items()))
 
 
 def _flat(attributes: list[dict[str, str]]) -> dict[str, str]:
@@ -292,6 +322,11 @@ class MotoState:
                         timeout_ms=int(timeout) if timeout else None,
                         responses=tuple((str(r.status_code), r.selection_pattern or None)
                                         for r in (integ.integration_responses or {}).values()),
+                        response_mappings=tuple(
+                            IntegrationResponseSpec(
+                                str(r.status_code), r.selection_pattern or None,
+                                _pairs(r.response_parameters), _pairs(r.response_templates))
+                            for r in (integ.integration_responses or {}).values()),
                     )
                 methods.append(MethodSpec(
                     http_method=method.http_method.upper(),
@@ -304,8 +339,13 @@ class MotoState:
             AuthorizerSpec(a.id, str(a.type or ""), tuple(a.provider_arns or ()),
                            a.identity_source or "")
             for a in list(api.authorizers.values()))
+        gateway_responses = tuple(
+            GatewayResponseSpec(str(g.response_type),
+                                None if g.status_code is None else str(g.status_code),
+                                _pairs(g.response_parameters), _pairs(g.response_templates))
+            for g in list(api.gateway_responses.values()))
         return ApiSnapshot(api.id, account_id, region, deployment_id, tuple(resources),
-                           authorizers)
+                           authorizers, gateway_responses)
 
     def record_deployment(self, api_id: str, deployment_id: str) -> None:
         """Freeze the API as it is now under `deployment_id` (call right after CreateDeployment)."""

@@ -272,7 +272,7 @@ def observed_preflight_settings(method: dict[str, Any]) -> dict[str, Any]:
     """An OPTIONS method's MOCK answer read back as `api.cors` keys."""
     integ = method.get("methodIntegration") or {}
     responses = integ.get("integrationResponses") or {}
-    response = responses.get("200") or next(iter(responses.values()), {}) or {}
+    response: dict[str, Any] = responses.get("200") or next(iter(responses.values()), {}) or {}
     params = response.get("responseParameters") or {}
 
     def header(name: str) -> str | None:

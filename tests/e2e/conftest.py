@@ -55,11 +55,18 @@ def _serve(command: list[str], url: str, ready_path: str) -> Iterator[MotoServer
     proc.wait(10)
 
 
+# moto's server with cogapi local's OpenAPI import, so PutRestApi is applied as AWS applies it
+# (moto alone drops the authorizer, scopes and gateway responses of the document).
+PATCHED_MOTO = (
+    "import sys; from cogapi.local.apigw_import import install; install(); "
+    "from moto.server import main; main(sys.argv[1:])"
+)
+
+
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[MotoServer]:
     port = free_port()
-    moto_exe = Path(sys.executable).parent / "moto_server"
-    command = [str(moto_exe), "-H", "127.0.0.1", "-p", str(port)]
+    command = [sys.executable, "-c", PATCHED_MOTO, "-H", "127.0.0.1", "-p", str(port)]
     yield from _serve(command, f"http://127.0.0.1:{port}", "/moto-api/")
 
 

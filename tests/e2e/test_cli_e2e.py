@@ -134,7 +134,7 @@ def test_fresh_up_killed_after_every_mutating_call_converges(
         assert down.returncode == 0, down.stderr
         assert count_resources(moto_server) == NONE_LEFT
         k += 1
-    assert k > 12  # a fresh stack takes 14 mutating calls: each one was a kill point
+    assert k > 10  # a fresh stack takes 11 mutating calls: each one was a kill point
 
 
 def test_updating_up_killed_after_every_mutating_call_converges(
@@ -163,7 +163,9 @@ def test_updating_up_killed_after_every_mutating_call_converges(
     down = cogapi("down", "-c", updated, "--yes")
     assert down.returncode == 0
     assert count_resources(local_server)["apis"] == 0
-    assert k > 5
+    assert (
+        k > 4
+    )  # the update takes 4 (function, PutRestApi, deployment, stage): each was a kill point
 
 
 def _status_of(url: str, method: str) -> int:
@@ -175,3 +177,37 @@ def _status_of(url: str, method: str) -> int:
             return int(r.status)
     except urllib.error.HTTPError as e:
         return int(e.code)
+
+
+def test_cors_on_cogapi_local_preflight_and_a_readable_401(
+    cogapi_local: Any, local_server: MotoServer, tmp_path: Path
+) -> None:
+    import urllib.error
+    import urllib.request
+
+    origins = ["https://app.example.com", "http://localhost:3000"]
+    routes = [{"path": "/items/{id}", "method": m, "scopes": ["email"]} for m in ("GET", "PUT")]
+    cfg = str(write_config(tmp_path / "cogapi.yaml", api={"routes": routes, "cors": {
+        "allow_origins": origins, "max_age_s": 120}}))  # fmt: skip
+    up = cogapi_local("up", "-c", cfg, "-o", "json")
+    assert up.returncode == 0, up.stderr
+    url = up.json()["outputs"]["invoke_url"].replace("{id}", "7")
+
+    def call(method: str, origin: str, **headers: str) -> tuple[int, Any]:
+        req = urllib.request.Request(url, method=method, headers={"Origin": origin, **headers})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.status, r.headers
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers
+
+    status, headers = call("OPTIONS", "http://localhost:3000",
+                           **{"Access-Control-Request-Method": "PUT"})  # fmt: skip
+    assert status == 200  # the preflight never meets the authorizer
+    assert headers["Access-Control-Allow-Methods"] == "GET,OPTIONS,PUT"
+    assert headers["Access-Control-Allow-Headers"] == "Authorization,Content-Type"
+    assert headers["Access-Control-Max-Age"] == "120"
+    status, headers = call("GET", "https://app.example.com")
+    assert status == 401  # the gateway's own answer carries the (first) origin
+    assert headers["Access-Control-Allow-Origin"] == "https://app.example.com"
+    assert cogapi_local("status", "-c", cfg).returncode == 0

@@ -248,3 +248,28 @@ def test_document_is_valid_openapi_3() -> None:
     routes = [r for r in ROUTES if "+" not in r["path"]]
     cors = {**CORS, "allow_origins": ["https://a.example", "https://b.example"]}
     validate(doc(routes=routes, cors=cors))  # type: ignore[arg-type]
+
+
+def test_builtin_handler_echoes_an_allowed_origin_only() -> None:
+    from cogapi.stack.builtin_handler import app
+
+    env = {"COGAPI_CORS_ALLOW_ORIGINS": "https://a.example,http://localhost:3000",
+           "COGAPI_CORS_ALLOW_CREDENTIALS": "true"}  # fmt: skip
+    assert app.cors_headers({"origin": "http://localhost:3000"}, env) == {
+        "Access-Control-Allow-Origin": "http://localhost:3000",
+        "Vary": "Origin",
+        "Access-Control-Allow-Credentials": "true",
+    }
+    assert app.cors_headers({"Origin": "https://evil.example"}, env) == {"Vary": "Origin"}
+    assert app.cors_headers({"Origin": "https://a.example"}, {}) == {}  # CORS off
+    star = {"COGAPI_CORS_ALLOW_ORIGINS": "*", "COGAPI_CORS_ALLOW_CREDENTIALS": "false"}
+    assert app.cors_headers({}, star) == {"Access-Control-Allow-Origin": "*"}
+
+
+def test_the_function_learns_the_allowed_origins() -> None:
+    env = desired(cors={"allow_origins": ["https://a.example", "https://b.example"]})
+    assert env.function.settings["environment"] == {
+        "COGAPI_CORS_ALLOW_ORIGINS": "https://a.example,https://b.example",
+        "COGAPI_CORS_ALLOW_CREDENTIALS": "false",
+    }
+    assert desired().function.settings["environment"] == {}

@@ -21,7 +21,7 @@ def cors_headers(request_headers, environ=None):
     if not allowed:
         return {}
     headers = {k.lower(): v for k, v in (request_headers or {}).items()}
-    origin = headers.get("origin")
+    origin = str(headers.get("origin") or "")
     out = {}
     if allowed == ["*"]:
         out["Access-Control-Allow-Origin"] = "*"
