@@ -217,44 +217,62 @@ def _client(params: dict[str, Any], generate_secret: bool, depends: list[str]) -
 def _machine_resources(d: DesiredStack) -> tuple[dict[str, Any], list[str]]:
     """Resource servers and machine clients (`resource_servers`, `machine_clients`).
 
-    Built from the config in the request shapes of CreateResourceServer and of a
-    client_credentials CreateUserPoolClient (aws-notes: "Resource servers and machine clients").
-    Returns the resources and the logical ids of the resource servers, which every client that
-    names a custom scope must wait for.
+    From the engine's specs when the desired stack has them, else from the config in the same
+    request shapes (CreateResourceServer; a client_credentials-only CreateUserPoolClient with a
+    secret, aws-notes: "Resource servers and machine clients"). Returns the resources and the
+    logical ids of the resource servers, which every client naming a custom scope waits for.
     """
-    cfg = d.cfg
     resources: dict[str, Any] = {}
     servers: list[str] = []
-    for rs in getattr(cfg, "resource_servers", None) or []:
-        lid = _unique(resources, logical_id("ResourceServer", rs.identifier))
+    for rs in _server_params(d):
+        lid = _unique(resources, logical_id("ResourceServer", rs["Identifier"]))
         resources[lid] = {
             "Type": "AWS::Cognito::UserPoolResourceServer",
-            "Properties": {
-                "UserPoolId": {"Ref": "UserPool"},
-                "Identifier": rs.identifier,
-                "Name": rs.name,
-                "Scopes": [
-                    {"ScopeName": s.name, "ScopeDescription": s.description} for s in rs.scopes
-                ],
-            },
+            "Properties": {"UserPoolId": {"Ref": "UserPool"}, **rs},
         }
         servers.append(lid)
-    for mc in getattr(cfg, "machine_clients", None) or []:
-        lid = _unique(resources, logical_id("MachineClient", mc.name))
-        params = {
-            "ClientName": mc.name,
-            "AllowedOAuthFlows": ["client_credentials"],
-            "AllowedOAuthFlowsUserPoolClient": True,
-            "AllowedOAuthScopes": sorted(mc.scopes),
-            "AccessTokenValidity": mc.token_validity.access_minutes(),
-            "TokenValidityUnits": {"AccessToken": "minutes"},
-            "ExplicitAuthFlows": ["ALLOW_REFRESH_TOKEN_AUTH"],
-            "SupportedIdentityProviders": ["COGNITO"],
-            "PreventUserExistenceErrors": "ENABLED",
-            "EnableTokenRevocation": True,
-        }
+    for name, params in _machine_client_params(d):
+        lid = _unique(resources, logical_id("MachineClient", name))
         resources[lid] = _client(params, True, servers)
     return resources, servers
+
+
+def _server_params(d: DesiredStack) -> list[dict[str, Any]]:
+    specs = getattr(d, "resource_servers", None)
+    if specs is not None:
+        return [{k: v for k, v in rs.params("").items() if k != "UserPoolId"} for rs in specs]
+    return [
+        {
+            "Identifier": rs.identifier,
+            "Name": rs.name,
+            "Scopes": [{"ScopeName": s.name, "ScopeDescription": s.description} for s in rs.scopes],
+        }
+        for rs in getattr(d.cfg, "resource_servers", None) or []
+    ]
+
+
+def _machine_client_params(d: DesiredStack) -> list[tuple[str, dict[str, Any]]]:
+    specs = getattr(d, "machine_clients", None)
+    if specs is not None:
+        return [(mc.name, dict(mc.params)) for mc in specs]
+    out = []
+    for mc in getattr(d.cfg, "machine_clients", None) or []:
+        out.append((mc.name, {
+            "ClientName": mc.name,
+            "AccessTokenValidity": mc.token_validity.access_minutes(),
+            "IdTokenValidity": 60,
+            "RefreshTokenValidity": 43200,
+            "TokenValidityUnits": {
+                "AccessToken": "minutes", "IdToken": "minutes", "RefreshToken": "minutes",
+            },
+            "ExplicitAuthFlows": ["ALLOW_REFRESH_TOKEN_AUTH"],
+            "AllowedOAuthFlows": ["client_credentials"],
+            "AllowedOAuthScopes": sorted(mc.scopes),
+            "AllowedOAuthFlowsUserPoolClient": True,
+            "PreventUserExistenceErrors": "ENABLED",
+            "EnableTokenRevocation": True,
+        }))  # fmt: skip
+    return out
 
 
 def _unique(taken: dict[str, Any], lid: str) -> str:

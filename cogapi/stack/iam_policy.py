@@ -31,7 +31,7 @@ _DISCOVER = {
     "cognito-idp": [
         "ListUserPools", "DescribeUserPool", "DescribeUserPoolDomain", "GetUserPoolMfaConfig",
         "ListUserPoolClients", "DescribeUserPoolClient", "ListIdentityProviders",
-        "DescribeIdentityProvider",
+        "DescribeIdentityProvider", "ListResourceServers",
     ],
     "iam": ["GetRole", "ListRoleTags", "ListAttachedRolePolicies", "ListRolePolicies", "GetRolePolicy"],
     "lambda": ["GetFunction", "GetPolicy"],
@@ -49,6 +49,7 @@ COMMAND_ACTIONS: dict[str, dict[str, list[str]]] = {
             "AddCustomAttributes", "CreateUserPoolDomain", "DeleteUserPoolDomain",
             "CreateUserPoolClient", "UpdateUserPoolClient", "DeleteUserPoolClient",
             "CreateIdentityProvider", "UpdateIdentityProvider", "DeleteIdentityProvider",
+            "CreateResourceServer", "UpdateResourceServer", "DeleteResourceServer",
         ],
         "iam": [
             *_DISCOVER["iam"], "CreateRole", "TagRole", "UpdateAssumeRolePolicy",
