@@ -15,11 +15,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from cogapi.local.apigw_import import install
 from cogapi.stack.adoption import cloudformation_stack, refuse_adopted
 from cogapi.stack.discover import Observed
 from cogapi.stack.planner import Change, Plan
 from tests.helpers import run_cli, write_config
-from tests.stack.test_export import _authorizers_from_document
 
 CFN_TAGS = {
     "aws:cloudformation:stack-name": "shop",
@@ -57,7 +57,7 @@ def adopted(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> Iterator[tuple[Path, dict[str, Any]]]:
     """A stack made by `up`, then tagged by CloudFormation on its pool and its function."""
-    _authorizers_from_document(monkeypatch)
+    install()  # PutRestApi applied as AWS applies it (moto alone drops the authorizer)
     with mock_aws(config={"iam": {"load_aws_managed_policies": True}}):
         cfg = write_config(tmp_path / "cogapi.yaml")
         up = run_cli("up", "-c", str(cfg), "-o", "json")

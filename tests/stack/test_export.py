@@ -23,6 +23,7 @@ import yaml
 from moto import mock_aws
 
 from cogapi.config import Config, parse_config
+from cogapi.local.apigw_import import install
 from cogapi.stack.code import package
 from cogapi.stack.export import (
     IMPORTABLE,
@@ -322,33 +323,10 @@ def test_one_route_changed_moves_the_deployment_and_nothing_else(tmp_path: Path)
 # ---- the command, and adopting a live stack (moto in-process) -------------------------------
 
 
-def _authorizers_from_document(monkeypatch: pytest.MonkeyPatch) -> None:
-    """moto 5.2.5's PutRestApi ignores securitySchemes (aws-notes): make the document's Cognito
-    authorizers as API Gateway does, so `up` runs to the end in-process."""
-    from moto.apigateway.models import APIGatewayBackend
-
-    original = APIGatewayBackend.put_rest_api
-
-    def put_rest_api(
-        self: Any, function_id: str, api_doc: dict[str, Any], *args: Any, **kw: Any
-    ) -> Any:
-        api = original(self, function_id, api_doc, *args, **kw)
-        have = {a.name for a in api.authorizers.values()}
-        for name, scheme in (api_doc.get("components") or {}).get("securitySchemes", {}).items():
-            spec = scheme.get("x-amazon-apigateway-authorizer") or {}
-            if name not in have and spec.get("type") == "cognito_user_pools":
-                self.create_authorizer(function_id, name, "COGNITO_USER_POOLS",
-                                       provider_arns=spec.get("providerARNs"),
-                                       identity_source=spec.get("identitySource"))  # fmt: skip
-        return api
-
-    monkeypatch.setattr(APIGatewayBackend, "put_rest_api", put_rest_api)
-
-
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     monkeypatch.setenv("GOOGLE_SECRET", "s3cr3t-value")
-    _authorizers_from_document(monkeypatch)
+    install()  # PutRestApi applied as AWS applies it (moto alone drops the authorizer)
     with mock_aws(config={"iam": {"load_aws_managed_policies": True}}):
         s = boto3.Session(region_name="us-east-1")
         yield {n: s.client(n) for n in ("cognito-idp", "apigateway", "lambda", "iam")}
