@@ -6,7 +6,7 @@ quotas.
 
 Against `bench/moto_latency_server.py --quotas` (50 ms per call, API Gateway's control-plane
 quotas enforced as 429 TooManyRequestsException; see that file), for each route count and tool,
-each a subprocess timed by wall clock: a fresh deploy, a no-op redeploy, `status` (cogapi), a
+each a subprocess timed by wall clock, 5.5 s apart (untimed): a fresh deploy, a no-op redeploy, `status` (cogapi), a
 one-route edit (route 0's scopes [email] -> [email, openid]) and the teardown. Every route is
 `GET /r<i>` behind the Cognito authorizer with scope `email`, Lambda proxy; the 1-route run is
 cogapi's example stack. Calls are HTTP requests seen by the server, refused ones (429) included
@@ -47,8 +47,16 @@ from deploy import (
 from deploy_report import Run
 
 SECTION = "## Route scaling"
-# Each count's runs start with full quota buckets (DeleteRestApi refills 1 per 30 s).
+# Each count's runs start with full quota buckets (DeleteRestApi refills 1 per 30 s), and each
+# phase starts once CreateDeployment's (1 per 5 s) has refilled: a person redeploys seconds
+# later, not within 5 s, and Chalice gives up on CreateDeployment after 2 retries.
 SETTLE_S = 31.0
+PHASE_GAP_S = 5.5
+
+
+def measure_later(*args: Any, **kw: Any) -> Run:
+    time.sleep(PHASE_GAP_S)
+    return measure(*args, **kw)
 
 
 def chalice_app(n: int, pool_arn: str, edited: bool) -> str:
@@ -93,13 +101,13 @@ def cogapi_cycle(
     cwd = config.parent
     write_cogapi_config(base, config, n, edited=False)
     runs = [measure(server, "cogapi", "fresh", [exe, "up", "--yes", *opts], cwd, env)]
-    runs.append(measure(server, "cogapi", "noop", [exe, "up", "--yes", *opts], cwd, env))
+    runs.append(measure_later(server, "cogapi", "noop", [exe, "up", "--yes", *opts], cwd, env))
     runs.append(
-        measure(server, "cogapi", "status", [exe, "status", *opts], cwd, env, ok_codes=(0, 3))
+        measure_later(server, "cogapi", "status", [exe, "status", *opts], cwd, env, ok_codes=(0, 3))
     )
     write_cogapi_config(base, config, n, edited=True)
-    runs.append(measure(server, "cogapi", "edit", [exe, "up", "--yes", *opts], cwd, env))
-    runs.append(measure(server, "cogapi", "down", [exe, "down", "--yes", *opts], cwd, env))
+    runs.append(measure_later(server, "cogapi", "edit", [exe, "up", "--yes", *opts], cwd, env))
+    runs.append(measure_later(server, "cogapi", "down", [exe, "down", "--yes", *opts], cwd, env))
     return runs
 
 
@@ -117,10 +125,10 @@ def chalice_cycle(
         "stages": {"dev": {"api_gateway_stage": CHALICE_STAGE, "api_gateway_endpoint_type": "REGIONAL"}},
     }, indent=2))  # fmt: skip
     runs = [measure(server, "chalice", "fresh", [exe, "deploy"], project, env)]
-    runs.append(measure(server, "chalice", "noop", [exe, "deploy"], project, env))
+    runs.append(measure_later(server, "chalice", "noop", [exe, "deploy"], project, env))
     (project / "app.py").write_text(chalice_app(n, pool_arn, edited=True))
-    runs.append(measure(server, "chalice", "edit", [exe, "deploy"], project, env))
-    runs.append(measure(server, "chalice", "down", [exe, "delete"], project, env))
+    runs.append(measure_later(server, "chalice", "edit", [exe, "deploy"], project, env))
+    runs.append(measure_later(server, "chalice", "down", [exe, "delete"], project, env))
     return runs
 
 

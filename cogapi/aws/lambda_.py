@@ -108,9 +108,9 @@ class LambdaCalls(AwsCore):
             return []
         return list(json.loads(r["Policy"]).get("Statement", []))
 
-    def add_permission(self, name: str, sid: str, source_arn: str) -> None:
+    def add_permission(self, name: str, sid: str, source_arn: str, check: bool = True) -> None:
         # Check-before-add: AWS answers a duplicate StatementId with ResourceConflictException.
-        if any(s.get("Sid") == sid for s in self.get_policy_statements(name)):
+        if check and any(s.get("Sid") == sid for s in self.get_policy_statements(name)):
             self.remove_permission(name, sid)
         self._call(
             self.lambda_, "add_permission", f"Lambda function {name}",

@@ -119,6 +119,8 @@ class Executor:
         self.workers = workers or int(os.environ.get("COGAPI_WORKERS", "4"))
         self.environ = os.environ if environ is None else environ
         self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._reads: list[Future[None]] = []
 
     # ---- scheduling -------------------------------------------------------------------------
 
@@ -132,6 +134,7 @@ class Executor:
         running: dict[Future[None], Key] = {}
         error: BaseException | None = None
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            self._pool = pool
             while (todo and error is None) or running:
                 if error is None:
                     for key in [k for k in todo if deps[k] <= done]:
@@ -148,6 +151,9 @@ class Executor:
                         error = error or exc
                     else:
                         done.add(key)
+            for read in self._reads:  # the reads steps started (the pool is still open)
+                exc = read.exception()
+                error = error or exc
         if error is not None:
             raise error
         return self.ids
@@ -160,6 +166,12 @@ class Executor:
             self.on_event(change, "failed", str(exc))
             raise
         self.on_event(change, "done", "")
+
+    def _after(self, read: Callable[[], None]) -> None:
+        """Run a read on the pool beside the remaining steps; `apply` waits for it."""
+        assert self._pool is not None
+        with self._lock:
+            self._reads.append(self._pool.submit(read))
 
     def _set(self, **values: str) -> None:
         with self._lock:
@@ -279,6 +291,8 @@ class Executor:
             self.d.function.name,
             self.d.permission_sid(api_id),
             self.d.permission_source_arn(account, api_id),
+            # A function this run created has no policy yet: nothing to check first.
+            check=self.o.function is not None,
         )
 
     # ---- API Gateway ------------------------------------------------------------------------
@@ -304,14 +318,17 @@ class Executor:
         api_id = self.ids["api_id"]
         body = document_json(api_document(self.d, self._pool_arn()))
         self.aws.put_rest_api(api_id, body)
-        # The document made or kept the authorizer: its id is read back, never assumed.
-        name = self.d.authorizer_settings["name"]
+        # The document made or kept the authorizer: its id is read back, never assumed, beside
+        # the deployment rather than before it (nothing but the outputs needs it).
+        self._after(self._read_authorizer_id)
+
+    def _read_authorizer_id(self) -> None:
+        api_id, name = self.ids["api_id"], self.d.authorizer_settings["name"]
         for a in self.aws.get_authorizers(api_id):
             if a.get("name") == name:
                 self._set(authorizer_id=str(a["id"]))
-                break
-        else:
-            raise CogapiError(f"REST API {api_id} has no authorizer {name!r} after PutRestApi")
+                return
+        raise CogapiError(f"REST API {api_id} has no authorizer {name!r} after PutRestApi")
 
     def _authorizer(self, c: Change) -> None:  # a stale one: the others come with the document
         self.aws.delete_authorizer(self.ids["api_id"], str(c.id))

@@ -491,7 +491,11 @@ def test_route_rows_are_applied_by_the_document_not_one_by_one(aws: Aws) -> None
 
 
 def test_get_resources_embeds_methods_and_follows_every_page(aws: Aws) -> None:
-    method = {"httpMethod": "GET", "authorizationType": "NONE", "methodIntegration": {"type": "MOCK"}}
+    method = {
+        "httpMethod": "GET",
+        "authorizationType": "NONE",
+        "methodIntegration": {"type": "MOCK"},
+    }
     with stubbed(aws.apigw) as stub:
         stub.add_response(
             "get_resources",
@@ -985,3 +989,10 @@ def test_other_clients_use_standard_retries(aws: Aws, client: str) -> None:
     mode, retries = _retries(getattr(aws, client))
     assert mode == "standard"
     assert retries > 2  # more than botocore's standard default
+
+
+def test_permission_on_a_function_this_run_created_is_added_without_a_check(aws: Aws) -> None:
+    o = Observed(account_id=ACCOUNT, api={"id": API_ID})  # no function before this run
+    with stubbed(aws.lambda_) as stub:  # no get_policy: a new function has no policy
+        stub.add_response("add_permission", {"Statement": "{}"}, ADD_PERMISSION)
+        Executor(aws, desired(), o).apply(Plan([Change("lambda_permission", PERMISSION, "create")]))
