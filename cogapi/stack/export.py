@@ -48,6 +48,7 @@ _PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 SUBSTITUTED = {
     "AWS::AccountId",
     "AWS::Region",
+    "AWS::Partition",
     "UserPool.Arn",
     "RestApi",
     "AppClient",
@@ -104,7 +105,8 @@ def _sub(value: Any) -> Any:
                 lambda m: m.group(0) if m.group(1) in SUBSTITUTED else "${!" + m.group(1) + "}",
                 value,
             )
-            return {"Fn::Sub": escaped}
+            # cogapi's ARNs say `aws`; the template says whichever partition it is deployed in.
+            return {"Fn::Sub": escaped.replace("arn:aws:", "arn:${AWS::Partition}:")}
     return value
 
 

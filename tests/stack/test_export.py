@@ -278,7 +278,8 @@ def test_rest_api_body_is_the_document_up_sends(tmp_path: Path) -> None:
     template = template_of(cfg)
     pool_arn = f"arn:aws:cognito-idp:eu-west-1:{ACCOUNT}:userpool/eu-west-1_abc"
     body = _resolve(template["Resources"]["RestApi"]["Properties"]["Body"], {
-        "AWS::Region": "eu-west-1", "AWS::AccountId": ACCOUNT, "UserPool.Arn": pool_arn,
+        "AWS::Region": "eu-west-1", "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws",
+        "UserPool.Arn": pool_arn,
     })  # fmt: skip
     code = package(Path(cfg.function.source or ""), cfg.function.handler)
     sent = api_document(desired_stack(cfg, ACCOUNT, code), pool_arn)
