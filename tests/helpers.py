@@ -105,3 +105,45 @@ class Result:
 
     def json(self) -> Any:
         return json.loads(self.stdout)
+
+
+# Which policy (`cogapi iam-policy --command ...`) covers a command's AWS calls.
+POLICY_OF = {
+    "up": "up", "status": "status", "down": "down", "token": "token", "call": "token",
+    "verify": "token", "user": "user", "export": "status", "demo": "all",
+}  # fmt: skip
+
+
+def command_of(args: tuple[str, ...] | list[str]) -> str | None:
+    return next((a for a in args if not a.startswith("-") and a in POLICY_OF), None)
+
+
+def calls_outside_policy(args: tuple[str, ...] | list[str], log: Path) -> list[str]:
+    """The IAM actions the logged calls of `cogapi <args>` needed that its policy lacks."""
+    from cogapi.stack.iam_policy import command_actions, iam_action, needs_no_permission
+
+    command = command_of(args)
+    if command is None or not log.exists():
+        return []
+    allowed = command_actions(POLICY_OF[command])
+    missing = set()
+    for line in log.read_text().splitlines():
+        service, operation, verb, signed = line.split("\t")
+        if needs_no_permission(service, operation, signed == "signed"):
+            continue
+        action = iam_action(service, operation, verb)
+        if action not in allowed:
+            missing.add(f"{action} ({operation})")
+    return sorted(missing)
+
+
+def check_calls_against_policy(args: tuple[str, ...] | list[str], log: Path) -> None:
+    """Fail when `cogapi <args>` made an AWS call its `cogapi iam-policy` would not allow."""
+    missing = calls_outside_policy(args, log)
+    command = command_of(args)
+    assert not missing, (
+        f"`cogapi {' '.join(args)}` called {', '.join(missing)}, which `cogapi iam-policy "
+        f"--command {POLICY_OF.get(command or '', '?')}` does not allow: add them to "
+        "cogapi/stack/iam_policy.py COMMAND_ACTIONS"
+    )
+    log.unlink(missing_ok=True)

@@ -24,7 +24,9 @@ It owns the AWS quirks, each marked with a comment (see shared/aws-notes.md):
 
 It also counts calls (`calls`, `mutating_calls`) for tests and benchmarks, and honours the test
 hook `COGAPI_TEST_KILL_AFTER=N`: SIGKILL this process right after the Nth mutating call returns,
-which is how the crash-safety tests stop `up` at every possible point.
+which is how the crash-safety tests stop `up` at every possible point; and
+`COGAPI_TEST_CALL_LOG=FILE`: append each call (service, operation, HTTP verb, signed or not) to
+FILE, which is how a test checks every call against the policy `cogapi iam-policy` prints.
 
 Layout: `core` holds the clients, call counting and error translation; `cognito`, `iam`,
 `lambda_` and `apigateway` hold each service's calls and quirks, as mixins that `Aws` combines, so

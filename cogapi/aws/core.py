@@ -65,6 +65,7 @@ class AwsCore:
         self._kill_after = int(os.environ.get("COGAPI_TEST_KILL_AFTER", "0") or 0)
         # The test hook's Ctrl-C: SIGINT to this process after that many mutating calls.
         self._interrupt_after = int(os.environ.get("COGAPI_TEST_INTERRUPT_AFTER", "0") or 0)
+        self._call_log_file = os.environ.get("COGAPI_TEST_CALL_LOG") or None
         self._session = session
         self._max_attempts = max_attempts
         self._clients: dict[str, Any] = {}
@@ -123,6 +124,20 @@ class AwsCore:
             self.call_log.append(model.name)
             if not model.name.startswith(READ_PREFIXES):
                 self.mutating_calls += 1
+            if self._call_log_file:
+                self._log_call(model)
+
+    def _log_call(self, model: Any) -> None:
+        """Test hook: one line per call (service, operation, HTTP verb, signed), so a test can
+        check each against `cogapi iam-policy`."""
+        auth = getattr(model, "auth", None) or []
+        unsigned = getattr(model, "auth_type", None) == "none" or "smithy.api#noAuth" in auth
+        line = "\t".join((
+            model.service_model.service_name, model.name, str(model.http.get("method", "")),
+            "unsigned" if unsigned else "signed",
+        ))  # fmt: skip
+        with open(str(self._call_log_file), "a", encoding="utf-8") as f:
+            f.write(line + "\n")
 
     def _before_retry(
         self, caught_exception: Any = None, response: Any = None, request_dict: Any = None, **_: Any
@@ -236,8 +251,8 @@ def _failure(exc: BaseException | None, response: Any) -> str:
 
 def _hint(code: str) -> str | None:
     return {
-        "AccessDeniedException": "the AWS identity lacks a permission; README lists the IAM policy cogapi needs",
-        "AccessDenied": "the AWS identity lacks a permission; README lists the IAM policy cogapi needs",
+        "AccessDeniedException": "the AWS identity lacks a permission; `cogapi iam-policy` prints the policy cogapi needs",
+        "AccessDenied": "the AWS identity lacks a permission; `cogapi iam-policy` prints the policy cogapi needs",
         "UnrecognizedClientException": "the credentials are not valid for this endpoint",
         "InvalidClientTokenId": "the credentials are not valid for this endpoint",
         "ExpiredToken": "refresh your AWS session (aws sso login)",

@@ -29,6 +29,8 @@ def cli() -> None:
     cogapi up          plan, then create or converge the whole stack
     cogapi status      what exists, what drifted, what is missing
     cogapi down        delete everything the stack owns (asks first)
+    cogapi export      the stack as a CloudFormation template (and how to adopt it)
+    cogapi iam-policy  the least IAM policy cogapi needs with this config
     cogapi token       sign in through the hosted UI; print a verified token
     cogapi call        call the API with the cached token
     cogapi verify      the tutorial's checks: 401 without a valid token, 200 with
@@ -42,7 +44,7 @@ def cli() -> None:
 
 
 for command in (
-    stack.up, stack.status, stack.down, stack.init, stack.schema,
+    stack.up, stack.status, stack.down, stack.init, stack.schema, stack.export, stack.iam_policy,
     auth.token, auth.call, auth.verify, auth.user,
     local.local, local.demo,
 ):  # fmt: skip

@@ -1,4 +1,5 @@
-"""Flags of `cogapi up`, `status`, `down`, `init` and `schema`; the bodies are in `cogapi.stack.commands`."""
+"""Flags of `cogapi up`, `status`, `down`, `init`, `schema`, `export` and `iam-policy`; the bodies are in
+`cogapi.stack.commands`."""
 
 from __future__ import annotations
 
@@ -70,3 +71,46 @@ def schema(opts: Any, ui: Any) -> int:
     from cogapi.stack.commands import run_schema
 
     return run_schema(ui)
+
+
+@click.command()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["cloudformation"]),
+    default="cloudformation",
+    show_default=True,
+    help="Template format.",
+)
+@click.option("--output-file", metavar="FILE", help="Write the template here (default: stdout).")
+@click.option(
+    "--import-file",
+    metavar="FILE",
+    help="Also write, from discovery, the resources an IMPORT change set adopts (and its template).",
+)
+@common_options
+def export(opts: Any, ui: Any, fmt: str, output_file: str | None, import_file: str | None) -> int:
+    """Write the stack as a CloudFormation template (and its import list).
+
+    With --import-file, also the resources-to-import list that adopts the live stack.
+    """
+    from cogapi.stack.commands import run_export
+
+    return run_export(opts, ui, output_file=output_file, import_file=import_file)
+
+
+@click.command("iam-policy")
+@click.option(
+    "--command",
+    type=click.Choice(["up", "status", "down", "token", "call", "verify", "user", "all"]),
+    default="all",
+    show_default=True,
+    help="The command to allow (call and verify need what token needs).",
+)
+@click.option("--account-id", metavar="ID", help="Pin the account in every ARN (default '*').")
+@common_options
+def iam_policy(opts: Any, ui: Any, command: str, account_id: str | None) -> int:
+    """Print the least IAM policy that runs cogapi with this config."""
+    from cogapi.stack.commands import run_iam_policy
+
+    return run_iam_policy(opts, ui, command=command, account_id=account_id)

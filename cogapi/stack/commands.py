@@ -104,13 +104,14 @@ def run_status(opts: Options, ui: UI) -> ExitStatus:
 
 
 def run_down(opts: Options, ui: UI, yes: bool, keep_user_pool: bool) -> ExitStatus:
+    from cogapi.stack.adoption import refuse_adopted
     from cogapi.stack.discover import discover_stack
     from cogapi.stack.executor import apply_down
     from cogapi.stack.planner import plan_down
 
     ctx = open_stack(opts, ui)
     observed = discover_stack(ctx.aws, ctx.cfg)
-    plan = plan_down(ctx.cfg, observed, keep_user_pool)
+    plan = refuse_adopted(plan_down(ctx.cfg, observed, keep_user_pool), observed)
     if not ui.json:
         if plan.changes:
             ui.plan(plan, f"Teardown of stack {ctx.cfg.name!r} in {ctx.cfg.region}:")
@@ -235,4 +236,121 @@ def run_schema(ui: UI) -> ExitStatus:
     from cogapi.config import json_schema
 
     ui.emit_json(json_schema())
+    return ExitStatus.OK
+
+
+def _yaml(doc: Any) -> str:
+    """A template as YAML, multi-line strings (the inline handler) as literal blocks."""
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def text(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+        style = "|" if "\n" in value else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    Dumper.add_representer(str, text)
+    return str(yaml.dump(doc, Dumper=Dumper, sort_keys=False, width=100, allow_unicode=True))
+
+
+def _write(path: Path, text: str | bytes) -> None:
+    try:
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def import_template_path(import_file: Path) -> Path:
+    """Where the IMPORT change set's template goes: beside the import file."""
+    return import_file.with_name(import_file.stem + ".template.yaml")
+
+
+def run_export(
+    opts: Options, ui: UI, output_file: str | None, import_file: str | None
+) -> ExitStatus:
+    import json
+
+    from cogapi.stack.code import package
+    from cogapi.stack.export import (
+        cloudformation_template,
+        code_file_name,
+        desired_for_export,
+        import_resources,
+        import_template,
+        is_builtin,
+        not_imported,
+    )
+
+    ctx = open_stack(opts, ui)
+    cfg = ctx.cfg
+    code = package(Path(cfg.function.source) if cfg.function.source else None, cfg.function.handler)
+    desired = desired_for_export(cfg, code)
+    template = cloudformation_template(desired)
+    files: dict[str, str] = {}
+    out_dir = Path(output_file).parent if output_file else Path.cwd()
+    if not is_builtin(desired):
+        zip_path = out_dir / code_file_name(desired)
+        _write(zip_path, code.zip_bytes)
+        files["code"] = str(zip_path)
+        ui.info(f"Wrote the function's code to {zip_path}: upload it to S3 (see README).")
+    to_import: list[dict[str, Any]] = []
+    if import_file:
+        from cogapi.stack.discover import discover_stack
+
+        observed = discover_stack(ctx.aws, cfg)  # read-only
+        to_import = import_resources(template, observed)
+        target = Path(import_file)
+        _write(target, json.dumps(to_import, indent=2) + "\n")
+        tpl_path = import_template_path(target)
+        _write(tpl_path, _yaml(import_template(template, to_import)))
+        files["import_file"], files["import_template"] = str(target), str(tpl_path)
+        ui.info(f"Wrote {len(to_import)} resource(s) to import to {target}, "
+                f"and the IMPORT change set's template to {tpl_path}.")  # fmt: skip
+        found = {r["LogicalResourceId"] for r in to_import}
+        missing = [lid for lid in template["Resources"] if lid not in found]
+        for lid, why in not_imported(template).items():
+            ui.warn(f"{lid} is not imported: {why}")
+        for lid in missing:
+            if lid not in not_imported(template):
+                ui.warn(f"{lid} was not found in AWS: the first stack update creates it")
+    text = _yaml(template)
+    if output_file:
+        _write(Path(output_file), text)
+        files["template"] = output_file
+        ui.info(f"Wrote the CloudFormation template to {output_file}.")
+    if ui.json:
+        doc: dict[str, Any] = {"files": files, "resources_to_import": to_import}
+        if not output_file:
+            doc["template"] = template
+        ui.emit_json(doc)
+    elif not output_file:
+        ui.result(text.rstrip("\n"))
+    return ExitStatus.OK
+
+
+def run_iam_policy(opts: Options, ui: UI, command: str, account_id: str | None) -> ExitStatus:
+    import json
+
+    from cogapi.config import load_config, region_problem, resolve_path
+    from cogapi.stack.iam_policy import iam_policy
+
+    cfg = load_config(resolve_path(opts.config_path))
+    if opts.region:
+        problem = region_problem(opts.region)
+        if problem:
+            raise UsageError(f"--region: {problem}")
+        cfg = cfg.model_copy(update={"region": opts.region})
+    if account_id is not None and not (len(account_id) == 12 and account_id.isdigit()):
+        raise UsageError(f"--account-id: {account_id!r} is not a 12-digit AWS account id")
+    if account_id is None:
+        ui.info("The account is '*' in every ARN: pass --account-id to pin it.")
+    policy = iam_policy(cfg, command, account_id or "*")
+    if ui.json:
+        ui.emit_json(policy)
+    else:
+        ui.result(json.dumps(policy, indent=2))
     return ExitStatus.OK

@@ -77,7 +77,11 @@ def open_stack(opts: Options, ui: UI) -> StackContext:
 
 
 def plan_stack(ctx: StackContext) -> tuple[Any, Any, Any]:
-    """Discover, build the desired stack, plan. Read-only."""
+    """Discover, build the desired stack, plan. Read-only.
+
+    A stack CloudFormation adopted plans as blocked (`stack.adoption`).
+    """
+    from cogapi.stack.adoption import refuse_adopted
     from cogapi.stack.code import package
     from cogapi.stack.discover import discover_stack
     from cogapi.stack.models import desired_stack
@@ -88,7 +92,7 @@ def plan_stack(ctx: StackContext) -> tuple[Any, Any, Any]:
     observed = discover_stack(ctx.aws, cfg)
     assert observed.account_id
     desired = desired_stack(cfg, observed.account_id, code)
-    return desired, observed, plan_up(desired, observed)
+    return desired, observed, refuse_adopted(plan_up(desired, observed), observed)
 
 
 def stack_ids(observed: Any, cfg: Any) -> dict[str, str]:

@@ -15,7 +15,13 @@ from typing import Any
 import pytest
 
 from cogapi.local.server import LocalServer
-from tests.helpers import Result, cogapi_command, free_port, write_config
+from tests.helpers import (
+    Result,
+    check_calls_against_policy,
+    cogapi_command,
+    free_port,
+    write_config,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 EMAIL = "alice@example.com"
@@ -58,14 +64,17 @@ class AuthStack:
     def run(
         self, *args: str, cache: Path, input: str | None = None, timeout: float = 60, **env: str
     ) -> Result:
+        # Every AWS call is logged and checked against `cogapi iam-policy` for the command.
+        log = cache.parent / f"aws-calls-{secrets.token_hex(4)}.log"
         p = subprocess.run(
             self.command(*args),
-            env=self.env(cache, **env),
+            env=self.env(cache, COGAPI_TEST_CALL_LOG=str(log), **env),
             input=input,
             capture_output=True,
             text=True,
             timeout=timeout,
         )
+        check_calls_against_policy(args, log)
         return Result(p.returncode, p.stdout, p.stderr)
 
     def start(self, *args: str, cache: Path, **env: str) -> subprocess.Popen[str]:

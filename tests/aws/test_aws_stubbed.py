@@ -896,7 +896,7 @@ def test_access_denied_is_an_aws_error_with_a_hint(aws: Aws) -> None:
     assert err.message.startswith(
         "list_user_pools failed for user pools: AccessDeniedException: User: "
     )
-    assert err.hint is not None and "permission" in err.hint and "IAM policy" in err.hint
+    assert err.hint is not None and "permission" in err.hint and "cogapi iam-policy" in err.hint
     assert err.exit_status == 1
 
 
@@ -907,7 +907,7 @@ def test_access_denied_on_a_read_is_not_taken_for_missing(aws: Aws) -> None:
         )
         with pytest.raises(AwsError) as info:
             aws.get_role("r")
-    assert info.value.hint is not None and "IAM policy" in info.value.hint
+    assert info.value.hint is not None and "cogapi iam-policy" in info.value.hint
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.helpers import Result, cogapi_command, free_port
+from tests.helpers import Result, check_calls_against_policy, cogapi_command, free_port
 
 
 @dataclass
@@ -79,6 +80,7 @@ def local_server() -> Iterator[MotoServer]:
 
 def _runner(server: MotoServer, tmp_path: Path) -> Any:
     server.reset()
+    runs = itertools.count()
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "COGAPI_"))}
     base_env.update({
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
@@ -88,10 +90,14 @@ def _runner(server: MotoServer, tmp_path: Path) -> Any:
     })  # fmt: skip
 
     def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> Result:
+        # Every AWS call is logged and checked against `cogapi iam-policy` for the command.
+        log = tmp_path / f"aws-calls-{next(runs)}.log"
         p = subprocess.run(
-            [*cogapi_command(), *args], env={**base_env, **(env or {})}, capture_output=True,
-            text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+            [*cogapi_command(), *args],
+            env={**base_env, "COGAPI_TEST_CALL_LOG": str(log), **(env or {})},
+            capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
         )  # fmt: skip
+        check_calls_against_policy(args, log)
         return Result(p.returncode, p.stdout, p.stderr)
 
     run.env = base_env  # type: ignore[attr-defined]
