@@ -90,7 +90,7 @@ def schema(opts: Any, ui: Any) -> int:
 )
 @common_options
 def export(opts: Any, ui: Any, fmt: str, output_file: str | None, import_file: str | None) -> int:
-    """Write the stack as a CloudFormation template (and its import list).
+    """Write the stack as a CloudFormation template.
 
     With --import-file, also the resources-to-import list that adopts the live stack.
     """
