@@ -401,7 +401,8 @@ def _plan_machine_clients(d: DesiredStack, o: Observed, plan: Plan, pool_new: bo
     # then recorded; deleted, then unrecorded. A run killed in between leaves a configured client
     # unrecorded (found by name and recorded by the next run) or a deleted one still recorded
     # (dropped by the next run): cogapi never forgets a client it made, nor claims one it did
-    # not. After the run the record holds exactly the configured names.
+    # not (but for a client a person gives a dropped name before that next run). After the run
+    # the record holds exactly the configured names.
     wanted = sorted(m.name for m in d.machine_clients)
     tags = {} if pool_new else ((o.pool or {}).get("UserPoolTags") or {})
     if wanted or recorded:
