@@ -24,7 +24,9 @@ ACTION_STYLE = {
     "create": "green", "update": "yellow", "replace": "magenta", "delete": "red",
     "ok": "dim", "skip": "dim", "blocked": "bold red",
 }  # fmt: skip
-STATE_STYLE = {"ok": "green", "drifted": "yellow", "missing": "red", "foreign": "bold red"}
+STATE_STYLE = {
+    "ok": "green", "drifted": "yellow", "missing": "red", "foreign": "bold red", "skip": "dim",
+}  # fmt: skip
 
 
 def _short(v: Any, limit: int = 60) -> str:

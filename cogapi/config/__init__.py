@@ -16,6 +16,7 @@ init` writes). Imports: pydantic, PyYAML and `cogapi.errors` only.
 
 from cogapi.config.loader import json_schema, load_config, parse_config, resolve_path
 from cogapi.config.model import (
+    CLIENT_RECORD_TAG,
     PREFIX_RE,
     RESERVED_IN_PREFIX,
     Config,
@@ -24,6 +25,7 @@ from cogapi.config.model import (
 )
 
 __all__ = [
+    "CLIENT_RECORD_TAG",
     "PREFIX_RE",
     "RESERVED_IN_PREFIX",
     "Config",

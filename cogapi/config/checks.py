@@ -3,10 +3,17 @@ pairs so the loader can report every problem of a file at once, in file order.""
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from cogapi.config.model import LOOPBACK_HOSTS, STANDARD_SCOPES, Config
+from cogapi.config.model import (
+    CLIENT_RECORD_LIMIT,
+    CLIENT_RECORD_TAG,
+    LOOPBACK_HOSTS,
+    STANDARD_SCOPES,
+    Config,
+)
 
 
 def _url_ok(url: str) -> str | None:
@@ -168,7 +175,29 @@ def check_machine_clients(cfg: Config) -> list[tuple[str, str]]:
                     f"{minutes} minutes is outside AWS's range (5 minutes to 1 day)",
                 )
             )
+        bad = sorted({ch for ch in mc.name if not _taggable(ch)})
+        if bad:
+            problems.append((
+                f"{where}.name",
+                f"{mc.name!r} has {', '.join(repr(ch) for ch in bad)}, which the user pool tag "
+                f"{CLIENT_RECORD_TAG} that records cogapi's machine clients cannot hold",
+            ))  # fmt: skip
+    # The record is the names joined by "/", a "," written as ":": as long as the names plus
+    # one character between each two.
+    length = sum(len(mc.name) for mc in cfg.machine_clients) + len(cfg.machine_clients) - 1
+    if length > CLIENT_RECORD_LIMIT:
+        problems.append((
+            "machine_clients",
+            f"the names take {length} characters joined by '/', more than the "
+            f"{CLIENT_RECORD_LIMIT} of the user pool tag {CLIENT_RECORD_TAG} in which cogapi "
+            "records the machine clients it made; use shorter or fewer names",
+        ))  # fmt: skip
     return problems
+
+
+def _taggable(ch: str) -> bool:
+    """A character of a client name that the record can hold (a "," is written as ":")."""
+    return ch in "_.=+-@," or unicodedata.category(ch)[0] in "LNZ"
 
 
 def check_app_client(cfg: Config) -> list[tuple[str, str]]:

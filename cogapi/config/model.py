@@ -272,6 +272,13 @@ class MachineTokenValidity(_Strict):
         return parse_duration_minutes(self.access)
 
 
+# cogapi records the machine clients it made in a user pool tag (app clients take no tags; the
+# encoding is in stack/models.py): a Cognito tag value is up to 256 letters, digits, spaces and
+# `_.:/=+-@`.
+CLIENT_RECORD_TAG = "cogapi:machine-clients"
+CLIENT_RECORD_LIMIT = 256
+
+
 class MachineClient(_Strict):
     """A confidential app client for services: a secret, the client_credentials grant only."""
 

@@ -75,7 +75,7 @@ def status_rows(plan: Any) -> list[dict[str, Any]]:
         else:
             state = STATES.get(c.action, c.action)
         drift = [describe_field(c.kind, f) for f in c.fields]
-        if c.action in ("delete", "blocked") and c.reason:
+        if c.action in ("delete", "blocked", "skip") and c.reason:
             drift.append(c.reason)
         rows.append({"kind": c.kind, "name": c.name, "id": c.id, "state": state, "drift": drift})
     return rows
@@ -88,13 +88,14 @@ def run_status(opts: Options, ui: UI) -> ExitStatus:
     _, observed, plan = plan_stack(ctx)
     rows = status_rows(plan)
     outputs = stack_outputs(ctx.cfg, stack_ids(observed, ctx.cfg), ctx.local_endpoint)
-    in_sync = all(r["state"] == "ok" for r in rows)
+    # A skipped row is something cogapi leaves alone (a client it did not make): not drift.
+    in_sync = all(r["state"] in ("ok", "skip") for r in rows)
     if ui.json:
         ui.emit_json({"resources": rows, "outputs": outputs, "in_sync": in_sync})
     else:
         ui.status(rows)
         ui.outputs(outputs)
-        bad = sum(1 for r in rows if r["state"] != "ok")
+        bad = sum(1 for r in rows if r["state"] not in ("ok", "skip"))
         ui.info(
             "Stack is in sync."
             if in_sync

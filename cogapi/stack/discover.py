@@ -19,7 +19,7 @@ from typing import Any
 
 from cogapi.aws import Aws
 from cogapi.config import Config
-from cogapi.stack.models import OWNER_TAG
+from cogapi.stack.models import OWNER_TAG, recorded_clients
 
 
 @dataclass
@@ -37,7 +37,7 @@ class Observed:
     resource_servers: dict[str, dict[str, Any]] = field(default_factory=dict)  # identifier ->
     machine_clients: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> describe
     machine_client_duplicates: dict[str, list[str]] = field(default_factory=dict)
-    # client_credentials-only clients in our pool that the config no longer names
+    # clients in our pool that the config does not name: recorded ones, client_credentials-only ones
     stale_machine_clients: list[dict[str, Any]] = field(default_factory=list)
     role: dict[str, Any] | None = None
     role_foreign: bool = False
@@ -144,9 +144,11 @@ def _discover_machine_clients(
     aws: Aws, cfg: Config, obs: Observed, pool_id: str, listed: list[dict[str, Any]]
 ) -> None:
     """Machine clients by name in our pool (the oldest of a name is the one; later ones are
-    duplicates a killed run left). A client_credentials-only client of another name is one the
-    config dropped: it lives in our pool, so it is ours to delete."""
+    duplicates). Another client is stale when the pool's record names it (cogapi made it and the
+    config dropped it) or when it is client_credentials-only (it looks like a machine client, so
+    the plan shows it, as not cogapi's unless recorded); the planner decides which go."""
     wanted = {m.name for m in cfg.machine_clients}
+    recorded = set(recorded_clients(obs.pool))
     for c in listed:
         name, cid = c.get("ClientName"), c["ClientId"]
         if name == cfg.client_name:
@@ -160,7 +162,9 @@ def _discover_machine_clients(
                 obs.machine_clients[name] = desc
             continue
         desc = aws.describe_client(pool_id, cid)
-        if desc is not None and list(desc.get("AllowedOAuthFlows") or []) == ["client_credentials"]:
+        if desc is not None and (
+            name in recorded or list(desc.get("AllowedOAuthFlows") or []) == ["client_credentials"]
+        ):
             obs.stale_machine_clients.append(desc)
 
 

@@ -15,7 +15,8 @@ after the document.
 Ids created along the way (pool id, API id, resource ids, ...) go into one `ids` dict seeded from
 discovery. Nothing is recorded locally: every step leaves AWS in a state the next discovery
 recognises (tags go on at creation; the stage's deployment carries the fingerprint of what it
-serves), so a run killed at any point converges on the next `up`.
+serves; the pool's record of machine clients is written after the clients are made or deleted),
+so a run killed at any point converges on the next `up`.
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from cogapi.aws import Aws
+from cogapi.config import CLIENT_RECORD_TAG
 from cogapi.errors import CogapiError, Interrupted, UsageError
 from cogapi.stack.discover import Observed
-from cogapi.stack.models import MACHINE_CLIENT_ID, DesiredStack
+from cogapi.stack.models import MACHINE_CLIENT_ID, DesiredStack, encode_client_record
 from cogapi.stack.openapi import api_document, document_json, fingerprint
 from cogapi.stack.planner import FINGERPRINT_PREFIX, Change, Plan
 
@@ -92,6 +94,9 @@ def dependencies(change: Change, plan: Plan, sms_role: str | None = None) -> set
             | of("identity_provider", deletes=False)
             | of("resource_server", deletes=False)
         )
+    if kind == "user_pool_tag":
+        # The pool's record of machine clients is written after every client is made or gone.
+        return of("user_pool", "app_client")
     if kind == "lambda_function":
         return of("iam_role")
     if kind == "api_document":  # its authorizer names the pool's ARN
@@ -226,7 +231,16 @@ class Executor:
         if names & {"mfa", "mfa_methods"}:
             self.aws.set_mfa_config(pool_id, spec.mfa_params)
         if any(not n.startswith("custom_attributes.") for n in names):
-            self.aws.update_user_pool(spec.update_params(pool_id))
+            params = spec.update_params(pool_id)
+            # UpdateUserPool replaces the tags: keep the record of machine clients as it is
+            # (only the user_pool_tag change, after the clients, moves it).
+            seen_tags = (self.o.pool or {}).get("UserPoolTags") or {}
+            if CLIENT_RECORD_TAG in seen_tags:
+                params["UserPoolTags"] = {
+                    **params["UserPoolTags"],
+                    CLIENT_RECORD_TAG: seen_tags[CLIENT_RECORD_TAG],
+                }
+            self.aws.update_user_pool(params)
         added = [
             spec.custom_attributes[n.split(".", 1)[1]]
             for n in sorted(names)
@@ -234,6 +248,17 @@ class Executor:
         ]
         if added:
             self.aws.add_custom_attributes(pool_id, added)
+
+    def _user_pool_tag(self, c: Change) -> None:
+        # No TagResource for pools in moto: the record goes with the pool's full settings (the
+        # user_pool change, if any, has already run, so they are the ones it sent).
+        params = self.d.pool.update_params(self.ids["pool_id"])
+        names = [m.name for m in self.d.machine_clients]
+        params["UserPoolTags"] = {
+            **params["UserPoolTags"],
+            CLIENT_RECORD_TAG: encode_client_record(names),
+        }
+        self.aws.update_user_pool(params)
 
     def _identity_provider(self, c: Change) -> None:
         pool_id = self.ids["pool_id"]

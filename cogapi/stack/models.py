@@ -4,7 +4,8 @@
 - `settings`: a flat, normalised dict that the planner compares with what discovery read back
   (same keys, same normal form: sorted lists where order does not matter), and
 - what the executor needs to build its requests (`create_params()` / `update_params()`).
-Ownership is the tag `cogapi:stack=<name>` on everything taggable.
+Ownership is the tag `cogapi:stack=<name>` on everything taggable; the machine clients cogapi
+made (app clients take no tags) are named in the pool's tag `cogapi:machine-clients`.
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from cogapi.config import Config
+from cogapi.config import CLIENT_RECORD_TAG, Config
 from cogapi.stack.code import CodePackage
 
 OWNER_TAG = "cogapi:stack"
 SIGN_IN_TAG = "cogapi:sign-in"
+# App clients carry no tags, so the pool tag CLIENT_RECORD_TAG records the machine clients cogapi
+# made, by name: sorted and joined by "/", a "," written as ":" (a client name has neither "/" nor
+# ":", and a tag value no ","). A tag value holds 256 characters; the config check refuses more.
 MACHINE_CLIENT_ID = "machine_client:"  # key prefix of a machine client's id in the ids of a run
 ROLE_DESCRIPTION = "Managed by cogapi (stack {name}); do not edit by hand"
 LAMBDA_BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
@@ -47,6 +51,19 @@ NON_PROXY_TEMPLATE = (
 
 def owner_tags(cfg: Config) -> dict[str, str]:
     return {**cfg.tags, OWNER_TAG: cfg.name}
+
+
+def encode_client_record(names: list[str] | tuple[str, ...]) -> str:
+    return "/".join(sorted(n.replace(",", ":") for n in names))
+
+
+def decode_client_record(value: str | None) -> list[str]:
+    return sorted(n.replace(":", ",") for n in (value or "").split("/") if n)
+
+
+def recorded_clients(pool: dict[str, Any] | None) -> list[str]:
+    """The machine clients a pool's record names (none for a pool without the tag)."""
+    return decode_client_record(((pool or {}).get("UserPoolTags") or {}).get(CLIENT_RECORD_TAG))
 
 
 def sign_in_params(sign_in: list[str]) -> dict[str, Any]:

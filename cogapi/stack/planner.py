@@ -6,10 +6,11 @@ returning a list of `Change` values, one per resource, in dependency order. `up 
 
 Actions: `create`, `update` (with the fields that differ, old -> new), `replace` (delete and
 re-create a child whose identity changed, e.g. a domain whose prefix changed), `delete`
-(stale children of resources we own, and everything on `down`), `ok`, `skip` (left alone on `down`)
-and `blocked`. A blocked change stops the run before any mutating call: a domain prefix held by
-another pool, a role or function of our name without our tag, a setting fixed at creation that
-the config changed (we never replace a pool silently: that loses its users).
+(stale children of resources we own, and everything on `down`), `ok`, `skip` (left alone: on
+`down`, or a client in our pool that cogapi did not make) and `blocked`. A blocked change stops
+the run before any mutating call: a domain prefix held by another pool, a role or function of
+our name without our tag, a setting fixed at creation that the config changed (we never replace
+a pool silently: that loses its users).
 
 The REST API is planned per route (`api_method` rows, CORS preflights included, and the
 `authorizer`), in the config's terms (`scopes: [email] -> [email, openid]`, `authorizer: false ->
@@ -29,7 +30,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from cogapi.config import Config
+from cogapi.config import CLIENT_RECORD_TAG, Config
 from cogapi.config.model import Cors
 from cogapi.stack.discover import Observed
 from cogapi.stack.models import (
@@ -39,13 +40,14 @@ from cogapi.stack.models import (
     RouteSpec,
     client_settings,
     normalise_trust,
+    recorded_clients,
     resource_server_settings,
 )
 from cogapi.stack.openapi import allow_methods_value, fingerprint
 
 KINDS = (
     "user_pool", "identity_provider", "user_pool_domain", "resource_server", "app_client",
-    "iam_role",
+    "user_pool_tag", "iam_role",
     "lambda_function", "rest_api", "authorizer", "api_resource", "api_method",
     "lambda_permission", "api_document", "stage",
 )  # fmt: skip
@@ -487,35 +489,70 @@ def _plan_machine_clients(d: DesiredStack, o: Observed, plan: Plan, pool_new: bo
             continue
         fields = diff(client_settings(seen), spec.settings)
         plan.add(Change("app_client", spec.name, "update" if fields else "ok", cid, fields))
-    if pool_new:
-        return
+    recorded = [] if pool_new else recorded_clients(o.pool)
+    if not pool_new:
+        _plan_foreign_looking_clients(o, plan, set(recorded))
+    # The record follows the clients (it depends on every app_client change): a client is made,
+    # then recorded; deleted, then unrecorded. A run killed in between leaves a configured client
+    # unrecorded (found by name and recorded by the next run) or a deleted one still recorded
+    # (dropped by the next run): cogapi never forgets a client it made, nor claims one it did
+    # not (but for a client a person gives a dropped name before that next run). After the run
+    # the record holds exactly the configured names.
+    wanted = sorted(m.name for m in d.machine_clients)
+    tags = {} if pool_new else ((o.pool or {}).get("UserPoolTags") or {})
+    if wanted or recorded:
+        fields = (FieldChange("machine_clients", recorded, wanted),)
+        if CLIENT_RECORD_TAG not in tags:
+            plan.add(Change("user_pool_tag", CLIENT_RECORD_TAG, "create", o.pool_id, fields))
+        elif recorded != wanted:
+            plan.add(Change("user_pool_tag", CLIENT_RECORD_TAG, "update", o.pool_id, fields))
+        else:
+            plan.add(Change("user_pool_tag", CLIENT_RECORD_TAG, "ok", o.pool_id))
+
+
+def _plan_foreign_looking_clients(o: Observed, plan: Plan, recorded: set[str]) -> None:
+    """Clients in our pool beyond the configured ones: delete what the record names, show the
+    rest as not ours.
+
+    A second client of a configured name goes only when the record names it: that name then
+    belongs to cogapi, and the extras are what two overlapping runs (or a listing that lagged
+    a creation) made; the oldest is kept. Without the record there is no telling a person's
+    client from cogapi's, so it stays (shown as `skip`). The run records the name, so a
+    duplicate cogapi made goes on the next run: a person should not give a client the name of
+    a configured machine client in the stack's pool."""
+    not_ours = (
+        "not made by cogapi (the pool's cogapi:machine-clients tag does not name it); left alone"
+    )
     for name, ids in sorted(o.machine_client_duplicates.items()):
         for cid in ids:
-            plan.add(
-                Change(
-                    "app_client",
-                    f"{name} (duplicate {cid})",
-                    "delete",
-                    cid,
+            if name in recorded:
+                plan.add(Change(
+                    "app_client", f"{name} (duplicate {cid})", "delete", cid,
                     reason="a second client of the same name in our pool",
-                )  # fmt: skip
-            )
+                ))  # fmt: skip
+            else:
+                plan.add(Change(
+                    "app_client", f"{name} (duplicate {cid})", "skip", cid,
+                    reason=f"a second client of the same name, {not_ours}",
+                ))  # fmt: skip
     taken = {c.key for c in plan.changes}
     for seen in o.stale_machine_clients:
         cid = seen["ClientId"]
         name = str(seen.get("ClientName") or cid)
+        ours = name in recorded
         if ("app_client", name) in taken:
             name = f"{name} ({cid})"
         taken.add(("app_client", name))
-        plan.add(
-            Change(
-                "app_client",
-                name,
-                "delete",
-                cid,
-                reason="a client_credentials client in our pool that the config no longer names",
-            )  # fmt: skip
-        )
+        if ours:
+            plan.add(Change(
+                "app_client", name, "delete", cid,
+                reason="a machine client cogapi made that the config no longer names",
+            ))  # fmt: skip
+        else:
+            plan.add(Change(
+                "app_client", name, "skip", cid,
+                reason=f"a client_credentials client in our pool, {not_ours}",
+            ))  # fmt: skip
 
 
 def _plan_pool(d: DesiredStack, o: Observed) -> Change:

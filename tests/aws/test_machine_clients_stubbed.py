@@ -19,6 +19,7 @@ from cogapi.stack.executor import Executor
 from cogapi.stack.planner import Change, Plan, plan_up
 from tests.aws.test_aws_stubbed import (
     ACCOUNT,
+    FULL_POOL_UPDATE,
     POOL_ID,
     REGION,
     config,
@@ -179,3 +180,43 @@ def test_resource_server_delete_and_list(aws: Aws) -> None:
         )  # fmt: skip
         assert aws.list_resource_servers(POOL_ID) == [FULL_SERVER]
         aws.delete_resource_server(POOL_ID, "orders")  # already gone: done
+
+
+def test_a_made_client_is_then_recorded_in_the_pool_s_full_settings(aws: Aws) -> None:
+    d = desired(machine_config())
+    o = observed(resource_servers={"orders": FULL_SERVER})
+    plan = plan_up(d, o)
+    record = plan.find("user_pool_tag")
+    assert record is not None and record.action == "create"
+    made = plan.find("app_client", "reporting")
+    assert made is not None and made.action == "create"
+    sent = log_params(aws.cognito)
+    with stubbed(aws.cognito) as stub:
+        stub.add_response(
+            "create_user_pool_client",
+            {"UserPoolClient": machine_answer()},
+            {"UserPoolId": POOL_ID, "GenerateSecret": True, **MACHINE_SETTINGS},
+        )
+        # UpdateUserPool resets what it is not sent: the record goes with every setting.
+        tags = {**FULL_POOL_UPDATE["UserPoolTags"], "cogapi:machine-clients": "reporting"}
+        stub.add_response("update_user_pool", {}, {**FULL_POOL_UPDATE, "UserPoolTags": tags})
+        Executor(aws, d, o).apply(Plan([record, made]))
+    assert [op for op, _ in sent] == ["CreateUserPoolClient", "UpdateUserPool"]
+
+
+def test_a_pool_update_resends_the_record_as_it_is(aws: Aws) -> None:
+    d = desired(machine_config())
+    tags = {**observed_pool()["UserPoolTags"], "cogapi:machine-clients": "old:one/reporting"}
+    o = observed(
+        resource_servers={"orders": FULL_SERVER}, machine_clients={"reporting": machine_answer()}
+    )
+    o.pool = observed_pool(UserPoolTags=tags, AutoVerifiedAttributes=[])
+    plan = plan_up(d, o)
+    change = plan.find("user_pool")
+    assert change is not None and [f.field for f in change.fields] == ["auto_verify"]
+    # "old:one" is the client "old,one": cogapi made it and the config dropped it.
+    record = plan.find("user_pool_tag")
+    assert record is not None and record.fields[0].old == ["old,one", "reporting"]
+    with stubbed(aws.cognito) as stub:
+        stub.add_response("update_user_pool", {}, {**FULL_POOL_UPDATE, "UserPoolTags": tags})
+        Executor(aws, d, o).apply(Plan([change]))

@@ -186,3 +186,20 @@ def test_the_cli_refuses_before_any_aws_call(tmp_path: Path) -> None:
     assert run.exit_code == 2
     assert run.calls == []
     assert f"{path}: machine_clients[0].scopes[0]: 'billing/read'" in run.stderr
+
+
+def test_machine_client_names_must_fit_the_pool_tag_that_records_them() -> None:
+    def clients(*names: str) -> str:
+        return text(machine_clients=[{"name": n, "scopes": ["orders/read"]} for n in names])
+
+    # 2 x 128 characters plus the "/" between: one more than a tag value holds.
+    found = problems(clients("a" * 128, "b" * 128))
+    assert [k for k, _ in found] == ["machine_clients"]
+    assert "257 characters" in found[0][1] and "cogapi:machine-clients" in found[0][1]
+    parse_config(clients("a" * 128, "b" * 127), "cfg.yaml", Path("/nonexistent-base"))
+    # A tab is a Cognito client name character, but no tag value holds one; a comma is written
+    # as ":" in the record, so it is fine.
+    found = problems(clients("nightly\tjob"))
+    assert [k for k, _ in found] == ["machine_clients[0].name"]
+    assert "'\\t'" in found[0][1]
+    parse_config(clients("nightly, weekly"), "cfg.yaml", Path("/nonexistent-base"))
