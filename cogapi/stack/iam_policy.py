@@ -68,7 +68,8 @@ COMMAND_ACTIONS: dict[str, dict[str, list[str]]] = {
         "lambda": [*_DISCOVER["lambda"], "DeleteFunction"],
         "apigateway": ["GET", "DELETE"],
     },
-    "token": _LOOKUP,
+    # ListUsers: only after a failed sign-in, to hint `cogapi user add` when the pool has none.
+    "token": {**_LOOKUP, "cognito-idp": [*_LOOKUP["cognito-idp"], "ListUsers"]},
     "user": {
         "cognito-idp": [
             *_LOOKUP["cognito-idp"], "ListUsers", "AdminCreateUser", "AdminSetUserPassword",

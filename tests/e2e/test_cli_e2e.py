@@ -61,7 +61,7 @@ def test_up_status_down_through_the_installed_command(
     doc = first.json()  # stdout holds exactly one JSON document
     assert set(doc["outputs"]) == {
         "hosted_ui_url", "invoke_url", "user_pool_id", "app_client_id", "api_id", "region",
-        "stage", "domain", "function_arn", "role_arn", "authorizer_id",
+        "stage", "domain", "function_arn", "role_arn", "authorizer_id", "token_endpoint",
     }  # fmt: skip
     assert "creating user_pool" in first.stderr  # progress goes to stderr
 

@@ -81,6 +81,7 @@ def test_each_command_gets_only_its_own_actions() -> None:
     assert actions("token") == {
         "cognito-idp:ListUserPools", "cognito-idp:DescribeUserPool",
         "cognito-idp:ListUserPoolClients", "cognito-idp:DescribeUserPoolClient", "apigateway:GET",
+        "cognito-idp:ListUsers",  # only to hint `cogapi user add` after a failed sign-in
     }  # fmt: skip
     assert actions("call") == actions("verify") == actions("token")
     assert "cognito-idp:AdminCreateUser" in actions("user") and "lambda:GetFunction" not in actions(
