@@ -312,18 +312,22 @@ def report(ui: UI, steps: list[Step], ok: bool) -> None:
 def keep_serving(
     ui: UI, endpoint: str, outputs: dict[str, Any], password: str | None, cfg_path: Path
 ) -> None:
-    """`demo --keep`: the stack stays up on a server that keeps running until Ctrl-C."""
-    ui.info("")
-    ui.info(f"The stack stays up on {endpoint} until you press Ctrl-C:")
-    ui.info(f"  hosted UI  {outputs.get('hosted_ui_url')}")
-    ui.info(f"  invoke URL {outputs.get('invoke_url')}")
-    if password:
-        ui.info(f"  login      {DEMO_EMAIL} / {password}")
-    ui.info(
-        f"  try        AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local "
-        f"cogapi status -c {cfg_path}"
-    )
+    """`demo --keep`: the stack stays up on a server that keeps running until Ctrl-C.
+
+    A Ctrl-C from the moment the first line is shown is the stop it announces, so the lines are
+    written inside the `try`: one pressed (or a SIGINT sent) while the last line is still being
+    written, as soon as it can be read, ends the demo cleanly too."""
     try:
+        ui.info("")
+        ui.info(f"The stack stays up on {endpoint} until you press Ctrl-C:")
+        ui.info(f"  hosted UI  {outputs.get('hosted_ui_url')}")
+        ui.info(f"  invoke URL {outputs.get('invoke_url')}")
+        if password:
+            ui.info(f"  login      {DEMO_EMAIL} / {password}")
+        ui.info(
+            f"  try        AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local "
+            f"cogapi status -c {cfg_path}"
+        )
         threading.Event().wait()
     except KeyboardInterrupt:
         ui.info("Stopped the local stand-in; the demo stack is gone with it.")

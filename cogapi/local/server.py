@@ -20,6 +20,7 @@ import gc
 import ipaddress
 import json
 import logging
+import queue
 import re
 import socket
 import sys
@@ -29,7 +30,7 @@ from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, TextIO
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer
 from werkzeug.wrappers import Request, Response
 
 from cogapi.errors import CogapiError, UsageError
@@ -63,6 +64,65 @@ def _settle_heap() -> None:
     """
     gc.collect(1)
     gc.freeze()
+
+
+class _ReusedThreadsServer(ThreadedWSGIServer):
+    """werkzeug's threaded server, with a connection's thread kept for the next connection.
+
+    Starting a thread per connection cost about half a millisecond of CPU per request, a good
+    part of the data plane's overhead (clients such as the benchmark open a connection per
+    request). A thread that finished its connection waits, up to `IDLE_SECONDS`, to be handed
+    another; a connection that finds no idle thread gets a new one at once, as before, so
+    concurrency is unbounded as it was and no connection ever waits for a busy one. Threads are
+    daemons, as werkzeug's are; closing the server releases the idle ones.
+    """
+
+    IDLE_SECONDS = 30.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._idle: list[queue.SimpleQueue[tuple[Any, Any] | None]] = []
+        self._idle_lock = threading.Lock()
+        self._closing = False
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._idle_lock:
+            handoff = self._idle.pop() if self._idle else None
+        if handoff is not None:
+            handoff.put((request, client_address))
+            return
+        thread = threading.Thread(
+            target=self._serve_connections, args=(request, client_address), daemon=True
+        )
+        thread.start()
+
+    def _serve_connections(self, request: Any, client_address: Any) -> None:
+        while True:
+            self.process_request_thread(request, client_address)  # handles errors, closes
+            handoff: queue.SimpleQueue[tuple[Any, Any] | None] = queue.SimpleQueue()
+            with self._idle_lock:
+                if self._closing:
+                    return
+                self._idle.append(handoff)
+            try:
+                work = handoff.get(timeout=self.IDLE_SECONDS)
+            except queue.Empty:
+                with self._idle_lock:
+                    if handoff in self._idle:  # nobody took it: retire
+                        self._idle.remove(handoff)
+                        return
+                work = handoff.get()  # taken just as the wait ran out: its connection comes
+            if work is None:
+                return
+            request, client_address = work
+
+    def server_close(self) -> None:
+        with self._idle_lock:
+            self._closing = True
+            idle, self._idle = self._idle, []
+        for handoff in idle:
+            handoff.put(None)
+        super().server_close()
 
 
 def _is_loopback(host: str) -> bool:
@@ -133,9 +193,7 @@ class LocalServer:
                         hint="stop whatever uses the port, or pick another with --port",
                     ) from None
         try:
-            server = make_server(
-                self.host, self.port, self._app, threaded=True, request_handler=Handler
-            )
+            server = _ReusedThreadsServer(self.host, self.port, self._app, Handler)
         except (OSError, SystemExit) as exc:  # werkzeug exits on "address in use"
             raise CogapiError(
                 f"cannot listen on {self.host}:{self.port} ({exc})",
@@ -268,6 +326,7 @@ class LocalServer:
             line = f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO', '')} "
             line += f"{seen[-1] if seen else '-'} {ms:.1f} ms" + (f" ({why})" if why else "")
             self._write(line + "\n")
+
     def _expired_tokens(self, request: Request) -> Response:
         """Tokens that expired long ago (longer than the longest validity, a day), never a
         refresh token: what `verify` needs to see the authorizer refuse an expired token."""

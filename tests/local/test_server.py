@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import http.client
 import socket
+import threading
+from typing import Any
 
 import pytest
 import requests
@@ -55,3 +58,34 @@ def test_aws_managed_policies_are_loaded(stack: Stack) -> None:
     iam.attach_role_policy(RoleName="cogapi-test-fn", PolicyArn=arn)
     attached = iam.list_attached_role_policies(RoleName="cogapi-test-fn")["AttachedPolicies"]
     assert arn in [p["PolicyArn"] for p in attached]
+
+
+def test_connection_threads_are_reused_without_limiting_concurrency() -> None:
+    seen: list[threading.Thread] = []
+    server = LocalServer(port=0)
+    app = server._app
+
+    def recording(environ: dict[str, Any], start_response: Any) -> Any:
+        seen.append(threading.current_thread())
+        return app(environ, start_response)
+
+    server._app = recording  # type: ignore[method-assign]
+    endpoint = server.start()
+    host, port = endpoint.removeprefix("http://").split(":")
+    try:
+        for _ in range(20):  # one connection per request, one after the other
+            conn = http.client.HTTPConnection(host, int(port), timeout=5)
+            conn.request("GET", urls.info_url(endpoint).removeprefix(endpoint))
+            assert conn.getresponse().status == 200
+            conn.close()
+        # a thread per connection would make 20; one that is still closing its last connection
+        # when the next arrives is not handed it, so a few may be started
+        assert len(set(seen)) < 10
+        with socket.create_connection((host, int(port)), timeout=5) as stalled:
+            stalled.sendall(b"GET /_cogapi/info HTTP/1.1\r\n")  # its thread waits for the rest
+            assert requests.get(urls.info_url(endpoint), timeout=5).status_code == 200
+    finally:
+        server.stop()
+    for thread in set(seen):
+        thread.join(timeout=5)
+        assert not thread.is_alive()  # stopping the server releases the idle threads
