@@ -9,8 +9,6 @@ only test of the real redirect and of the relay script.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,40 +17,13 @@ import pytest
 
 from tests.auth.conftest import EMAIL, PASSWORD, AuthStack, wait_for_url
 from tests.auth.flows import finish, verify
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage")  # fmt: skip
+from tests.chromium import chromium_driver
 
 
 @pytest.fixture
 def chromium() -> Iterator[Any]:
-    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).exists()]
-    if missing:
-        pytest.fail(
-            f"{' and '.join(missing)} not installed: apt-get install chromium "
-            "chromium-driver (.ci/run does it)",
-            pytrace=False,
-        )
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        pytest.fail("selenium is not installed: pip install -e '.[test]'", pytrace=False)
-    profile = tempfile.mkdtemp(prefix="cogapi-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (*FLAGS, f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
-    driver.set_page_load_timeout(20)
-    try:
+    with chromium_driver() as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def sign_in_with(driver: Any, url: str) -> None:

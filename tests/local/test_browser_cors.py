@@ -10,11 +10,8 @@ Without Chromium this fails (never skips), as tests/auth/test_real_browser.py do
 from __future__ import annotations
 
 import http.server
-import shutil
-import tempfile
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,12 +20,8 @@ from openapi_doc import body, document
 
 from cogapi.local import urls
 from cogapi.stack import code as lambda_code
+from tests.chromium import chromium_driver
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage")  # fmt: skip
 FETCH = """
 const [url, token, done] = arguments;
 fetch(url, {headers: token ? {Authorization: token} : {}})
@@ -67,29 +60,8 @@ def pages() -> Iterator[tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).exists()]
-    if missing:
-        pytest.fail(
-            f"{' and '.join(missing)} not installed: apt-get install chromium "
-            "chromium-driver (.ci/run does it)",
-            pytrace=False,
-        )
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="cogapi-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (*FLAGS, f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
-    driver.set_page_load_timeout(20)
-    driver.set_script_timeout(20)
-    try:
+    with chromium_driver() as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
