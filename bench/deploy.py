@@ -17,7 +17,8 @@ cogapi and Chalice interleaved round by round so machine noise hits both alike):
   `chalice deploy`, `chalice delete`.
 AWS calls are counted by the server (`bench/moto_latency_server.py`): every HTTP request, by
 operation, mutating unless Get/List/Describe. moto 5.2.5 refuses the Swagger 2.0 document
-Chalice sends; `bench/moto_swagger2_shim.py` is the patch, applied in the server process only.
+Chalice sends; the server applies it with `cogapi local`'s import (`cogapi.local.apigw_import`),
+which reads OpenAPI 3 and Swagger 2.0 as AWS does.
 
 Summaries and tables come from `bench/deploy_report.py`. Writes bench/results.json and
 bench/RESULTS.md (unless --no-save) and prints the table. Exit

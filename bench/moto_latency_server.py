@@ -270,7 +270,6 @@ def _read_body(environ: dict[str, Any]) -> bytes:
 def serve(port: int, latency_ms: float, quotas: bool = False) -> None:
     # AWSLambdaBasicExecutionRole must exist for attach_role_policy (aws-notes: moto).
     os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
-    import moto_swagger2_shim
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,
         MotoRequestHandler,
@@ -280,8 +279,7 @@ def serve(port: int, latency_ms: float, quotas: bool = False) -> None:
 
     from cogapi.local.apigw_import import install as honour_openapi
 
-    honour_openapi()  # OpenAPI 3 as AWS applies it; then Chalice's Swagger 2.0 on top of it
-    moto_swagger2_shim.apply()
+    honour_openapi()  # OpenAPI 3 and Chalice's Swagger 2.0, applied as AWS applies them
 
     class QuietHandler(MotoRequestHandler):
         def log_request(self, *args: Any, **kwargs: Any) -> None:
