@@ -267,6 +267,39 @@ def _read_body(environ: dict[str, Any]) -> bytes:
     return body
 
 
+def share_pool_signing_key() -> None:
+    """Parse moto's one user-pool signing key once, not on every CreateUserPool.
+
+    moto gives every pool the same private key from a file and parses it in the pool's
+    constructor (joserfc checks the RSA numbers): about 0.16 s of CPU per CreateUserPool, and,
+    since the server is one Python process, a stall of every call in flight beside it. That is
+    moto's cost, not AWS's, and it breaks the model this server stands for (a fixed latency per
+    call, concurrent calls overlapping); only the tool that creates a pool in its timed run
+    (cogapi; Chalice's pool is made beforehand) would pay it. The key is the same either way.
+    """
+    from joserfc import jwk
+    from moto.cognitoidp import models
+
+    parsed: dict[str, Any] = {}
+    real_import = jwk.RSAKey.import_key
+
+    class RSAKey:
+        @staticmethod
+        def import_key(value: Any, *args: Any, **kwargs: Any) -> Any:
+            if args or kwargs or not isinstance(value, dict):
+                return real_import(value, *args, **kwargs)
+            key = json.dumps(value, sort_keys=True)
+            if key not in parsed:
+                parsed[key] = real_import(value)
+            return parsed[key]
+
+    class SharedKeyJwk:  # what moto's models module calls `jwk`: only RSAKey.import_key differs
+        def __getattr__(self, name: str) -> Any:
+            return RSAKey if name == "RSAKey" else getattr(jwk, name)
+
+    models.jwk = SharedKeyJwk()  # type: ignore[assignment]
+
+
 def serve(port: int, latency_ms: float, quotas: bool = False) -> None:
     # AWSLambdaBasicExecutionRole must exist for attach_role_policy (aws-notes: moto).
     os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
@@ -280,6 +313,7 @@ def serve(port: int, latency_ms: float, quotas: bool = False) -> None:
     from cogapi.local.apigw_import import install as honour_openapi
 
     honour_openapi()  # OpenAPI 3 and Chalice's Swagger 2.0, applied as AWS applies them
+    share_pool_signing_key()
 
     class QuietHandler(MotoRequestHandler):
         def log_request(self, *args: Any, **kwargs: Any) -> None:

@@ -39,6 +39,7 @@ from deploy import (
     BenchError,
     MotoServer,
     aws_env,
+    compile_cogapi,
     find_exe,
     machine_info,
     measure,
@@ -209,6 +210,7 @@ def markdown(results: dict[str, Any]) -> str:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     cogapi, chalice = find_exe("cogapi"), find_exe("chalice")
+    compile_cogapi()
     machine = machine_info()
     counts: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="cogapi-routes-") as tmp:
