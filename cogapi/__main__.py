@@ -1,3 +1,3 @@
-from cogapi.cli import main
+from cogapi.cli import run
 
-main()
+run()

@@ -1,0 +1,82 @@
+"""The installed command's exit (`cogapi.cli.run`): the command's own status, every line of
+output, exit handlers run; then `os._exit`, skipping only the interpreter's teardown."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+import cogapi.cli
+
+
+class Exited(Exception):
+    def __init__(self, status: int) -> None:
+        self.status = status
+
+
+@pytest.fixture
+def exits(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    ran: list[str] = []
+
+    def fake_exit(status: int) -> None:
+        raise Exited(status)
+
+    monkeypatch.setattr(cogapi.cli.os, "_exit", fake_exit)
+    monkeypatch.setattr(cogapi.cli.atexit, "_run_exitfuncs", lambda: ran.append("atexit"))
+    return ran
+
+
+@pytest.mark.parametrize(
+    ("outcome", "status"),
+    [(None, 0), (SystemExit(None), 0), (SystemExit(0), 0), (SystemExit(3), 3),
+     (SystemExit(130), 130), (SystemExit("refused"), 1)],
+    ids=["return", "exit-none", "exit-0", "exit-3", "exit-130", "exit-message"],
+)  # fmt: skip
+def test_run_exits_with_the_commands_status_after_the_exit_handlers(
+    monkeypatch: pytest.MonkeyPatch,
+    exits: list[str],
+    capsys: pytest.CaptureFixture[str],
+    outcome: BaseException | None,
+    status: int,
+) -> None:
+    def main() -> None:
+        if outcome is not None:
+            raise outcome
+
+    monkeypatch.setattr(cogapi.cli, "main", main)
+    with pytest.raises(Exited) as info:
+        cogapi.cli.run()
+    assert info.value.status == status
+    assert exits == ["atexit"]
+    if status == 1:
+        assert capsys.readouterr().err == "refused\n"  # as the interpreter prints it
+
+
+def test_run_lets_a_bug_propagate(monkeypatch: pytest.MonkeyPatch, exits: list[str]) -> None:
+    def main() -> None:
+        raise RuntimeError("a bug")  # run_command turns errors into exits; anything else is ours
+
+    monkeypatch.setattr(cogapi.cli, "main", main)
+    with pytest.raises(RuntimeError):
+        cogapi.cli.run()
+    assert exits == []
+
+
+def test_the_real_exit_keeps_buffered_output_and_runs_atexit(tmp_path: Any) -> None:
+    marker = tmp_path / "atexit-ran"
+    code = (
+        "import atexit, sys, cogapi.cli\n"
+        f"atexit.register(lambda: open({str(marker)!r}, 'w').close())\n"
+        "def main():\n"
+        "    sys.stdout.write('x' * 100000)\n"  # more than a pipe buffer, left unflushed
+        "    sys.exit(3)\n"
+        "cogapi.cli.main = main\n"
+        "cogapi.cli.run()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 3
+    assert proc.stdout == "x" * 100000
+    assert marker.exists()
