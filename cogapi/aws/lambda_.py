@@ -109,14 +109,31 @@ class LambdaCalls(AwsCore):
         return list(json.loads(r["Policy"]).get("Statement", []))
 
     def add_permission(self, name: str, sid: str, source_arn: str, check: bool = True) -> None:
+        """Grant API Gateway the invoke permission `sid`, replacing a statement of that id.
+
+        Called right after CreateFunction, without waiting for Pending -> Active first. Should
+        Lambda refuse it while the function is busy (ResourceConflictException that is not a
+        duplicate statement), it waits for the function and tries again.
+        """
         # Check-before-add: AWS answers a duplicate StatementId with ResourceConflictException.
         if check and any(s.get("Sid") == sid for s in self.get_policy_statements(name)):
             self.remove_permission(name, sid)
-        self._call(
-            self.lambda_, "add_permission", f"Lambda function {name}",
-            FunctionName=name, StatementId=sid, Action="lambda:InvokeFunction",
-            Principal="apigateway.amazonaws.com", SourceArn=source_arn,
-        )  # fmt: skip
+        for attempt in range(4):
+            try:
+                self._call(
+                    self.lambda_, "add_permission", f"Lambda function {name}",
+                    FunctionName=name, StatementId=sid, Action="lambda:InvokeFunction",
+                    Principal="apigateway.amazonaws.com", SourceArn=source_arn,
+                )  # fmt: skip
+                return
+            except AwsError as exc:
+                busy = "ResourceConflictException" in exc.message and (
+                    "already exists" not in exc.message
+                )
+                if not busy or attempt == 3:
+                    raise
+                self.on_wait(f"Lambda function {name} is busy; retrying its permission")
+                self.wait_function_ready(name)
 
     def remove_permission(self, name: str, sid: str) -> None:
         self._delete(

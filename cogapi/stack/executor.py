@@ -30,7 +30,7 @@ from cogapi.aws import Aws
 from cogapi.config import CLIENT_RECORD_TAG
 from cogapi.errors import CogapiError, Interrupted, UsageError
 from cogapi.stack.discover import Observed
-from cogapi.stack.models import MACHINE_CLIENT_ID, DesiredStack, encode_client_record
+from cogapi.stack.models import MACHINE_CLIENT_ID, DesiredStack, RoleSpec, encode_client_record
 from cogapi.stack.openapi import api_document, document_json, fingerprint
 from cogapi.stack.planner import FINGERPRINT_PREFIX, Change, Plan
 
@@ -38,6 +38,7 @@ Event = Callable[[Change, str, str], None]  # (change, "start" | "done" | "faile
 Key = tuple[str, str]
 # Rows the document applies: shown in the plan, never run on their own.
 APPLIED_BY_DOCUMENT = ("api_method", "api_resource")
+
 
 def initial_ids(o: Observed) -> dict[str, str]:
     ids: dict[str, str] = {}
@@ -131,7 +132,7 @@ class Executor:
             if a.get("name") == desired.authorizer_settings["name"]:
                 self.ids["authorizer_id"] = str(a["id"])
         self.on_event = on_event or (lambda c, s, m: None)
-        self.workers = workers or int(os.environ.get("COGAPI_WORKERS", "4"))
+        self.workers = workers or int(os.environ.get("COGAPI_WORKERS", "8"))
         self.environ = os.environ if environ is None else environ
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
@@ -204,7 +205,11 @@ class Executor:
         self.on_event(change, "done", "")
 
     def _after(self, read: Callable[[], None]) -> None:
-        """Run a read on the pool beside the remaining steps; `apply` waits for it."""
+        """Run a follow-up call on the pool beside the remaining steps; `apply` waits for it.
+
+        For what a step must do but no later step needs: reading an id back, finishing a role,
+        waiting for a function to become Active. A run killed before it finishes leaves what
+        the next discovery sees and plans (a missing policy, a Pending function)."""
         assert self._pool is not None
         with self._lock:
             self._reads.append(self._pool.submit(read))
@@ -319,22 +324,34 @@ class Executor:
             role = self.aws.create_role(spec.name, spec.trust, spec.tags, spec.description)
             if spec is self.d.role:
                 self._set(role_arn=role["Arn"])
-            current: list[str] = []
-        else:
-            seen = self.o.sms_role if spec is self.d.sms_role else self.o.role
-            current = list((seen or {}).get("ManagedPolicyArns", []))
-            if "trust" in names:
-                self.aws.update_trust(spec.name, spec.trust)
-            if "tags" in names:
-                self.aws.tag_role(spec.name, spec.tags)
-        if c.action == "create" or "managed_policies" in names:
+                # CreateFunction needs the role to exist, not its policies (those matter when
+                # the function runs): they go on beside it. The SMS role is finished first,
+                # since Cognito checks its permissions when the pool is configured.
+                self._after(lambda: self._role_policies(spec, [], attach=True, inline=True))
+                return
+            self._role_policies(spec, [], attach=True, inline=True)
+            return
+        seen = self.o.sms_role if spec is self.d.sms_role else self.o.role
+        current = list((seen or {}).get("ManagedPolicyArns", []))
+        if "trust" in names:
+            self.aws.update_trust(spec.name, spec.trust)
+        if "tags" in names:
+            self.aws.tag_role(spec.name, spec.tags)
+        self._role_policies(
+            spec, current, attach="managed_policies" in names, inline="inline_policies" in names
+        )
+
+    def _role_policies(
+        self, spec: RoleSpec, current: list[str], attach: bool, inline: bool
+    ) -> None:
+        if attach:
             for arn in spec.managed_policies:
                 if arn not in current:
                     self.aws.attach_policy(spec.name, arn)
             for arn in current:
                 if arn not in spec.managed_policies:
                     self.aws.detach_policy(spec.name, arn)
-        if c.action == "create" or "inline_policies" in names:
+        if inline:
             for pname, doc in spec.inline_policies.items():
                 self.aws.put_inline_policy(spec.name, pname, doc)
 
@@ -343,8 +360,10 @@ class Executor:
         if c.action == "create":
             conf = self.aws.create_function(spec.create_params())
             self._set(function_arn=conf["FunctionArn"])
-            # Pending -> Active, off the API's path (nothing there needs the function).
-            self.aws.wait_function_ready(spec.name)
+            # Pending -> Active, waited for beside the rest: the API only names the function's
+            # ARN, and its permission goes on while it is Pending (retried should Lambda say
+            # the function is busy).
+            self._after(lambda: self.aws.wait_function_ready(spec.name))
             return
         names = {f.field for f in c.fields}
         if "code_sha256" in names:
@@ -465,7 +484,11 @@ def apply_down(aws: Aws, plan: Plan, o: Observed, on_event: Event | None = None)
                 elif kind == "lambda_function":
                     aws.delete_function(c.name)
                 elif kind == "iam_role":
-                    seen = o.sms_role if o.sms_role and o.sms_role.get("RoleName") == c.name else o.role
+                    seen = (
+                        o.sms_role
+                        if o.sms_role and o.sms_role.get("RoleName") == c.name
+                        else o.role
+                    )
                     aws.delete_role(c.name, (seen or {}).get("ManagedPolicyArns"))
             except BaseException as exc:
                 emit(c, "failed", str(exc))

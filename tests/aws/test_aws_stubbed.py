@@ -996,3 +996,39 @@ def test_permission_on_a_function_this_run_created_is_added_without_a_check(aws:
     with stubbed(aws.lambda_) as stub:  # no get_policy: a new function has no policy
         stub.add_response("add_permission", {"Statement": "{}"}, ADD_PERMISSION)
         Executor(aws, desired(), o).apply(Plan([Change("lambda_permission", PERMISSION, "create")]))
+
+
+PENDING = (
+    "The operation cannot be performed at this time. The function is currently in the following "
+    "state: Pending"
+)
+
+
+def test_permission_while_the_new_function_is_pending_waits_and_retries(
+    aws: Aws, waits: Waits
+) -> None:
+    # The permission goes on right after CreateFunction, not after Pending -> Active: should
+    # Lambda refuse it as busy, the facade waits for Active and adds it again.
+    o = Observed(account_id=ACCOUNT, api={"id": API_ID})
+    with stubbed(aws.lambda_) as stub:
+        client_error(stub, "add_permission", "ResourceConflictException", PENDING, 409,
+                     **ADD_PERMISSION)  # fmt: skip
+        _state(stub, "Pending")
+        _state(stub, "Active")
+        stub.add_response("add_permission", {"Statement": "{}"}, ADD_PERMISSION)
+        Executor(aws, desired(), o).apply(Plan([Change("lambda_permission", PERMISSION, "create")]))
+    assert any("busy" in m for m in waits.messages), waits.messages
+
+
+def test_permission_duplicate_statement_is_not_retried(aws: Aws, waits: Waits) -> None:
+    duplicate = (
+        f"The statement id ({SID}) provided already exists. Please provide a new statement id, "
+        "or remove the existing statement."
+    )
+    with stubbed(aws.lambda_) as stub:
+        client_error(stub, "add_permission", "ResourceConflictException", duplicate, 409,
+                     **ADD_PERMISSION)  # fmt: skip
+        with pytest.raises(AwsError) as info:
+            aws.add_permission(FUNCTION, SID, SOURCE_ARN, check=False)
+    assert "already exists" in info.value.message
+    assert waits.sleeps == [] and waits.messages == []
