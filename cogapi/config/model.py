@@ -42,7 +42,12 @@ def region_problem(region: str) -> str | None:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: a model's validator is built when first used, not at import. Only `Config`
+    # validates a file (its schema holds the sections'), so the sections' own validators are
+    # never built on that path; building all twenty at import cost about 0.1 s of every start.
+    # For the same reason the sections' defaults are `model_construct()`ed (an instance with
+    # every default, as `X()` gives, without building X's validator).
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 def parse_duration_minutes(value: str | int) -> int:
@@ -208,7 +213,7 @@ class AppClient(_Strict):
     auth_flows: list[
         Literal["refresh_token", "user_srp", "user_password", "admin_user_password", "custom"]
     ] = Field(default=["refresh_token", "user_srp"])
-    token_validity: TokenValidity = TokenValidity()
+    token_validity: TokenValidity = TokenValidity.model_construct()
     read_attributes: list[str] | None = None
     write_attributes: list[str] | None = None
 
@@ -284,7 +289,7 @@ class MachineClient(_Strict):
 
     name: str = Field(min_length=1, max_length=128, pattern=COGNITO_NAME_PATTERN)
     scopes: list[str] = Field(min_length=1, max_length=50)
-    token_validity: MachineTokenValidity = MachineTokenValidity()
+    token_validity: MachineTokenValidity = MachineTokenValidity.model_construct()
 
 
 class Function(_Strict):
@@ -454,7 +459,7 @@ class Api(_Strict):
     name: str | None = Field(None, min_length=1, max_length=128)
     endpoint_type: Literal["REGIONAL", "EDGE"] = "REGIONAL"
     stage: str = Field("dev", pattern=r"^[A-Za-z0-9_-]{1,128}$")
-    authorizer: Authorizer = Authorizer()
+    authorizer: Authorizer = Authorizer.model_construct()
     cors: Cors | None = None  # off when absent
     routes: list[Route] = Field(
         default_factory=lambda: [Route(path="/hello", method="GET", scopes=["email"])],
@@ -476,13 +481,13 @@ class Config(_Strict):
         return v
 
     tags: dict[str, str] = Field(default_factory=dict)
-    user_pool: UserPool = UserPool()
+    user_pool: UserPool = UserPool.model_construct()
     domain: Domain
-    app_client: AppClient = AppClient()
+    app_client: AppClient = AppClient.model_construct()
     resource_servers: list[ResourceServer] = Field(default_factory=list, max_length=25)
     machine_clients: list[MachineClient] = Field(default_factory=list)
-    function: Function = Function()
-    api: Api = Api()
+    function: Function = Function.model_construct()
+    api: Api = Api.model_construct()
 
     @field_validator("tags")
     @classmethod
