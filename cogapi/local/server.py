@@ -37,6 +37,7 @@ from cogapi.errors import CogapiError, UsageError
 from cogapi.local import guard, urls
 from cogapi.local.cognito_api import TARGET_PREFIX, CognitoApi
 from cogapi.local.dataplane import MAX_INTEGRATION_SECONDS, WHY_KEY, DataPlane
+from cogapi.local.dataplane_http import FastDataPlaneHandler
 from cogapi.local.edge import HostedUi, IdentityProvider, json_response
 from cogapi.local.moto_state import MotoState, load_moto
 from cogapi.local.runner import FunctionRunner
@@ -177,7 +178,7 @@ class LocalServer:
         if self._server is not None:
             return self.endpoint
 
-        class Handler(self._handler_class):  # type: ignore[name-defined]
+        class Handler(FastDataPlaneHandler, self._handler_class):  # type: ignore[name-defined]
             def log_request(self, *args: Any, **kwargs: Any) -> None:
                 pass  # the server writes its own request line (`_logged`), under -v only
 
