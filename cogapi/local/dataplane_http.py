@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import io
 import re
 import selectors
 import socket
 import sys
 import time
 import traceback
-from io import BytesIO
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
@@ -53,6 +54,26 @@ _FAST_LINE = re.compile(
 )
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _NO_BODY_STATUS = frozenset({204, 304})
+
+
+class _UnreadBody(io.RawIOBase):
+    """What is left on the connection, for a body the app reads itself (one above the size
+    limit): a client that stalls past `IDLE_SECONDS` or goes away ends the body, so the app
+    answers it as it answers a short one, instead of failing on the socket's timeout."""
+
+    def __init__(self, rfile: Any) -> None:
+        self._rfile = rfile
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            data = self._rfile.read1(len(buffer))
+        except OSError:  # TimeoutError included
+            return 0
+        buffer[: len(data)] = data
+        return len(data)
 
 
 class _BadRequest(Exception):
@@ -89,6 +110,7 @@ class FastDataPlaneHandler:
     close_connection: bool
     raw_requestline: bytes
     protocol_version: str
+    version_string: Callable[[], str]
 
     def setup(self) -> None:
         super().setup()  # type: ignore[misc]
@@ -254,14 +276,15 @@ class FastDataPlaneHandler:
                 return
             length = int(text)
             if length > MAX_REQUEST_BYTES:
+                environ["wsgi.input"] = _UnreadBody(self.rfile)
                 drain = True  # the app answers 413 and reads (some of) it
             else:
                 body = self.rfile.read(length) if length else b""
                 if len(body) < length:  # the client went away mid-body
                     close = True
-                environ["wsgi.input"] = BytesIO(body)
+                environ["wsgi.input"] = io.BytesIO(body)
         else:
-            environ["wsgi.input"] = BytesIO(b"")
+            environ["wsgi.input"] = io.BytesIO(b"")
         self._run_app(environ, close=close or drain)
         if drain:
             self._drain()
