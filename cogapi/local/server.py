@@ -360,12 +360,14 @@ class LocalServer:
             )
         path = environ.get("PATH_INFO", "")
         if path == urls.LOCAL_PREFIX or path.startswith(urls.LOCAL_PREFIX + "/"):
-            request = Request(environ)
+            request = Request(environ, populate_request=False)  # no cycle: freed at once
             response = self._local(request, path[len(urls.LOCAL_PREFIX) :])
             return response(environ, start_response)
         issuer = _ISSUER.fullmatch(path)
         if issuer is not None and self.idp is not None:  # urls.issuer: ours, not moto's
-            response = self.idp.handle(Request(environ), issuer.group(1), issuer.group(2))
+            response = self.idp.handle(
+                Request(environ, populate_request=False), issuer.group(1), issuer.group(2)
+            )
             return response(environ, start_response)
         refused = guard.control_plane_refusal(environ)
         if refused is not None:
