@@ -27,6 +27,15 @@ def conn(stack: Stack) -> Iterator[socket.socket]:
         yield sock
 
 
+@pytest.fixture
+def quick_conn(stack: Stack, monkeypatch: Any) -> Iterator[socket.socket]:
+    """A connection to a server that waits 0.3 s for a quiet client (set before connecting: the
+    wait for the first request line starts as soon as the server accepts)."""
+    monkeypatch.setattr(dataplane_http, "IDLE_SECONDS", 0.3)
+    with socket.create_connection(_address(stack), timeout=5) as sock:
+        yield sock
+
+
 def _request(
     stack: Stack,
     method: str,
@@ -160,9 +169,9 @@ def test_malformed_requests_are_refused_and_closed(
 
 @pytest.mark.parametrize("client", ["half-closes", "stalls"])
 def test_a_huge_content_length_is_413_and_the_connection_closes(
-    stack: Stack, conn: socket.socket, monkeypatch: Any, client: str
+    stack: Stack, quick_conn: socket.socket, client: str
 ) -> None:
-    monkeypatch.setattr(dataplane_http, "IDLE_SECONDS", 0.3)
+    conn = quick_conn
     path = urlsplit(stack.url("/sink")).path
     conn.sendall(_request(stack, "POST", path, headers={"Content-Length": str(10**12)}))
     conn.sendall(b"x" * 1000)
@@ -201,9 +210,9 @@ def test_http_1_0_and_connection_close_close(
 
 @pytest.mark.parametrize("partial", [False, True])
 def test_a_quiet_connection_is_closed_after_the_idle_time(
-    stack: Stack, conn: socket.socket, monkeypatch: Any, partial: bool
+    stack: Stack, quick_conn: socket.socket, partial: bool
 ) -> None:
-    monkeypatch.setattr(dataplane_http, "IDLE_SECONDS", 0.3)
+    conn = quick_conn
     reader = Reader(conn)
     path = urlsplit(stack.url("/open")).path
     conn.sendall(_request(stack, "GET", path))
