@@ -352,7 +352,7 @@ class FastDataPlaneHandler:
             lines.append(f"Content-Length: {len(body)}")
         if close:
             lines.append("Connection: close")
-        if environ["REQUEST_METHOD"] == "HEAD":
+        if head_or_empty:  # what werkzeug's Response sends for these too: no body
             body = b""
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body, close
 

@@ -16,6 +16,7 @@ handler's own boto3 calls land in the same moto.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import ipaddress
 import json
@@ -85,9 +86,14 @@ class _ReusedThreadsServer(ThreadedWSGIServer):
         self._idle: list[queue.SimpleQueue[tuple[Any, Any] | None]] = []
         self._idle_lock = threading.Lock()
         self._closing = False
+        self._open: set[socket.socket] = set()  # connections being served (keep-alive ones too)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._idle_lock:
+            if self._closing:
+                self.shutdown_request(request)
+                return
+            self._open.add(request)
             handoff = self._idle.pop() if self._idle else None
         if handoff is not None:
             handoff.put((request, client_address))
@@ -117,12 +123,23 @@ class _ReusedThreadsServer(ThreadedWSGIServer):
                 return
             request, client_address = work
 
+    def shutdown_request(self, request: Any) -> None:
+        with self._idle_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
     def server_close(self) -> None:
+        """Also ends the connections still open: a keep-alive connection's thread would
+        otherwise serve its next request after the server (and its function workers) closed."""
         with self._idle_lock:
             self._closing = True
             idle, self._idle = self._idle, []
+            still_open, self._open = list(self._open), set()
         for handoff in idle:
             handoff.put(None)
+        for connection in still_open:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
         super().server_close()
 
 

@@ -14,6 +14,7 @@ import pytest
 from local_stack import Stack
 
 from cogapi.local import dataplane_http
+from cogapi.local.server import LocalServer
 
 
 def _address(stack: Stack) -> tuple[str, int]:
@@ -222,3 +223,21 @@ def test_a_quiet_connection_is_closed_after_the_idle_time(
     started = time.monotonic()
     assert reader.closed()
     assert time.monotonic() - started < 3
+
+
+def test_stopping_the_server_ends_its_kept_connections() -> None:
+    server = LocalServer(port=0)
+    endpoint = server.start()
+    parts = urlsplit(endpoint)
+    try:
+        sock = socket.create_connection((parts.hostname or "", parts.port or 0), timeout=5)
+        host = f"{parts.hostname}:{parts.port}"
+        sock.sendall(f"GET /_cogapi/api/nope/dev/x HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        reader = Reader(sock)
+        assert reader.answer()[0] == 403  # answered, and the connection is kept
+    finally:
+        server.stop()
+    started = time.monotonic()
+    with sock:
+        assert reader.closed()
+    assert time.monotonic() - started < 2  # not after the idle time
