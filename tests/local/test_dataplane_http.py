@@ -3,6 +3,7 @@ requests, bodies it must not leave on the connection, and connections that go qu
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 import time
@@ -14,6 +15,7 @@ import pytest
 from local_stack import Stack
 
 from cogapi.local import dataplane_http
+from cogapi.local.moto_state import load_moto
 from cogapi.local.server import LocalServer
 
 
@@ -241,3 +243,52 @@ def test_stopping_the_server_ends_its_kept_connections() -> None:
     with sock:
         assert reader.closed()
     assert time.monotonic() - started < 2  # not after the idle time
+
+
+class _FakeServer:
+    multithread = True
+    multiprocess = False
+    server_address = ("127.0.0.1", 4566)
+    ssl_context = None
+    _server_version = "Werkzeug/test"
+
+
+def _werkzeug_environ(raw: bytes) -> dict[str, Any]:
+    """The environ werkzeug's (and moto's) request handler builds for `raw`."""
+    handler_class = load_moto()[1]
+    handler = handler_class.__new__(handler_class)
+    handler.rfile, handler.wfile = io.BytesIO(raw), io.BytesIO()
+    handler.server, handler.client_address = _FakeServer(), ("127.0.0.1", 50000)
+    handler.connection = None
+    handler.raw_requestline = handler.rfile.readline(65537)
+    assert handler.parse_request()
+    return dict(handler.make_environ())
+
+
+def _fast_environ(raw: bytes) -> dict[str, Any]:
+    handler = dataplane_http.FastDataPlaneHandler.__new__(dataplane_http.FastDataPlaneHandler)
+    handler.rfile = io.BytesIO(raw)
+    handler.server, handler.client_address = _FakeServer(), ("127.0.0.1", 50000)
+    handler.connection = None  # type: ignore[assignment]
+    fast = dataplane_http._FAST_LINE.fullmatch(handler.rfile.readline(65537))
+    assert fast is not None
+    method, target, version = fast.group(1).decode(), fast.group(2).decode("latin-1"), fast[3]
+    return handler._environ(method, target, "HTTP/1." + version.decode(), handler._read_headers())
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"GET /_cogapi/api/a1/dev/items/%7Bid%7D%20x?a=1&a=%20b#frag HTTP/1.1\r\n"
+        b"Host: 127.0.0.1:4566\r\nX-Dup: one\r\nx-dup: two\r\nX_Under: dropped\r\n"
+        b"x-amz-meta-my_key: kept\r\nContent-Type: text/plain\r\nContent-Length: 0\r\n"
+        b"Authorization:   Bearer tok  \r\n\r\n",
+        b"POST /_cogapi/api/a1/dev/caf\xc3\xa9/\xe9?q=\xff HTTP/1.0\r\nHost: localhost:4566\r\n"
+        b"X-Folded: first\r\n  second\r\nUser-Agent: t\xe9st\r\n\r\n",
+    ],
+)
+def test_the_environ_is_the_one_werkzeug_builds(raw: bytes) -> None:
+    expected, got = _werkzeug_environ(raw), _fast_environ(raw)
+    for key in ("wsgi.input", "wsgi.errors", "werkzeug.socket"):
+        expected.pop(key), got.pop(key)
+    assert got == expected
