@@ -5,6 +5,8 @@ front: paths under `/_cogapi/` go to the stand-in (hosted UI, OAuth, JWKS, API d
 everything else goes to moto's own WSGI app untouched. Because every control-plane call passes
 through here, the dispatcher notices a successful `CreateDeployment` and snapshots the API then,
 so a stage serves what was deployed, not what was changed since (a classic trap, aws-notes).
+Data-plane requests skip werkzeug's HTTP parsing and writing (`dataplane_http`: keep-alive, one
+send per answer); the WSGI app below sees the same environ either way.
 
 Before either sees a request, `guard` refuses what a web page on this machine could send: a
 `Host` other than the loopback address and port it listens on (DNS rebinding), and on the control
@@ -75,8 +77,10 @@ class _ReusedThreadsServer(ThreadedWSGIServer):
     part of the data plane's overhead (clients such as the benchmark open a connection per
     request). A thread that finished its connection waits, up to `IDLE_SECONDS`, to be handed
     another; a connection that finds no idle thread gets a new one at once, as before, so
-    concurrency is unbounded as it was and no connection ever waits for a busy one. Threads are
-    daemons, as werkzeug's are; closing the server releases the idle ones.
+    concurrency is unbounded as it was and no connection ever waits for a busy one. A kept-alive
+    data-plane connection holds its thread until it closes or goes quiet (`dataplane_http`).
+    Threads are daemons, as werkzeug's are; closing the server releases the idle ones and shuts
+    down the connections still open.
     """
 
     IDLE_SECONDS = 30.0
