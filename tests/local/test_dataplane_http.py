@@ -292,3 +292,31 @@ def test_the_environ_is_the_one_werkzeug_builds(raw: bytes) -> None:
     for key in ("wsgi.input", "wsgi.errors", "werkzeug.socket"):
         expected.pop(key), got.pop(key)
     assert got == expected
+
+
+def test_expect_100_continue_then_the_body(stack: Stack, conn: socket.socket) -> None:
+    path = urlsplit(stack.url("/open")).path
+    head = _request(stack, "POST", path, headers={"Expect": "100-continue", "Content-Length": "8"})
+    conn.sendall(head)
+    reader = Reader(conn)
+    while b"\r\n\r\n" not in reader.buf:
+        assert reader._fill()
+    assert reader.buf.startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+    reader.buf = reader.buf[len(b"HTTP/1.1 100 Continue\r\n\r\n") :]
+    conn.sendall(b'{"k": 1}')
+    status, _, body = reader.answer()
+    assert status == 200 and json.loads(body)["event"]["body"] == '{"k": 1}'
+
+
+def test_a_head_answer_has_no_body_and_the_connection_goes_on(
+    stack: Stack, conn: socket.socket
+) -> None:
+    path = urlsplit(stack.url("/nope")).path
+    conn.sendall(_request(stack, "HEAD", path) + _request(stack, "GET", path))
+    reader = Reader(conn)
+    while b"\r\n\r\n" not in reader.buf:
+        assert reader._fill()
+    head, reader.buf = reader.buf.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 403 ") and b"Content-Length: 42" in head
+    status, _, body = reader.answer()  # the GET's answer follows at once: HEAD sent no body
+    assert status == 403 and json.loads(body) == {"message": "Missing Authentication Token"}
