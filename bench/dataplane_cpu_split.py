@@ -5,13 +5,15 @@ The server runs in a process of its own (as in `local_dataplane`), instrumented 
 `time.thread_time`: the CPU of each request's thread (werkzeug's HTTP parsing and writing plus
 the WSGI app), the WSGI app alone (guard, routing, authorizer, event, worker IPC, answer), and the
 whole server process (which adds accepting connections and starting one thread per
-connection). The worker's own CPU is reported apart. Linux only (/proc).
-Run: .venv/bin/python bench/dataplane_cpu_split.py [--requests 1000]
+connection). The worker's own CPU is reported apart. Linux only (/proc). Each request opens a
+connection of its own, or with --keep-alive all go on one persistent connection.
+Run: .venv/bin/python bench/dataplane_cpu_split.py [--requests 1000] [--keep-alive]
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import multiprocessing
 import os
 import socketserver
@@ -70,6 +72,7 @@ def serve(channel: Connection) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--keep-alive", action="store_true", help="one persistent connection")
     args = parser.parse_args()
     n = args.requests
     context = multiprocessing.get_context("spawn")
@@ -83,11 +86,22 @@ def main() -> None:
             assert http_get(url, id_token) == 200
         ours.send("warm")
         ours.recv()
+        persistent = http.client.HTTPConnection(url.hostname or "", url.port)
+
+        def kept_get() -> int:
+            persistent.request("GET", url.path, headers={"Authorization": id_token})
+            response = persistent.getresponse()
+            response.read()
+            return response.status
+
+        get = kept_get if args.keep_alive else lambda: http_get(url, id_token)
         own_before, all_before = process_cpu(server.pid), cpu_seconds(server.pid)
         started = time.perf_counter()
         for _ in range(n):
-            assert http_get(url, id_token) == 200
+            assert get() == 200
         elapsed = time.perf_counter() - started
+        persistent.close()
+        time.sleep(0.2)  # the connection's thread adds its CPU when the connection ends
         own, every = process_cpu(server.pid) - own_before, cpu_seconds(server.pid) - all_before
         ours.send("done")
         totals = ours.recv()

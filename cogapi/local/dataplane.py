@@ -168,8 +168,9 @@ class CognitoAuthorizer:
 
     The signature check is remembered per token string: the server's keys never change while it
     runs, so a token that verified once verifies again, and a warm call skips the RSA check and
-    the JWT parsing. Everything that can change (expiry, the authorizer's pools, the pool's
-    clients, the method's scopes) is checked on every call.
+    the JWT parsing (and the claims' string form for the event is made once). Everything that
+    can change (expiry, the authorizer's pools, the pool's clients, the method's scopes) is
+    checked on every call.
     """
 
     VERIFIED_TOKENS = 4096  # remembered signature checks, least recently used dropped first
@@ -180,31 +181,40 @@ class CognitoAuthorizer:
         self.keys = keys
         self.endpoint = endpoint
         self.clock = clock
-        self._verified_tokens: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._verified_tokens: OrderedDict[str, tuple[dict[str, Any], dict[str, str]]] = (
+            OrderedDict())
         self._verified_keys: KeySet | None = None
         self._lock = threading.Lock()
 
-    def _verified(self, token: str) -> dict[str, Any]:
-        """The token's claims if this server's keys signed it (401 otherwise)."""
+    def _verified(self, token: str) -> tuple[dict[str, Any], dict[str, str]]:
+        """The token's claims, and their string form, if this server's keys signed it (401
+        otherwise)."""
         with self._lock:
             if self._verified_keys is not self.keys:  # new keys: nothing verified holds
                 self._verified_tokens.clear()
                 self._verified_keys = self.keys
-            claims = self._verified_tokens.get(token)
-            if claims is not None:
+            known = self._verified_tokens.get(token)
+            if known is not None:
                 self._verified_tokens.move_to_end(token)
-                return claims
+                return known
         try:
             claims = self.keys.decode(token)
         except InvalidToken as exc:
             raise unauthorized(str(exc)) from None
+        known = (claims, claim_strings(claims))
         with self._lock:
-            self._verified_tokens[token] = claims
+            self._verified_tokens[token] = known
             if len(self._verified_tokens) > self.VERIFIED_TOKENS:
                 self._verified_tokens.popitem(last=False)
-        return claims
+        return known
 
     def claims(self, request: Request, api: ApiSnapshot, method: MethodSpec) -> dict[str, Any]:
+        """The claims of the request's token if the method's authorizer lets it through."""
+        return self.authorize(request, api, method)[0]
+
+    def authorize(self, request: Request, api: ApiSnapshot,
+                  method: MethodSpec) -> tuple[dict[str, Any], dict[str, str]]:
+        """`claims`, and the claims as the integration sees them (`claim_strings`)."""
         authorizer = api.authorizer(method.authorizer_id)
         if authorizer is None or authorizer.type != "COGNITO_USER_POOLS":
             raise internal(f"method {method.http_method} has no Cognito authorizer")
@@ -214,7 +224,8 @@ class CognitoAuthorizer:
             token = token[7:].strip()
         if not token:
             raise unauthorized(f"no token in header {header}")
-        claims = self._verified(token)
+        verified = self._verified(token)
+        claims = verified[0]
         pools = {urls.issuer(self.endpoint, arn.rsplit("/", 1)[-1]): arn.rsplit("/", 1)[-1]
                  for arn in authorizer.provider_arns}
         pool_id = pools.get(str(claims.get("iss")))
@@ -232,7 +243,7 @@ class CognitoAuthorizer:
             if (claims.get("token_use") != "id" or pool is None
                     or claims.get("aud") not in pool.client_ids):
                 raise unauthorized("a method without scopes needs an ID token")
-        return claims
+        return verified
 
 
 # --- events and answers ------------------------------------------------------------------------
@@ -265,7 +276,7 @@ class Call:
     route: Route
     path: str  # without the stage
     request_id: str
-    claims: dict[str, Any] | None
+    claims: dict[str, str] | None  # as the integration sees them (`claim_strings`)
 
     def context(self) -> dict[str, Any]:
         api = self.deployed.api
@@ -288,14 +299,14 @@ class Call:
                 "caller": None, "sourceIp": self.request.remote_addr, "principalOrgId": None,
                 "accessKey": None, "cognitoAuthenticationType": None,
                 "cognitoAuthenticationProvider": None, "userArn": None,
-                "userAgent": self.request.user_agent.string or None, "user": None,
+                "userAgent": self.request.headers.get("User-Agent") or None, "user": None,
             },
             "domainName": self.request.host,
             "deploymentId": api.deployment_id,
             "apiId": api.api_id,
         }
         if self.claims is not None:
-            ctx["authorizer"] = {"claims": claim_strings(self.claims)}
+            ctx["authorizer"] = {"claims": dict(self.claims)}
         return ctx
 
     def proxy_event(self) -> dict[str, Any]:
@@ -428,7 +439,7 @@ class DataPlane:
         method = route.method
         claims = None
         if method.authorization_type == "COGNITO_USER_POOLS":
-            claims = self.authorizer.claims(request, deployed.api, method)
+            claims = self.authorizer.authorize(request, deployed.api, method)[1]
         elif method.authorization_type != "NONE":
             raise internal(f"authorizationType {method.authorization_type} is not emulated")
         call = Call(request, deployed, route, path, request_id, claims)

@@ -187,10 +187,22 @@ class DeployedStage:
     from_snapshot: bool  # False: the live API stands in for an unrecorded deployment
 
 
-def _backends(service: str) -> Iterator[tuple[str, str, Any]]:
-    from moto.backends import get_backend
+_BACKEND_DICTS: dict[str, Any] = {}
 
-    backend_dict: Any = get_backend(service)  # type: ignore[call-overload]
+
+def _backend_dict(service: str) -> Any:
+    """moto's `BackendDict` of a service; one object for the life of the process (a reset
+    empties it, never replaces it), so looked up once: `get_backend` imports on every call."""
+    found = _BACKEND_DICTS.get(service)
+    if found is None:
+        from moto.backends import get_backend
+
+        found = _BACKEND_DICTS[service] = get_backend(service)  # type: ignore[call-overload]
+    return found
+
+
+def _backends(service: str) -> Iterator[tuple[str, str, Any]]:
+    backend_dict = _backend_dict(service)
     for account_id, by_region in list(backend_dict.items()):
         for region, backend in list(by_region.items()):
             yield account_id, region, backend
@@ -522,10 +534,8 @@ class MotoState:
         if len(parts) < 7 or parts[2] != "lambda":
             return None
         region, account_id = parts[3], parts[4]
-        from moto.backends import get_backend
-
         try:
-            backend: Any = get_backend("lambda")[account_id][region]
+            backend: Any = _backend_dict("lambda")[account_id][region]
             return backend.get_function(function_arn)
         except Exception:  # moto raises its own "not found" types
             return None

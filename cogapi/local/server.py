@@ -5,6 +5,8 @@ front: paths under `/_cogapi/` go to the stand-in (hosted UI, OAuth, JWKS, API d
 everything else goes to moto's own WSGI app untouched. Because every control-plane call passes
 through here, the dispatcher notices a successful `CreateDeployment` and snapshots the API then,
 so a stage serves what was deployed, not what was changed since (a classic trap, aws-notes).
+Data-plane requests skip werkzeug's HTTP parsing and writing (`dataplane_http`: keep-alive, one
+send per answer); the WSGI app below sees the same environ either way.
 
 Before either sees a request, `guard` refuses what a web page on this machine could send: a
 `Host` other than the loopback address and port it listens on (DNS rebinding), and on the control
@@ -16,6 +18,7 @@ handler's own boto3 calls land in the same moto.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import ipaddress
 import json
@@ -37,6 +40,7 @@ from cogapi.errors import CogapiError, UsageError
 from cogapi.local import guard, urls
 from cogapi.local.cognito_api import TARGET_PREFIX, CognitoApi
 from cogapi.local.dataplane import MAX_INTEGRATION_SECONDS, WHY_KEY, DataPlane
+from cogapi.local.dataplane_http import FastDataPlaneHandler
 from cogapi.local.edge import HostedUi, IdentityProvider, json_response
 from cogapi.local.moto_state import MotoState, load_moto
 from cogapi.local.runner import FunctionRunner
@@ -73,8 +77,10 @@ class _ReusedThreadsServer(ThreadedWSGIServer):
     part of the data plane's overhead (clients such as the benchmark open a connection per
     request). A thread that finished its connection waits, up to `IDLE_SECONDS`, to be handed
     another; a connection that finds no idle thread gets a new one at once, as before, so
-    concurrency is unbounded as it was and no connection ever waits for a busy one. Threads are
-    daemons, as werkzeug's are; closing the server releases the idle ones.
+    concurrency is unbounded as it was and no connection ever waits for a busy one. A kept-alive
+    data-plane connection holds its thread until it closes or goes quiet (`dataplane_http`).
+    Threads are daemons, as werkzeug's are; closing the server releases the idle ones and shuts
+    down the connections still open.
     """
 
     IDLE_SECONDS = 30.0
@@ -84,9 +90,14 @@ class _ReusedThreadsServer(ThreadedWSGIServer):
         self._idle: list[queue.SimpleQueue[tuple[Any, Any] | None]] = []
         self._idle_lock = threading.Lock()
         self._closing = False
+        self._open: set[socket.socket] = set()  # connections being served (keep-alive ones too)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._idle_lock:
+            if self._closing:
+                self.shutdown_request(request)
+                return
+            self._open.add(request)
             handoff = self._idle.pop() if self._idle else None
         if handoff is not None:
             handoff.put((request, client_address))
@@ -116,12 +127,23 @@ class _ReusedThreadsServer(ThreadedWSGIServer):
                 return
             request, client_address = work
 
+    def shutdown_request(self, request: Any) -> None:
+        with self._idle_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
     def server_close(self) -> None:
+        """Also ends the connections still open: a keep-alive connection's thread would
+        otherwise serve its next request after the server (and its function workers) closed."""
         with self._idle_lock:
             self._closing = True
             idle, self._idle = self._idle, []
+            still_open, self._open = list(self._open), set()
         for handoff in idle:
             handoff.put(None)
+        for connection in still_open:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
         super().server_close()
 
 
@@ -177,7 +199,7 @@ class LocalServer:
         if self._server is not None:
             return self.endpoint
 
-        class Handler(self._handler_class):  # type: ignore[name-defined]
+        class Handler(FastDataPlaneHandler, self._handler_class):  # type: ignore[name-defined]
             def log_request(self, *args: Any, **kwargs: Any) -> None:
                 pass  # the server writes its own request line (`_logged`), under -v only
 
@@ -359,12 +381,14 @@ class LocalServer:
             )
         path = environ.get("PATH_INFO", "")
         if path == urls.LOCAL_PREFIX or path.startswith(urls.LOCAL_PREFIX + "/"):
-            request = Request(environ)
+            request = Request(environ, populate_request=False)  # no cycle: freed at once
             response = self._local(request, path[len(urls.LOCAL_PREFIX) :])
             return response(environ, start_response)
         issuer = _ISSUER.fullmatch(path)
         if issuer is not None and self.idp is not None:  # urls.issuer: ours, not moto's
-            response = self.idp.handle(Request(environ), issuer.group(1), issuer.group(2))
+            response = self.idp.handle(
+                Request(environ, populate_request=False), issuer.group(1), issuer.group(2)
+            )
             return response(environ, start_response)
         refused = guard.control_plane_refusal(environ)
         if refused is not None:
