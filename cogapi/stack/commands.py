@@ -141,7 +141,7 @@ def run_down(opts: Options, ui: UI, yes: bool, keep_user_pool: bool) -> ExitStat
             ui.info("Nothing deleted.")
             return ExitStatus.USAGE
     if plan.mutating:
-        apply_down(ctx.aws, plan, observed, on_event=ui.progress)
+        apply_down(ctx.aws, plan, observed, on_event=ui.progress, notify=ui.info)
         ui.info("Teardown complete.")
     if ui.json:
         ui.emit_json({"plan": plan.to_json(), "deleted": [c.to_json() for c in plan.mutating]})

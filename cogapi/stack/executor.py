@@ -457,9 +457,21 @@ def check_environment(desired: DesiredStack, environ: dict[str, str] | os._Envir
         )
 
 
-def apply_down(aws: Aws, plan: Plan, o: Observed, on_event: Event | None = None) -> None:
-    """Delete in reverse dependency order: domain before pool, API, function before role."""
+def apply_down(
+    aws: Aws,
+    plan: Plan,
+    o: Observed,
+    on_event: Event | None = None,
+    notify: Callable[[str], None] | None = None,
+) -> None:
+    """Delete in reverse dependency order: domain before pool, API, function before role.
+
+    One deletion at a time, each on a worker thread so that Ctrl-C (which lands on the main
+    thread) never cuts a call in half: the deletion in flight finishes, nothing more starts,
+    and the error says how far the teardown got (a re-run of `down` finishes it).
+    """
     emit = on_event or (lambda c, s, m: None)
+    say = notify or (lambda message: None)
     order = (
         "user_pool_domain",
         "app_client",
@@ -469,28 +481,46 @@ def apply_down(aws: Aws, plan: Plan, o: Observed, on_event: Event | None = None)
         "lambda_function",
         "iam_role",
     )
-    for kind in order:
-        for c in [c for c in plan.changes if c.kind == kind and c.action == "delete"]:
-            emit(c, "start", "")
+    todo = [c for kind in order for c in plan.changes if c.kind == kind and c.action == "delete"]
+
+    def delete(c: Change) -> None:
+        kind = c.kind
+        emit(c, "start", "")
+        try:
+            if kind == "user_pool_domain" and o.pool_id:
+                aws.delete_domain(o.pool_id, c.name)
+            elif kind in ("app_client", "resource_server"):
+                pass  # deleted with its pool
+            elif kind == "user_pool" and o.pool_id:
+                aws.delete_user_pool(o.pool_id)
+            elif kind == "rest_api":
+                aws.delete_rest_api(str(c.id))
+            elif kind == "lambda_function":
+                aws.delete_function(c.name)
+            elif kind == "iam_role":
+                seen = o.sms_role if o.sms_role and o.sms_role.get("RoleName") == c.name else o.role
+                aws.delete_role(c.name, (seen or {}).get("ManagedPolicyArns"))
+        except BaseException as exc:
+            emit(c, "failed", str(exc))
+            raise
+        emit(c, "done", "")
+
+    done = 0
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        for c in todo:
+            running = pool.submit(delete, c)
             try:
-                if kind == "user_pool_domain" and o.pool_id:
-                    aws.delete_domain(o.pool_id, c.name)
-                elif kind in ("app_client", "resource_server"):
-                    pass  # deleted with its pool
-                elif kind == "user_pool" and o.pool_id:
-                    aws.delete_user_pool(o.pool_id)
-                elif kind == "rest_api":
-                    aws.delete_rest_api(str(c.id))
-                elif kind == "lambda_function":
-                    aws.delete_function(c.name)
-                elif kind == "iam_role":
-                    seen = (
-                        o.sms_role
-                        if o.sms_role and o.sms_role.get("RoleName") == c.name
-                        else o.role
-                    )
-                    aws.delete_role(c.name, (seen or {}).get("ManagedPolicyArns"))
-            except BaseException as exc:
-                emit(c, "failed", str(exc))
-                raise
-            emit(c, "done", "")
+                running.result()
+            except KeyboardInterrupt:
+                say(
+                    "Interrupted: starting no more deletions; waiting for the one running to finish..."
+                )
+                finished = wait([running]).done
+                if all(f.exception() is None for f in finished):
+                    done += 1
+                raise Interrupted(
+                    f"interrupted: the teardown is partial ({done} of {len(todo)} deletion(s) "
+                    f"made, {len(todo) - done} left undone)",
+                    hint="`cogapi down` finishes it",
+                ) from None
+            done += 1

@@ -202,6 +202,27 @@ def test_ctrl_c_during_up_stops_starting_changes_and_says_how_to_recover(
     assert again.returncode == 0, again.stderr
     assert count_resources(moto_server) == ONE_EACH
     assert cogapi("down", "-c", cfg, "--yes").returncode == 0
+
+
+def test_ctrl_c_during_down_finishes_the_deletion_in_flight_and_says_how_to_recover(
+    cogapi: Any, moto_server: MotoServer, tmp_path: Path
+) -> None:
+    cfg = str(write_config(tmp_path / "cogapi.yaml"))
+    assert cogapi("up", "-c", cfg).returncode == 0
+    # SIGINT to `down` right after its 2nd deleting call, as a Ctrl-C mid-teardown would be.
+    r = cogapi("down", "-c", cfg, "--yes", env={"COGAPI_TEST_INTERRUPT_AFTER": "2"})
+    assert r.returncode == 130, r.stderr
+    before, after = r.stderr.split("Interrupted: starting no more deletions", 1)
+    assert " ...\n" not in after.split("\n", 1)[1]  # nothing was started after the Ctrl-C
+    assert "error: interrupted: the teardown is partial (" in after and "left undone)" in after
+    assert "hint: `cogapi down` finishes it" in after
+    assert "Traceback" not in r.stderr
+    made = int(after.split("partial (", 1)[1].split(" of ", 1)[0])
+    assert made == before.count(": done\n") + after.count(": done\n")
+    assert 0 < made < int(after.split(" of ", 1)[1].split(" ", 1)[0])
+    again = cogapi("down", "-c", cfg, "--yes")
+    assert again.returncode == 0, again.stderr
+    assert sum(count_resources(moto_server).values()) == 0
 def test_cors_on_cogapi_local_preflight_and_a_readable_401(
     cogapi_local: Any, local_server: MotoServer, tmp_path: Path
 ) -> None:
