@@ -14,17 +14,8 @@ class ApiGatewayCalls(AwsCore):
     # ---- API Gateway (REST) ----------------------------------------------------------------
 
     def find_rest_apis(self, name: str) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        position = None
-        while True:
-            params: dict[str, Any] = {"limit": 500}
-            if position:
-                params["position"] = position
-            page = self._call(self.apigw, "get_rest_apis", "REST APIs", **params)
-            out.extend(a for a in page.get("items", []) if a.get("name") == name)
-            position = page.get("position")
-            if not position:
-                return out
+        pages = self._pages(self.apigw, "get_rest_apis", "REST APIs", "position", limit=500)
+        return [a for page in pages for a in page.get("items", []) if a.get("name") == name]
 
     def create_rest_api(
         self, name: str, endpoint_type: str, tags: dict[str, str], description: str
@@ -55,18 +46,11 @@ class ApiGatewayCalls(AwsCore):
         self._delete(self.apigw, "delete_rest_api", f"REST API {api_id}", restApiId=api_id)
 
     def get_resources(self, api_id: str) -> list[dict[str, Any]]:
-        out, position = [], None
-        while True:
-            params: dict[str, Any] = {"restApiId": api_id, "limit": 500, "embed": ["methods"]}
-            if position:
-                params["position"] = position
-            page = self._call(
-                self.apigw, "get_resources", f"resources of REST API {api_id}", **params
-            )
-            out.extend(page.get("items", []))
-            position = page.get("position")
-            if not position:
-                return out
+        pages = self._pages(
+            self.apigw, "get_resources", f"resources of REST API {api_id}", "position",
+            restApiId=api_id, limit=500, embed=["methods"],
+        )  # fmt: skip
+        return [r for page in pages for r in page.get("items", [])]
 
     def get_method(self, api_id: str, resource_id: str, http_method: str) -> dict[str, Any] | None:
         r = self._read(

@@ -14,20 +14,16 @@ class CognitoCalls(AwsCore):
 
     def find_user_pools(self, name: str) -> list[dict[str, Any]]:
         """Full descriptions of every pool named `name` (names are not unique)."""
-        found, token = [], None
-        while True:
-            params: dict[str, Any] = {"MaxResults": 60}
-            if token:
-                params["NextToken"] = token
-            page = self._call(self.cognito, "list_user_pools", "user pools", **params)
+        found = []
+        for page in self._pages(
+            self.cognito, "list_user_pools", "user pools", "NextToken", MaxResults=60
+        ):
             for pool in page.get("UserPools", []):
                 if pool.get("Name") == name:
                     desc = self.describe_user_pool(pool["Id"])
                     if desc is not None:
                         found.append(desc)
-            token = page.get("NextToken")
-            if not token:
-                return found
+        return found
 
     def describe_user_pool(self, pool_id: str) -> dict[str, Any] | None:
         r = self._read(
@@ -97,18 +93,11 @@ class CognitoCalls(AwsCore):
         )  # fmt: skip
 
     def list_clients(self, pool_id: str) -> list[dict[str, Any]]:
-        out, token = [], None
-        while True:
-            params: dict[str, Any] = {"UserPoolId": pool_id, "MaxResults": 60}
-            if token:
-                params["NextToken"] = token
-            page = self._call(
-                self.cognito, "list_user_pool_clients", f"clients of {pool_id}", **params
-            )
-            out.extend(page.get("UserPoolClients", []))
-            token = page.get("NextToken")
-            if not token:
-                return out
+        pages = self._pages(
+            self.cognito, "list_user_pool_clients", f"clients of {pool_id}", "NextToken",
+            UserPoolId=pool_id, MaxResults=60,
+        )  # fmt: skip
+        return [c for page in pages for c in page.get("UserPoolClients", [])]
 
     def describe_client(self, pool_id: str, client_id: str) -> dict[str, Any] | None:
         r = self._read(
@@ -139,18 +128,11 @@ class CognitoCalls(AwsCore):
 
     def list_resource_servers(self, pool_id: str) -> list[dict[str, Any]]:
         """Full descriptions (List answers with names and scopes, so no Describe per server)."""
-        out, token = [], None
-        while True:
-            params: dict[str, Any] = {"UserPoolId": pool_id, "MaxResults": 50}
-            if token:
-                params["NextToken"] = token
-            page = self._call(
-                self.cognito, "list_resource_servers", f"resource servers of {pool_id}", **params
-            )
-            out.extend(page.get("ResourceServers", []))
-            token = page.get("NextToken")
-            if not token:
-                return out
+        pages = self._pages(
+            self.cognito, "list_resource_servers", f"resource servers of {pool_id}", "NextToken",
+            UserPoolId=pool_id, MaxResults=50,
+        )  # fmt: skip
+        return [rs for page in pages for rs in page.get("ResourceServers", [])]
 
     def create_resource_server(self, params: dict[str, Any]) -> None:
         self._call(
@@ -214,16 +196,11 @@ class CognitoCalls(AwsCore):
     # ---- users (test-user management) ----------------------------------------------------
 
     def list_users(self, pool_id: str) -> list[dict[str, Any]]:
-        out, token = [], None
-        while True:
-            params: dict[str, Any] = {"UserPoolId": pool_id, "Limit": 60}
-            if token:
-                params["PaginationToken"] = token
-            page = self._call(self.cognito, "list_users", f"users of {pool_id}", **params)
-            out.extend(page.get("Users", []))
-            token = page.get("PaginationToken")
-            if not token:
-                return out
+        pages = self._pages(
+            self.cognito, "list_users", f"users of {pool_id}", "PaginationToken",
+            UserPoolId=pool_id, Limit=60,
+        )  # fmt: skip
+        return [u for page in pages for u in page.get("Users", [])]
 
     def any_user(self, pool_id: str) -> bool:
         """Whether the pool has at least one user (one call, one user asked for)."""

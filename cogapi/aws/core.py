@@ -9,7 +9,7 @@ import signal
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import botocore.config
@@ -214,6 +214,22 @@ class AwsCore:
         """A delete that is done when the thing is already gone (teardown re-runs are no-ops)."""
         with contextlib.suppress(NotFound):
             self._call(client, op, where, **params)
+
+    def _pages(
+        self, client: Any, op: str, where: str, token_key: str, **params: Any
+    ) -> Iterator[dict[str, Any]]:
+        """Every page of a paginated call, fetched as the caller asks for the next (so a caller
+        may make other calls between pages); `token_key` names the page token in both the
+        request and the answer (`NextToken`, `PaginationToken`, `position`)."""
+        token = None
+        while True:
+            page = self._call(
+                client, op, where, **({**params, token_key: token} if token else params)
+            )
+            yield page
+            token = page.get(token_key)
+            if not token:
+                return
 
     def _read(self, client: Any, op: str, where: str, **params: Any) -> Any:
         try:

@@ -512,6 +512,35 @@ def test_get_resources_embeds_methods_and_follows_every_page(aws: Aws) -> None:
     assert items[1]["resourceMethods"]["GET"]["methodIntegration"] == {"type": "MOCK"}
 
 
+def test_every_listing_reads_all_pages(aws: Aws) -> None:
+    # Each page's token goes into the next request, and the pages are joined in order; the pool
+    # listing describes each matching pool as its page comes (names are not unique).
+    with stubbed(aws.apigw) as stub:
+        stub.add_response("get_rest_apis", {"items": [{"id": "a1", "name": "x"}, {"id": "o", "name": "y"}],
+                          "position": "p2"}, {"limit": 500})  # fmt: skip
+        stub.add_response("get_rest_apis", {"items": [{"id": "a2", "name": "x"}]},
+                          {"limit": 500, "position": "p2"})  # fmt: skip
+        assert [a["id"] for a in aws.find_rest_apis("x")] == ["a1", "a2"]
+    with stubbed(aws.cognito) as stub:
+        stub.add_response("list_user_pool_clients", {"UserPoolClients": [{"ClientId": "c1"}],
+                          "NextToken": "n2"}, {"UserPoolId": POOL_ID, "MaxResults": 60})  # fmt: skip
+        stub.add_response("list_user_pool_clients", {"UserPoolClients": [{"ClientId": "c2"}]},
+                          {"UserPoolId": POOL_ID, "MaxResults": 60, "NextToken": "n2"})  # fmt: skip
+        assert [c["ClientId"] for c in aws.list_clients(POOL_ID)] == ["c1", "c2"]
+        stub.add_response("list_users", {"Users": [{"Username": "u1"}], "PaginationToken": "t2"},
+                          {"UserPoolId": POOL_ID, "Limit": 60})  # fmt: skip
+        stub.add_response("list_users", {"Users": [{"Username": "u2"}]},
+                          {"UserPoolId": POOL_ID, "Limit": 60, "PaginationToken": "t2"})  # fmt: skip
+        assert [u["Username"] for u in aws.list_users(POOL_ID)] == ["u1", "u2"]
+        stub.add_response("list_user_pools", {"UserPools": [{"Id": POOL_ID, "Name": "p"}],
+                          "NextToken": "n2"}, {"MaxResults": 60})  # fmt: skip
+        stub.add_response("describe_user_pool", {"UserPool": {"Id": POOL_ID, "Name": "p"}},
+                          {"UserPoolId": POOL_ID})  # fmt: skip
+        stub.add_response("list_user_pools", {"UserPools": [{"Id": "us-east-1_Other", "Name": "q"}]},
+                          {"MaxResults": 60, "NextToken": "n2"})  # fmt: skip
+        assert [p["Id"] for p in aws.find_user_pools("p")] == [POOL_ID]
+
+
 # ---- (d) create_function waits out IAM propagation -----------------------------------------
 
 
