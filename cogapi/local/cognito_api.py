@@ -154,6 +154,21 @@ class _Pending:
     expires: float
 
 
+def _client_not_found(body: dict[str, Any]) -> Answer:
+    return _fail(
+        "ResourceNotFoundException", f"User pool client {body.get('ClientId')} does not exist."
+    )
+
+
+def _code_delivery(attribute: str, value: str) -> dict[str, Any]:
+    """Where a code "went": the masked email address, or the phone number's last four digits."""
+    if attribute == "email":
+        details = {"Destination": _mask_email(value), "DeliveryMedium": "EMAIL"}
+    else:
+        details = {"Destination": "+*******" + value[-4:], "DeliveryMedium": "SMS"}
+    return {"CodeDeliveryDetails": {**details, "AttributeName": attribute}}
+
+
 def _mask_email(address: str) -> str:
     local, _, domain = address.partition("@")
     return f"{local[:1]}***@{domain[:1]}***"
@@ -549,11 +564,7 @@ class CognitoApi:
         value = subject.attributes.get(name) if subject else None
         if name not in ("email", "phone_number") or not value:
             return _fail("InvalidParameterException", f"{name} is not an attribute to verify.")
-        if name == "email":
-            details = {"Destination": _mask_email(value), "DeliveryMedium": "EMAIL"}
-        else:
-            details = {"Destination": "+*******" + value[-4:], "DeliveryMedium": "SMS"}
-        return _answer({"CodeDeliveryDetails": {**details, "AttributeName": name}})
+        return _answer(_code_delivery(name, value))
 
     def _verify_user_attribute(self, environ: dict[str, Any], body: dict[str, Any]) -> Answer:
         checked = self._check_access_token(str(body.get("AccessToken") or ""))
@@ -572,10 +583,7 @@ class CognitoApi:
         """RevokeToken: the refresh token, and every access and ID token of its sign-in."""
         client = self._client_for(body)
         if client is None:
-            return _fail(
-                "ResourceNotFoundException",
-                f"User pool client {body.get('ClientId')} does not exist.",
-            )
+            return _client_not_found(body)
         token = str(body.get("Token") or "")
         origin = self.state.revoke_refresh_token(
             client.pool_id, client.client_id, token
@@ -601,21 +609,8 @@ class CognitoApi:
             and "email" not in pool.auto_verified_attributes
         )
         if by_phone:
-            return {
-                "CodeDeliveryDetails": {
-                    "Destination": "+*******" + username[-4:],
-                    "DeliveryMedium": "SMS",
-                    "AttributeName": "phone_number",
-                }
-            }
-        address = username if "@" in username else f"{username}@example.com"
-        return {
-            "CodeDeliveryDetails": {
-                "Destination": _mask_email(address),
-                "DeliveryMedium": "EMAIL",
-                "AttributeName": "email",
-            }
-        }
+            return _code_delivery("phone_number", username)
+        return _code_delivery("email", username if "@" in username else f"{username}@example.com")
 
     def _forgot_password(self, environ: dict[str, Any], body: dict[str, Any]) -> Answer:
         client = self._client_for(body)
@@ -640,10 +635,7 @@ class CognitoApi:
         """Not in moto: a code is "sent" (locally nowhere; ConfirmSignUp accepts any code)."""
         client = self._client_for(body)
         if client is None:
-            return _fail(
-                "ResourceNotFoundException",
-                f"User pool client {body.get('ClientId')} does not exist.",
-            )
+            return _client_not_found(body)
         username = str(body.get("Username") or "")
         user = self.state.user_record(client.pool_id, username)
         if user is None or not user.enabled:
@@ -655,13 +647,5 @@ class CognitoApi:
         subject = self.state.subject(client.pool_id, user.username)
         email = subject.attributes.get("email") if subject else None
         if email:
-            return _answer(
-                {
-                    "CodeDeliveryDetails": {
-                        "Destination": _mask_email(email),
-                        "DeliveryMedium": "EMAIL",
-                        "AttributeName": "email",
-                    }
-                }
-            )
+            return _answer(_code_delivery("email", email))
         return _answer(self._simulated_delivery(client, username))

@@ -134,6 +134,25 @@ def _plain(value: Any) -> Any:
     return None if value is _MISSING else value
 
 
+def _closing_paren(text: str, open_at: int) -> int:
+    """The index of the `)` that closes the `(` at `open_at`, skipping quoted text; the end of
+    `text` when none does."""
+    depth, quote = 0, ""
+    for j in range(open_at, len(text)):
+        ch = text[j]
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return j
+    return len(text)
+
+
 def _chain(text: str) -> tuple[str, list[tuple[str, str, list[str] | None]]]:
     """'$a.b(x).c[\'d\']' -> ('a', [('.', 'b', ['x']), ('.', 'c', None), ('[', 'd', None)])."""
     body = text.lstrip("$!")
@@ -149,20 +168,7 @@ def _chain(text: str) -> tuple[str, list[tuple[str, str, list[str] | None]]]:
             i += m.end()
             args = None
             if i < len(body) and body[i] == "(":
-                depth, j, quote = 0, i, ""
-                while j < len(body):
-                    ch = body[j]
-                    if quote:
-                        quote = "" if ch == quote else quote
-                    elif ch in "'\"":
-                        quote = ch
-                    elif ch == "(":
-                        depth += 1
-                    elif ch == ")":
-                        depth -= 1
-                        if depth == 0:
-                            break
-                    j += 1
+                j = _closing_paren(body, i)
                 inner = body[i + 1 : j]
                 args = [a for a in _split(inner, (",",))[0] if a.strip()]
                 i = j + 1
@@ -251,18 +257,8 @@ def _tokens(template: str) -> list[tuple[str, str]]:
             out.append((m.group(2) or m.group(3), ""))
             i = m.end()
         else:
-            depth, k, quote = 1, m.end(), ""
-            while k < len(template) and depth:
-                ch = template[k]
-                if quote:
-                    quote = "" if ch == quote else quote
-                elif ch in "'\"":
-                    quote = ch
-                elif ch == "(":
-                    depth += 1
-                elif ch == ")":
-                    depth -= 1
-                k += 1
+            # past the `)` closing the directive's `(` (the last character when none does)
+            k = min(_closing_paren(template, m.end() - 1) + 1, len(template))
             out.append((m.group(1), template[m.end() : k - 1]))
             i = k
         if out[-1][0] in ("set", "else", "end") and template.startswith("\n", i):
