@@ -208,13 +208,10 @@ class CognitoAuthorizer:
                 self._verified_tokens.popitem(last=False)
         return known
 
-    def claims(self, request: Request, api: ApiSnapshot, method: MethodSpec) -> dict[str, Any]:
-        """The claims of the request's token if the method's authorizer lets it through."""
-        return self.authorize(request, api, method)[0]
-
     def authorize(self, request: Request, api: ApiSnapshot,
                   method: MethodSpec) -> tuple[dict[str, Any], dict[str, str]]:
-        """`claims`, and the claims as the integration sees them (`claim_strings`)."""
+        """The claims of the request's token if the method's authorizer lets it through, and
+        the claims as the integration sees them (`claim_strings`)."""
         authorizer = api.authorizer(method.authorizer_id)
         if authorizer is None or authorizer.type != "COGNITO_USER_POOLS":
             raise internal(f"method {method.http_method} has no Cognito authorizer")
