@@ -3,6 +3,7 @@ output, exit handlers run; then `os._exit`, skipping only the interpreter's tear
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from typing import Any
@@ -71,12 +72,16 @@ def test_the_real_exit_keeps_buffered_output_and_runs_atexit(tmp_path: Any) -> N
         "import atexit, sys, cogapi.cli\n"
         f"atexit.register(lambda: open({str(marker)!r}, 'w').close())\n"
         "def main():\n"
-        "    sys.stdout.write('x' * 100000)\n"  # more than a pipe buffer, left unflushed
+        "    sys.stdout.write('x' * 100000)\n"  # more than a pipe buffer
+        "    sys.stdout.write('tail')\n"  # a short write that stays in the buffer, unflushed
         "    sys.exit(3)\n"
         "cogapi.cli.main = main\n"
         "cogapi.cli.run()\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # buffered stdout
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env
+    )
     assert proc.returncode == 3
-    assert proc.stdout == "x" * 100000
+    assert proc.stdout == "x" * 100000 + "tail"
     assert marker.exists()

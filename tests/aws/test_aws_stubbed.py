@@ -1061,3 +1061,16 @@ def test_permission_duplicate_statement_is_not_retried(aws: Aws, waits: Waits) -
             aws.add_permission(FUNCTION, SID, SOURCE_ARN, check=False)
     assert "already exists" in info.value.message
     assert waits.sleeps == [] and waits.messages == []
+
+
+def test_permission_still_busy_after_every_retry_fails(aws: Aws, waits: Waits) -> None:
+    with stubbed(aws.lambda_) as stub:
+        for attempt in range(4):
+            client_error(stub, "add_permission", "ResourceConflictException", PENDING, 409,
+                         **ADD_PERMISSION)  # fmt: skip
+            if attempt < 3:
+                _state(stub, "Active")
+        with pytest.raises(AwsError) as info:
+            aws.add_permission(FUNCTION, SID, SOURCE_ARN, check=False)
+    assert "ResourceConflictException" in info.value.message
+    assert len([m for m in waits.messages if "busy" in m]) == 3

@@ -89,3 +89,23 @@ def test_function_and_permission_do_not_wait_for_role_policies_or_active(
     assert {"attach_policy", "wait_function_ready", "add_permission"} <= set(aws.finished)
     assert aws.finished.index("create_role") < aws.finished.index("create_function")
     assert aws.finished.index("create_function") < aws.finished.index("add_permission")
+
+
+class FailingAttachAws(OverlapAws):
+    def attach_policy(self, name: str, arn: str) -> None:
+        raise RuntimeError("AttachRolePolicy refused")
+
+    def wait_function_ready(self, name: str) -> None:
+        self._call("wait_function_ready")
+
+
+def test_a_failed_follow_up_call_fails_the_apply(desired: DesiredStack) -> None:
+    # The role's policies run beside the function: their failure must still reach the user.
+    aws = FailingAttachAws()
+    plan = Plan([
+        Change("iam_role", desired.role.name, "create"),
+        Change("lambda_function", desired.function.name, "create"),
+    ])  # fmt: skip
+    observed = Observed(account_id=ACCOUNT, api={"id": "a1b2c3d4e5"})
+    with pytest.raises(RuntimeError, match="AttachRolePolicy refused"):
+        Executor(aws, desired, observed, workers=4).apply(plan)  # type: ignore[arg-type]
