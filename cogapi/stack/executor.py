@@ -322,14 +322,18 @@ class Executor:
         names = {f.field for f in c.fields}
         if c.action == "create":
             role = self.aws.create_role(spec.name, spec.trust, spec.tags, spec.description)
+
+            def finish() -> None:
+                self._role_policies(spec, [], attach=True, inline=True)
+
             if spec is self.d.role:
                 self._set(role_arn=role["Arn"])
                 # CreateFunction needs the role to exist, not its policies (those matter when
                 # the function runs): they go on beside it. The SMS role is finished first,
                 # since Cognito checks its permissions when the pool is configured.
-                self._after(lambda: self._role_policies(spec, [], attach=True, inline=True))
-                return
-            self._role_policies(spec, [], attach=True, inline=True)
+                self._after(finish)
+            else:
+                finish()
             return
         seen = self.o.sms_role if spec is self.d.sms_role else self.o.role
         current = list((seen or {}).get("ManagedPolicyArns", []))
