@@ -112,6 +112,17 @@ def dependencies(change: Change, plan: Plan, sms_role: str | None = None) -> set
     return set()
 
 
+def _workers_from_environment() -> int:
+    """How many changes run at once: COGAPI_WORKERS (tests set 1 for a fixed order), else 8."""
+    raw = os.environ.get("COGAPI_WORKERS", "8").strip()
+    if not raw.isdigit() or not 1 <= int(raw) <= 64:
+        raise UsageError(
+            f"COGAPI_WORKERS={raw!r} is not a whole number from 1 to 64; nothing was changed",
+            hint="unset it to use the default (8)",
+        )
+    return int(raw)
+
+
 class Executor:
     def __init__(
         self,
@@ -132,7 +143,7 @@ class Executor:
             if a.get("name") == desired.authorizer_settings["name"]:
                 self.ids["authorizer_id"] = str(a["id"])
         self.on_event = on_event or (lambda c, s, m: None)
-        self.workers = workers or int(os.environ.get("COGAPI_WORKERS", "8"))
+        self.workers = workers or _workers_from_environment()
         self.environ = os.environ if environ is None else environ
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from cogapi.config import load_config
+from cogapi.errors import UsageError
 from cogapi.stack.code import package
 from cogapi.stack.discover import Observed
 from cogapi.stack.executor import Executor
@@ -109,3 +110,12 @@ def test_a_failed_follow_up_call_fails_the_apply(desired: DesiredStack) -> None:
     observed = Observed(account_id=ACCOUNT, api={"id": "a1b2c3d4e5"})
     with pytest.raises(RuntimeError, match="AttachRolePolicy refused"):
         Executor(aws, desired, observed, workers=4).apply(plan)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-1", "1e3", "1000"])
+def test_a_bad_workers_setting_is_a_usage_error(
+    desired: DesiredStack, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("COGAPI_WORKERS", value)
+    with pytest.raises(UsageError, match="COGAPI_WORKERS"):
+        Executor(OverlapAws(), desired, Observed(account_id=ACCOUNT))  # type: ignore[arg-type]
