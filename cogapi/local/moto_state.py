@@ -41,8 +41,9 @@ def load_moto() -> Any:
         )
     except ImportError:
         raise CogapiError("moto is not installed", hint="pip install 'cogapi[local]'") from None
-    from cogapi.local import apigw_import
+    from cogapi.local import apigw_import, iam_policies
 
+    iam_policies.install()  # AWS managed policies built once, not once per account or reset
     apigw_import.install()  # PutRestApi with an OpenAPI document, applied as AWS does
     from cogapi.local import resource_servers
 

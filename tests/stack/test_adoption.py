@@ -15,6 +15,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from cogapi.local import iam_policies
 from cogapi.local.apigw_import import install
 from cogapi.stack.adoption import cloudformation_stack, refuse_adopted
 from cogapi.stack.discover import Observed
@@ -58,6 +59,7 @@ def adopted(
 ) -> Iterator[tuple[Path, dict[str, Any]]]:
     """A stack made by `up`, then tagged by CloudFormation on its pool and its function."""
     install()  # PutRestApi applied as AWS applies it (moto alone drops the authorizer)
+    iam_policies.install()  # AWS managed policies built once per process, not per test
     with mock_aws(config={"iam": {"load_aws_managed_policies": True}}):
         cfg = write_config(tmp_path / "cogapi.yaml")
         up = run_cli("up", "-c", str(cfg), "-o", "json")

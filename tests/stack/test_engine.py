@@ -11,6 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from cogapi.local import iam_policies
 from cogapi.local.apigw_import import install
 from tests.helpers import Run, run_cli, write_config
 
@@ -21,6 +22,7 @@ BASIC = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 @pytest.fixture
 def aws() -> Iterator[dict[str, Any]]:
     install()  # PutRestApi applied as AWS applies it (moto alone drops the authorizer)
+    iam_policies.install()  # AWS managed policies built once per process, not per test
     with mock_aws(config={"iam": {"load_aws_managed_policies": True}}):
         s = boto3.Session(region_name=REGION)
         yield {n: s.client(n) for n in ("cognito-idp", "apigateway", "lambda", "iam")}

@@ -23,6 +23,7 @@ import yaml
 from moto import mock_aws
 
 from cogapi.config import Config, parse_config
+from cogapi.local import iam_policies
 from cogapi.local.apigw_import import install
 from cogapi.stack.code import package
 from cogapi.stack.export import (
@@ -328,6 +329,7 @@ def test_one_route_changed_moves_the_deployment_and_nothing_else(tmp_path: Path)
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     monkeypatch.setenv("GOOGLE_SECRET", "s3cr3t-value")
     install()  # PutRestApi applied as AWS applies it (moto alone drops the authorizer)
+    iam_policies.install()  # AWS managed policies built once per process, not per test
     with mock_aws(config={"iam": {"load_aws_managed_policies": True}}):
         s = boto3.Session(region_name="us-east-1")
         yield {n: s.client(n) for n in ("cognito-idp", "apigateway", "lambda", "iam")}

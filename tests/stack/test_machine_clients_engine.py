@@ -11,7 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from cogapi.local import resource_servers
+from cogapi.local import iam_policies, resource_servers
 from tests.helpers import Run, run_cli, write_config
 
 ORDERS = {
@@ -39,6 +39,7 @@ SECTIONS: dict[str, Any] = {
 @pytest.fixture
 def cog() -> Iterator[Any]:
     resource_servers.install()
+    iam_policies.install()  # AWS managed policies built once per process, not per test
     with mock_aws(config={"iam": {"load_aws_managed_policies": True}}):
         yield boto3.client("cognito-idp", region_name="us-east-1")
 
