@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 from local_stack import Stack
 
-from cogapi.local import dataplane_http
+from cogapi.local import dataplane, dataplane_http
 from cogapi.local.moto_state import load_moto
 from cogapi.local.server import LocalServer
 
@@ -323,11 +323,45 @@ def test_a_head_answer_has_no_body_and_the_connection_goes_on(
     assert status == 403 and json.loads(body) == {"message": "Missing Authentication Token"}
 
 
-def test_a_data_plane_request_leaves_no_reference_cycles(stack: Stack) -> None:
+def test_answers_go_out_without_nagle_delay(stack: Stack, conn: socket.socket) -> None:
+    # A small answer after a small request would wait for the client's delayed ACK (40 ms on
+    # Linux) under Nagle's algorithm: the server's end of every connection sets TCP_NODELAY.
+    conn.sendall(_request(stack, "GET", urlsplit(stack.url("/open")).path))
+    assert Reader(conn).answer()[0] == 200  # kept open: the server's socket is still there
+    server = stack.server._server
+    ours = [s for s in list(server._open) if s.getpeername() == conn.getsockname()]
+    assert len(ours) == 1
+    assert ours[0].getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
+def test_what_the_app_leaves_of_a_body_is_drained_before_closing(
+    stack: Stack, conn: socket.socket, monkeypatch: Any
+) -> None:
+    # With a 100 kB limit the app reads at most 800 kB of a chunked body. A client that sends
+    # it all before reading (as `requests` does) must get to the 413: closing on the megabytes
+    # still coming would reset the connection under its send.
+    monkeypatch.setattr(dataplane, "MAX_REQUEST_BYTES", 100_000)
+    head = _request(stack, "POST", urlsplit(stack.url("/sink")).path,
+                    headers={"Transfer-Encoding": "chunked"})  # fmt: skip
+    chunk = b"%x\r\n%s\r\n" % (1 << 16, b"x" * (1 << 16))
+    conn.sendall(head + chunk * 128 + b"0\r\n\r\n")  # 8 MB
+    reader = Reader(conn)
+    status, headers, body = reader.answer()
+    assert status == 413 and json.loads(body) == {"message": "Request Too Long"}
+    assert headers["connection"] == "close" and reader.closed()
+
+
+@pytest.mark.parametrize("where", ["data plane", "issuer JWKS", "issuer discovery"])
+def test_a_request_leaves_no_reference_cycles(stack: Stack, where: str) -> None:
     """Cyclic garbage waits for the collector, whose young collections then stall a request
     (about 0.4 ms here, every ~80 requests): a request must be freed by reference counting."""
     host, port = _address(stack)
-    path = urlsplit(stack.url("/me")).path
+    issuer = f"/{stack.pool_id}"  # the moto-style issuer path: `<endpoint>/<pool id>`
+    path = {
+        "data plane": urlsplit(stack.url("/me")).path,
+        "issuer JWKS": f"{issuer}/.well-known/jwks.json",
+        "issuer discovery": f"{issuer}/.well-known/openid-configuration",
+    }[where]
     token = stack.tokens()["id_token"]
 
     def environ() -> dict[str, Any]:
