@@ -24,32 +24,25 @@ from cogapi.cli import auth, local, stack
 from cogapi.cli.common import CONTEXT
 
 
-@click.group(context_settings=CONTEXT)
+class _InOrder(click.Group):
+    """Lists its commands in the order they were added (a workflow), not alphabetically."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+
+@click.group(cls=_InOrder, context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="cogapi")
 def cli() -> None:
     """Put an API behind Cognito sign-in from one YAML file.
-
-    \b
-    cogapi init        write a commented cogapi.yaml
-    cogapi up          plan, then create or converge the whole stack
-    cogapi status      what exists, what drifted, what is missing
-    cogapi down        delete everything the stack owns (asks first)
-    cogapi export      the stack as a CloudFormation template (and how to adopt it)
-    cogapi iam-policy  the least IAM policy cogapi needs with this config
-    cogapi token       sign in through the hosted UI; print a verified token
-    cogapi call        call the API with the cached token
-    cogapi verify      the tutorial's checks: 401 without a valid token, 200 with
-    cogapi user        add, remove and list test users
-    cogapi local       run the stack's AWS services on this machine (no account)
-    cogapi demo        the whole tutorial locally: up, sign in, call, down
 
     Exit codes: 0 ok, 1 runtime or AWS error, 2 usage or config error,
     3 status found the stack out of sync, 130 interrupted.
     """
 
 
-for command in (
-    stack.up, stack.status, stack.down, stack.init, stack.schema, stack.export, stack.iam_policy,
+for command in (  # the order `cogapi --help` lists them in
+    stack.init, stack.up, stack.status, stack.down, stack.export, stack.iam_policy, stack.schema,
     auth.token, auth.call, auth.verify, auth.user,
     local.local, local.demo,
 ):  # fmt: skip

@@ -14,7 +14,7 @@ from cogapi.cli.common import common_options
 FLOWS = ("code", "implicit", "password", "client_credentials")
 
 
-@click.command(short_help="Sign in; print a verified token.")
+@click.command(short_help="Sign in through the hosted UI; print a verified token.")
 @click.option(
     "--flow",
     type=click.Choice(FLOWS),
@@ -118,7 +118,7 @@ def call(opts: Any, ui: Any, **kwargs: Any) -> int:
 
     return call_stack(opts, ui, **kwargs)
 
-@click.command(short_help="The tutorial's checks: 401s, then a 200.")
+@click.command(short_help="The tutorial's checks: 401 without a valid token, 200 with.")
 @common_options
 def verify(opts: Any, ui: Any) -> int:
     """Run the tutorial's tests against the stack: no, malformed, forged, expired and ID

@@ -8,7 +8,7 @@ import click
 from cogapi.cli.common import run_command
 
 
-@click.command(short_help="Run the stack's AWS services on this machine.")
+@click.command(short_help="Run the stack's AWS services on this machine (no account).")
 @click.option("--port", default=4566, show_default=True, help="Loopback port (0 picks a free one).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address only.")
 @click.option(
@@ -27,7 +27,7 @@ def local(port: int, host: str, verbose: bool, debug: bool) -> None:
     run_command(Options(debug=debug), lambda ui: run_local(ui, host, port, verbose=verbose))
 
 
-@click.command(short_help="The whole tutorial locally: up, sign in, down.")
+@click.command(short_help="The whole tutorial locally: up, sign in, call, down.")
 @click.option(
     "-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True
 )

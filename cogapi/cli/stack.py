@@ -10,7 +10,7 @@ import click
 from cogapi.cli.common import common_options
 
 
-@click.command(short_help="Plan, then create or converge the stack.")
+@click.command(short_help="Plan, then create or converge the whole stack.")
 @click.option("--dry-run", is_flag=True, help="Print the plan; make no changes.")
 @click.option(
     "-y", "--yes", is_flag=True, help="Apply without asking (never asked off a terminal)."

@@ -771,3 +771,10 @@ def test_help_lists_every_command_without_cutting_its_line() -> None:
     assert len(commands) == 13
     for line in commands:
         assert len(line) <= 80 and not line.endswith("..."), line
+    # Once, in the order of the work (set up, inspect, tear down, hand over; then sign-in, then
+    # local), and nowhere else in the text: one list to keep true.
+    names = [line.split()[0] for line in commands]
+    assert names == ["init", "up", "status", "down", "export", "iam-policy", "schema",
+                     "token", "call", "verify", "user", "local", "demo"]  # fmt: skip
+    head = result.output.split("Commands:", 1)[0]
+    assert not any(f"cogapi {name} " in head for name in names), head
