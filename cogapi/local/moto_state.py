@@ -542,7 +542,19 @@ class MotoState:
             return None
 
     def function_code(self, function_arn: str) -> FunctionCode | None:
+        return self._code_of(self._find_function(function_arn))
+
+    def gateway_target(self, function_arn: str, principal: str,
+                       source_arns: list[str]) -> tuple[FunctionCode | None, bool]:
+        """The function's code, and whether its resource policy lets `principal` call it from
+        any of `source_arns`: one lookup for both, as the data plane needs them per request."""
         fn = self._find_function(function_arn)
+        if fn is None:
+            return None, False
+        return self._code_of(fn), any(self._allows(fn, principal, arn) for arn in source_arns)
+
+    @staticmethod
+    def _code_of(fn: Any) -> FunctionCode | None:
         if fn is None or not getattr(fn, "code_bytes", b""):
             return None
         return FunctionCode(
@@ -551,11 +563,9 @@ class MotoState:
             environment=dict(fn.environment_vars or {}), region=fn.region,
             arn=fn.function_arn)
 
-    def may_invoke(self, function_arn: str, principal: str, source_arn: str) -> bool:
+    @staticmethod
+    def _allows(fn: Any, principal: str, source_arn: str) -> bool:
         """Does the function's resource policy let `principal` call it from `source_arn`?"""
-        fn = self._find_function(function_arn)
-        if fn is None:
-            return False
         for st in list(fn.policy.statements):
             who = st.get("Principal")
             who = who.get("Service") if isinstance(who, dict) else who

@@ -14,7 +14,7 @@ from local_stack import EMAIL, REGION, Stack, _function, _route
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from cogapi.local.dataplane import Call, find_route
+from cogapi.local.dataplane import WHY_KEY, Call, find_route
 from cogapi.local.tokens import Grant, KeySet, SigningKey, Subject, access_claims, mint
 from cogapi.stack import code as lambda_code
 
@@ -266,6 +266,35 @@ def test_integration_timeout_is_504(stack: Stack) -> None:
 
 def test_function_without_apigateway_permission_is_500(stack: Stack) -> None:
     assert_gateway(get(stack, "/unpermitted"), 500, "Internal server error")
+
+
+def test_a_deleted_function_is_500_and_its_successor_is_called(stack: Stack) -> None:
+    apigw = stack.clients["apigateway"]
+    api = apigw.create_rest_api(name="gone")
+    name = f"gone{time.time_ns()}"
+    sub = Stack(**{**stack.__dict__, "api_id": api["id"], "functions": {}})
+    sub.functions[name] = _function(stack.clients, stack.role_arn, name,
+                                    lambda_code.package(None, "app.handler"))  # fmt: skip
+    root = next(
+        r["id"] for r in apigw.get_resources(restApiId=api["id"])["items"] if r["path"] == "/"
+    )
+    _route(sub, root, "fn", "GET", name)
+    apigw.create_deployment(restApiId=api["id"], stageName="dev")
+    assert get(sub, "/fn").status_code == 200
+    stack.clients["lambda"].delete_function(FunctionName=name)
+    assert_gateway(get(sub, "/fn"), 500, "Internal server error")
+    assert "does not exist" in _why(stack, api["id"], "/fn")
+    # Made again under the same name, without a permission: still refused, now for that.
+    _function(stack.clients, stack.role_arn, name, lambda_code.package(None, "app.handler"))
+    assert_gateway(get(sub, "/fn"), 500, "Internal server error")
+    assert "Invalid permissions on Lambda function" in _why(stack, api["id"], "/fn")
+
+
+def _why(stack: Stack, api_id: str, path: str) -> str:
+    """Why the gateway refused a GET (what `cogapi local -v` prints on its request line)."""
+    request = Request(EnvironBuilder(path=path, method="GET").get_environ())
+    stack.server.dataplane.handle(request, api_id, "dev", path)
+    return str(request.environ.get(WHY_KEY, ""))
 
 
 def test_changes_are_invisible_until_the_next_deployment(stack: Stack) -> None:
