@@ -1,11 +1,16 @@
-"""`cogapi local` driven by the JavaScript Cognito client browser apps use, unchanged, in Node.
+"""`cogapi local` driven by the JavaScript Cognito clients browser apps use, unchanged, in Node.
 
-amazon-cognito-identity-js (the SRP client under Amplify v5 and many apps), pinned in
-tests/js/package.json and installed by `npm ci --prefix tests/js` (`.ci/run` does it), runs
-tests/js/identity_js.mjs against the endpoint: SRP sign-in (its own SRP-6a client, so the
-stand-in's challenge and signature check must match AWS's), the user APIs that take its access
-token, refresh, and the error codes and messages the library hands to `onFailure`, which apps
-show or branch on. Each script run prints one JSON line that these tests assert on.
+tests/js/package.json pins them, `npm ci --prefix tests/js` installs them (`.ci/run` does it),
+and a script per library runs a list of steps against the endpoint, printing one JSON line of
+results that these tests assert on:
+- amazon-cognito-identity-js (identity_js.mjs), the SRP client under Amplify v5 and many apps:
+  its own SRP-6a client (so the stand-in's challenge and signature check must match AWS's),
+  getUserAttributes, refreshSession (REFRESH_TOKEN_AUTH) and changePassword with its tokens;
+- Amplify v6 (amplify.mjs): signIn's default SRP flow, fetchAuthSession, a forced refresh
+  (GetTokensFromRefreshToken), fetchUserAttributes and signOut (RevokeToken).
+The error code and message each library hands the app (the ones apps show or branch on) are
+AWS's: "Incorrect username or password." for a wrong password and, with
+PreventUserExistenceErrors=ENABLED, for an unknown user.
 
 Without node or the installed packages the tests fail, saying what to run: they never skip.
 """
@@ -27,6 +32,7 @@ import boto3
 import jwt
 import pytest
 import requests
+from botocore.exceptions import ClientError
 from local_stack import REGION, Stack
 
 from cogapi.local import urls
@@ -42,7 +48,8 @@ def node_script(script: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
     node = shutil.which("node")
     if node is None:
         pytest.fail("node (>= 18) is not on PATH: the JavaScript client tests need it")
-    if not (JS / "node_modules" / "amazon-cognito-identity-js").is_dir():
+    wanted = json.loads((JS / "package.json").read_text())["dependencies"]
+    if not all((JS / "node_modules" / name / "package.json").is_file() for name in wanted):
         pytest.fail(
             "the JavaScript clients are not installed: run `npm ci --prefix tests/js` in "
             f"{JS.parents[1]}"
@@ -66,7 +73,6 @@ class Pool:
     idp: Any
     pool_id: str
     srp: str  # SRP + refresh, PreventUserExistenceErrors=ENABLED
-    legacy: str  # SRP + refresh, PreventUserExistenceErrors=LEGACY
 
     @property
     def issuer(self) -> str:
@@ -86,6 +92,17 @@ class Pool:
     def identity_js(self, *steps: dict[str, Any]) -> list[dict[str, Any]]:
         return node_script(
             "identity_js.mjs",
+            {
+                "endpoint": self.endpoint,
+                "userPoolId": self.pool_id,
+                "clientId": self.srp,
+                "steps": list(steps),
+            },
+        )
+
+    def amplify(self, *steps: dict[str, Any]) -> list[dict[str, Any]]:
+        return node_script(
+            "amplify.mjs",
             {
                 "endpoint": self.endpoint,
                 "userPoolId": self.pool_id,
@@ -115,19 +132,11 @@ def pool(stack: Stack) -> Iterator[Pool]:
         aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
     pool_id = idp.create_user_pool(PoolName="js-clients")["UserPool"]["Id"]
 
-    def client(name: str, existence_errors: str) -> str:
-        return str(idp.create_user_pool_client(
-            UserPoolId=pool_id, ClientName=name,
-            ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-            PreventUserExistenceErrors=existence_errors)["UserPoolClient"]["ClientId"])  # fmt: skip
-
-    yield Pool(
-        stack.endpoint,
-        idp,
-        pool_id,
-        srp=client("web", "ENABLED"),
-        legacy=client("legacy", "LEGACY"),
-    )
+    client_id = idp.create_user_pool_client(
+        UserPoolId=pool_id, ClientName="web",
+        ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        PreventUserExistenceErrors="ENABLED")["UserPoolClient"]["ClientId"]  # fmt: skip
+    yield Pool(stack.endpoint, idp, pool_id, srp=client_id)
 
 
 def _at_hash(access_token: str) -> str:
@@ -135,77 +144,97 @@ def _at_hash(access_token: str) -> str:
     return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
 
 
-def test_sign_in_user_attributes_and_refresh(pool: Pool) -> None:
-    name = pool.user()
-    sub = next(
-        a["Value"]
-        for a in pool.idp.admin_get_user(UserPoolId=pool.pool_id, Username=name)["UserAttributes"]
-        if a["Name"] == "sub"
-    )
-    signed_in, attributes, refreshed = pool.identity_js(
-        {"op": "signIn", "username": name, "password": PASSWORD},
-        {"op": "getUserAttributes"},
-        {"op": "refreshSession"},
-    )
-    assert signed_in["ok"], signed_in
-    id_claims = pool.claims(signed_in["idToken"])
-    access = pool.claims(signed_in["accessToken"])
+def _sub(pool: Pool, name: str) -> str:
+    user = pool.idp.admin_get_user(UserPoolId=pool.pool_id, Username=name)
+    return next(a["Value"] for a in user["UserAttributes"] if a["Name"] == "sub")
+
+
+def _check_tokens(pool: Pool, name: str, id_token: str, access_token: str) -> dict[str, Any]:
+    """The tokens of one sign-in of `name` by the `srp` client, signed by the pool's keys;
+    the access token's claims."""
+    id_claims, access = pool.claims(id_token), pool.claims(access_token)
     assert (id_claims["token_use"], access["token_use"]) == ("id", "access")
-    assert id_claims["sub"] == access["sub"] == sub
+    assert id_claims["sub"] == access["sub"] == _sub(pool, name)
     assert id_claims["cognito:username"] == access["username"] == name
     assert id_claims["aud"] == access["client_id"] == pool.srp
     assert id_claims["email"] == f"{name}@example.com"
+    assert id_claims["origin_jti"] == access["origin_jti"]
     assert access["scope"] == ADMIN_SCOPE
-    assert id_claims.get("at_hash", _at_hash(signed_in["accessToken"])) == _at_hash(
-        signed_in["accessToken"]
+    assert id_claims.get("at_hash", _at_hash(access_token)) == _at_hash(access_token)
+    return access
+
+
+def test_identity_js_sign_in_then_user_attributes_refresh_and_change_password(pool: Pool) -> None:
+    name = pool.user()
+    new = "Newer-Pass-43"
+    signed_in, attributes, refreshed, wrong_old, changed, renewed = pool.identity_js(
+        {"op": "signIn", "username": name, "password": PASSWORD},
+        {"op": "getUserAttributes"},
+        {"op": "refreshSession"},
+        {"op": "changePassword", "old": "Not-The-Old-1", "new": new},
+        {"op": "changePassword", "old": PASSWORD, "new": new},
+        {"op": "signIn", "username": name, "password": new},  # SRP: a new verifier
     )
+    assert signed_in["ok"], signed_in
+    access = _check_tokens(pool, name, signed_in["idToken"], signed_in["accessToken"])
 
     # getUserAttributes is GetUser with the session's access token
     assert attributes == {
         "ok": True,
-        "attributes": {"sub": sub, "email": f"{name}@example.com", "email_verified": "true"},
-    }
+        "attributes": {"sub": access["sub"], "email": f"{name}@example.com",
+                       "email_verified": "true"},
+    }  # fmt: skip
 
     # refreshSession: InitiateAuth(REFRESH_TOKEN_AUTH); new tokens of the same sign-in, and the
     # library keeps the refresh token it had (AWS sends none back)
     assert refreshed["ok"], refreshed
-    new_access = pool.claims(refreshed["accessToken"])
-    new_id = pool.claims(refreshed["idToken"])
-    assert new_access["jti"] != access["jti"] and new_id["jti"] != id_claims["jti"]
+    new_access = _check_tokens(pool, name, refreshed["idToken"], refreshed["accessToken"])
+    assert new_access["jti"] != access["jti"]
     assert new_access["origin_jti"] == access["origin_jti"]
-    assert (new_access["sub"], new_id["cognito:username"]) == (sub, name)
     assert refreshed["refreshToken"] == signed_in["refreshToken"]
-    assert pool.idp.get_user(AccessToken=refreshed["accessToken"])["Username"] == name
+
+    assert wrong_old == {"ok": False, "code": "NotAuthorizedException", "message": INCORRECT}
+    assert changed == {"ok": True}
+    assert renewed["ok"], renewed
+    assert pool.claims(renewed["accessToken"])["origin_jti"] != access["origin_jti"]
 
 
-def test_wrong_password_and_unknown_user_fail_as_on_aws(pool: Pool) -> None:
-    name = pool.user()
-    wrong, unknown, unknown_legacy = pool.identity_js(
-        {"op": "signIn", "username": name, "password": "Wrong-Pass-42"},
+def test_identity_js_wrong_password_and_unknown_user_say_incorrect(pool: Pool) -> None:
+    wrong, unknown = pool.identity_js(
+        {"op": "signIn", "username": pool.user(), "password": "Wrong-Pass-42"},
         {"op": "signIn", "username": "nobody-js", "password": PASSWORD},
-        {"op": "signIn", "username": "nobody-js", "password": PASSWORD, "clientId": pool.legacy},
     )
     failed = {"ok": False, "code": "NotAuthorizedException", "message": INCORRECT}
     assert wrong == failed
     assert unknown == failed  # PreventUserExistenceErrors=ENABLED: not UserNotFoundException
-    assert unknown_legacy == {
-        "ok": False,
-        "code": "UserNotFoundException",
-        "message": "User does not exist.",
-    }
 
 
-def test_change_password_then_sign_in_with_the_new_one(pool: Pool) -> None:
+def test_amplify_v6_sign_in_refresh_and_sign_out(pool: Pool) -> None:
     name = pool.user()
-    new = "Newer-Pass-43"
-    signed_in, wrong_old, changed, renewed = pool.identity_js(
+    signed_in, session, refreshed, attributes, signed_out, wrong = pool.amplify(
         {"op": "signIn", "username": name, "password": PASSWORD},
-        {"op": "changePassword", "old": "Not-The-Old-1", "new": new},
-        {"op": "changePassword", "old": PASSWORD, "new": new},
-        {"op": "signIn", "username": name, "password": new},  # SRP: the verifier changed too
+        {"op": "fetchAuthSession"},
+        {"op": "refresh"},
+        {"op": "fetchUserAttributes"},
+        {"op": "signOut"},
+        {"op": "signIn", "username": name, "password": "Wrong-Pass-42"},
     )
-    assert signed_in["ok"], signed_in
-    assert wrong_old == {"ok": False, "code": "NotAuthorizedException", "message": INCORRECT}
-    assert changed == {"ok": True}
-    assert renewed["ok"], renewed
-    assert pool.claims(renewed["accessToken"])["username"] == name
+    assert signed_in == {"ok": True, "isSignedIn": True, "signInStep": "DONE"}
+    assert session["ok"], session
+    access = _check_tokens(pool, name, session["idToken"], session["accessToken"])
+
+    # fetchAuthSession({forceRefresh: true}) calls GetTokensFromRefreshToken
+    assert refreshed["ok"], refreshed
+    new_access = _check_tokens(pool, name, refreshed["idToken"], refreshed["accessToken"])
+    assert new_access["jti"] != access["jti"]
+    assert new_access["origin_jti"] == access["origin_jti"]
+
+    assert attributes["ok"] and attributes["attributes"]["email"] == f"{name}@example.com"
+
+    # signOut revokes the refresh token (RevokeToken), and with it the sign-in's access tokens
+    assert signed_out == {"ok": True}
+    with pytest.raises(ClientError) as exc:
+        pool.idp.get_user(AccessToken=refreshed["accessToken"])
+    assert exc.value.response["Error"]["Message"] == "Access Token has been revoked"
+
+    assert wrong == {"ok": False, "code": "NotAuthorizedException", "message": INCORRECT}
