@@ -1,92 +1,9 @@
-// Drives a Cognito endpoint with amazon-cognito-identity-js, as a browser app does, and prints
-// one JSON line: {"results": [...]}, one entry per step (tests/local/test_js_clients.py asserts).
-//
-// Input: one JSON argument {endpoint, userPoolId, clientId, steps}; each step is one of
-//   {"op": "signIn", "username", "password"}   authenticateUser (USER_SRP_AUTH + PASSWORD_VERIFIER),
-//                                               on the step's own "clientId" if it names one
-//   {"op": "getUserAttributes"}                 GetUser with the last session's access token
-//   {"op": "changePassword", "old", "new"}      ChangePassword with that access token
-//   {"op": "refreshSession"}                    InitiateAuth(REFRESH_TOKEN_AUTH) with its refresh token
-// Each step answers {"ok": true, ...} or {"ok": false, "code", "message"}; the steps after a
-// signIn act on the user it signed in (a failed signIn leaves the user unchanged).
+// Runs identity_js_steps.mjs in Node: one JSON argument {endpoint, userPoolId, clientId, steps},
+// one JSON line out: {"results": [...]}.
 //
 // The library is used unchanged: on Node >= 18 it finds the global fetch (through
 // isomorphic-unfetch) and Node's crypto for its random SRP secret, so nothing is supplied.
-import cognito from "amazon-cognito-identity-js";
+import { run } from "./identity_js_steps.mjs";
 
-const { AuthenticationDetails, CognitoUser, CognitoUserPool } = cognito;
-
-const input = JSON.parse(process.argv[2]);
-function userPool(clientId) {
-  return new CognitoUserPool({
-    UserPoolId: input.userPoolId,
-    ClientId: clientId,
-    endpoint: input.endpoint,
-  });
-}
-
-function tokens(session) {
-  return {
-    idToken: session.getIdToken().getJwtToken(),
-    accessToken: session.getAccessToken().getJwtToken(),
-    refreshToken: session.getRefreshToken().getToken(),
-  };
-}
-
-function failure(err) {
-  return { ok: false, code: err.code ?? err.name, message: err.message };
-}
-
-function signIn(step) {
-  const pool = userPool(step.clientId ?? input.clientId);
-  const user = new CognitoUser({ Username: step.username, Pool: pool });
-  const details = new AuthenticationDetails({ Username: step.username, Password: step.password });
-  return new Promise((resolve) => {
-    user.authenticateUser(details, {
-      onSuccess: (session) => resolve({ user, answer: { ok: true, ...tokens(session) } }),
-      onFailure: (err) => resolve({ user: null, answer: failure(err) }),
-      newPasswordRequired: () => resolve({ user: null, answer: { ok: false, code: "newPasswordRequired" } }),
-      mfaRequired: () => resolve({ user: null, answer: { ok: false, code: "mfaRequired" } }),
-      totpRequired: () => resolve({ user: null, answer: { ok: false, code: "totpRequired" } }),
-    });
-  });
-}
-
-// A node-style callback as a promise of one step's answer.
-function answer(call, onResult) {
-  return new Promise((resolve) => {
-    call((err, result) => resolve(err ? failure(err) : { ok: true, ...onResult(result) }));
-  });
-}
-
-const steps = {
-  getUserAttributes: (user) =>
-    answer(
-      (done) => user.getUserAttributes(done),
-      (attributes) => ({
-        attributes: Object.fromEntries(attributes.map((a) => [a.getName(), a.getValue()])),
-      }),
-    ),
-  changePassword: (user, step) =>
-    answer((done) => user.changePassword(step.old, step.new, done), () => ({})),
-  refreshSession: (user) =>
-    answer(
-      (done) => user.refreshSession(user.getSignInUserSession().getRefreshToken(), done),
-      tokens,
-    ),
-};
-
-const results = [];
-let current = null;
-for (const step of input.steps) {
-  if (step.op === "signIn") {
-    const { user, answer: signedIn } = await signIn(step);
-    current = user ?? current;
-    results.push(signedIn);
-  } else if (current === null) {
-    results.push({ ok: false, code: "NoUser", message: `${step.op} before a successful signIn` });
-  } else {
-    results.push(await steps[step.op](current, step));
-  }
-}
+const results = await run(JSON.parse(process.argv[2]));
 process.stdout.write(JSON.stringify({ results }) + "\n");
