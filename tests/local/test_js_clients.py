@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.server
 import json
 import secrets
 import shutil
 import subprocess
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +38,7 @@ from botocore.exceptions import ClientError
 from local_stack import REGION, Stack
 
 from cogapi.local import urls
+from tests.chromium import chromium_driver
 
 JS = Path(__file__).resolve().parents[1] / "js"
 PASSWORD = "Sturdy-Pass-42"
@@ -43,17 +46,21 @@ INCORRECT = "Incorrect username or password."
 ADMIN_SCOPE = "aws.cognito.signin.user.admin"
 
 
-def node_script(script: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
-    """Run tests/js/<script> with `payload` as its JSON argument; its per-step results."""
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("node (>= 18) is not on PATH: the JavaScript client tests need it")
+def _require_packages() -> None:
     wanted = json.loads((JS / "package.json").read_text())["dependencies"]
     if not all((JS / "node_modules" / name / "package.json").is_file() for name in wanted):
         pytest.fail(
             "the JavaScript clients are not installed: run `npm ci --prefix tests/js` in "
             f"{JS.parents[1]}"
         )
+
+
+def node_script(script: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """Run tests/js/<script> with `payload` as its JSON argument; its per-step results."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node (>= 18) is not on PATH: the JavaScript client tests need it")
+    _require_packages()
     done = subprocess.run(
         [node, str(JS / script), json.dumps(payload)],
         capture_output=True,
@@ -238,3 +245,86 @@ def test_amplify_v6_sign_in_refresh_and_sign_out(pool: Pool) -> None:
     assert exc.value.response["Error"]["Message"] == "Access Token has been revoked"
 
     assert wrong == {"ok": False, "code": "NotAuthorizedException", "message": INCORRECT}
+
+
+# --- a real browser app on another origin ---------------------------------------------------
+
+# The app's page loads the library's browser bundle, as an app ships it, and maps the library's
+# name to it, so the page can import identity_js_steps.mjs unchanged.
+_PAGE = b"""<!doctype html><title>app</title>
+<script src="/amazon-cognito-identity.min.js"></script>
+<script type="importmap">{"imports": {"amazon-cognito-identity-js": "/library.mjs"}}</script>
+"""
+_RUN = """
+const [input, done] = arguments;
+import("/identity_js_steps.mjs").then((steps) => steps.run(input))
+  .then((results) => done({results}), (e) => done({error: e.name + ": " + e.message}));
+"""
+_FETCH_CONTROL_PLANE = """
+const [endpoint, done] = arguments;
+fetch(endpoint, {method: "POST", body: "{}", headers: {"Content-Type": "application/x-amz-json-1.1",
+  "X-Amz-Target": "AWSCognitoIdentityProviderService.ListUserPools"}})
+  .then((r) => done({status: r.status}), (e) => done({error: e.name}));
+"""
+
+
+class _AppPage(http.server.BaseHTTPRequestHandler):
+    FILES = {
+        "/": (_PAGE, "text/html"),
+        "/library.mjs": (b"export default globalThis.AmazonCognitoIdentity;\n", "text/javascript"),
+    }
+
+    def do_GET(self) -> None:
+        if self.path == "/amazon-cognito-identity.min.js":
+            dist = JS / "node_modules" / "amazon-cognito-identity-js" / "dist"
+            body, kind = (dist / "amazon-cognito-identity.min.js").read_bytes(), "text/javascript"
+        elif self.path == "/identity_js_steps.mjs":
+            body, kind = (JS / "identity_js_steps.mjs").read_bytes(), "text/javascript"
+        elif self.path in self.FILES:
+            body, kind = self.FILES[self.path]
+        else:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def app_origin() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _AppPage)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://localhost:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_identity_js_in_chromium_from_another_origin(pool: Pool, app_origin: str) -> None:
+    """A browser app on http://localhost:<port> calls the endpoint on 127.0.0.1:<other port>:
+    the library's requests are CORS requests with a preflight, which AWS grants."""
+    _require_packages()
+    name = pool.user()
+    payload = {"endpoint": pool.endpoint, "userPoolId": pool.pool_id, "clientId": pool.srp,
+               "steps": [{"op": "signIn", "username": name, "password": PASSWORD},
+                         {"op": "getUserAttributes"},
+                         {"op": "signIn", "username": name, "password": "Wrong-Pass-42"}]}  # fmt: skip
+    with chromium_driver() as driver:
+        driver.get(app_origin + "/")
+        answer = driver.execute_async_script(_RUN, payload)
+        control_plane = driver.execute_async_script(_FETCH_CONTROL_PLANE, pool.endpoint)
+    assert "results" in answer, answer
+    signed_in, attributes, wrong = answer["results"]
+    assert signed_in["ok"], signed_in
+    _check_tokens(pool, name, signed_in["idToken"], signed_in["accessToken"])
+    assert attributes["ok"] and attributes["attributes"]["email"] == f"{name}@example.com"
+    # the error's JSON body is readable across origins, so the app sees AWS's code and message
+    assert wrong == {"ok": False, "code": "NotAuthorizedException", "message": INCORRECT}
+    # the rest of the AWS API stays closed to web pages (the guard's defence)
+    assert control_plane == {"error": "TypeError"}, control_plane
