@@ -86,15 +86,16 @@ class Pool:
         return urls.issuer(self.endpoint, self.pool_id)
 
     def user(self) -> str:
-        name = "js" + secrets.token_hex(4)
+        """A confirmed user; its email address, which it signs in with."""
+        email = f"js{secrets.token_hex(4)}@example.com"
         self.idp.admin_create_user(
-            UserPoolId=self.pool_id, Username=name, MessageAction="SUPPRESS",
-            UserAttributes=[{"Name": "email", "Value": f"{name}@example.com"},
+            UserPoolId=self.pool_id, Username=email, MessageAction="SUPPRESS",
+            UserAttributes=[{"Name": "email", "Value": email},
                             {"Name": "email_verified", "Value": "true"}])  # fmt: skip
         self.idp.admin_set_user_password(
-            UserPoolId=self.pool_id, Username=name, Password=PASSWORD, Permanent=True
+            UserPoolId=self.pool_id, Username=email, Password=PASSWORD, Permanent=True
         )
-        return name
+        return email
 
     def identity_js(self, *steps: dict[str, Any]) -> list[dict[str, Any]]:
         return node_script(
@@ -137,7 +138,9 @@ def pool(stack: Stack) -> Iterator[Pool]:
     idp = boto3.client(
         "cognito-idp", endpoint_url=stack.endpoint, region_name=REGION,
         aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
-    pool_id = idp.create_user_pool(PoolName="js-clients")["UserPool"]["Id"]
+    # users sign in with their email address, as with cogapi's example config (sign_in: [email])
+    pool_id = idp.create_user_pool(PoolName="js-clients", UsernameAttributes=["email"])[
+        "UserPool"]["Id"]  # fmt: skip
 
     client_id = idp.create_user_pool_client(
         UserPoolId=pool_id, ClientName="web",
@@ -151,20 +154,19 @@ def _at_hash(access_token: str) -> str:
     return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
 
 
-def _sub(pool: Pool, name: str) -> str:
-    user = pool.idp.admin_get_user(UserPoolId=pool.pool_id, Username=name)
-    return next(a["Value"] for a in user["UserAttributes"] if a["Name"] == "sub")
-
-
-def _check_tokens(pool: Pool, name: str, id_token: str, access_token: str) -> dict[str, Any]:
-    """The tokens of one sign-in of `name` by the `srp` client, signed by the pool's keys;
+def _check_tokens(pool: Pool, email: str, id_token: str, access_token: str) -> dict[str, Any]:
+    """The tokens of one sign-in of `email` by the `srp` client, signed by the pool's keys;
     the access token's claims."""
+    user = pool.idp.admin_get_user(UserPoolId=pool.pool_id, Username=email)
+    sub = next(a["Value"] for a in user["UserAttributes"] if a["Name"] == "sub")
     id_claims, access = pool.claims(id_token), pool.claims(access_token)
     assert (id_claims["token_use"], access["token_use"]) == ("id", "access")
-    assert id_claims["sub"] == access["sub"] == _sub(pool, name)
-    assert id_claims["cognito:username"] == access["username"] == name
+    assert id_claims["sub"] == access["sub"] == sub
+    # the user name is the pool's own (a UUID where users sign in with their email), which
+    # the library learns from the challenge's USER_ID_FOR_SRP and signs with
+    assert id_claims["cognito:username"] == access["username"] == user["Username"] != email
     assert id_claims["aud"] == access["client_id"] == pool.srp
-    assert id_claims["email"] == f"{name}@example.com"
+    assert id_claims["email"] == email
     assert id_claims["origin_jti"] == access["origin_jti"]
     assert access["scope"] == ADMIN_SCOPE
     assert id_claims.get("at_hash", _at_hash(access_token)) == _at_hash(access_token)
@@ -172,30 +174,30 @@ def _check_tokens(pool: Pool, name: str, id_token: str, access_token: str) -> di
 
 
 def test_identity_js_sign_in_then_user_attributes_refresh_and_change_password(pool: Pool) -> None:
-    name = pool.user()
+    email = pool.user()
     new = "Newer-Pass-43"
     signed_in, attributes, refreshed, wrong_old, changed, renewed = pool.identity_js(
-        {"op": "signIn", "username": name, "password": PASSWORD},
+        {"op": "signIn", "username": email, "password": PASSWORD},
         {"op": "getUserAttributes"},
         {"op": "refreshSession"},
         {"op": "changePassword", "old": "Not-The-Old-1", "new": new},
         {"op": "changePassword", "old": PASSWORD, "new": new},
-        {"op": "signIn", "username": name, "password": new},  # SRP: a new verifier
+        {"op": "signIn", "username": email, "password": new},  # SRP: a new verifier
     )
     assert signed_in["ok"], signed_in
-    access = _check_tokens(pool, name, signed_in["idToken"], signed_in["accessToken"])
+    access = _check_tokens(pool, email, signed_in["idToken"], signed_in["accessToken"])
 
     # getUserAttributes is GetUser with the session's access token
     assert attributes == {
         "ok": True,
-        "attributes": {"sub": access["sub"], "email": f"{name}@example.com",
+        "attributes": {"sub": access["sub"], "email": email,
                        "email_verified": "true"},
     }  # fmt: skip
 
     # refreshSession: InitiateAuth(REFRESH_TOKEN_AUTH); new tokens of the same sign-in, and the
     # library keeps the refresh token it had (AWS sends none back)
     assert refreshed["ok"], refreshed
-    new_access = _check_tokens(pool, name, refreshed["idToken"], refreshed["accessToken"])
+    new_access = _check_tokens(pool, email, refreshed["idToken"], refreshed["accessToken"])
     assert new_access["jti"] != access["jti"]
     assert new_access["origin_jti"] == access["origin_jti"]
     assert refreshed["refreshToken"] == signed_in["refreshToken"]
@@ -209,7 +211,7 @@ def test_identity_js_sign_in_then_user_attributes_refresh_and_change_password(po
 def test_identity_js_wrong_password_and_unknown_user_say_incorrect(pool: Pool) -> None:
     wrong, unknown = pool.identity_js(
         {"op": "signIn", "username": pool.user(), "password": "Wrong-Pass-42"},
-        {"op": "signIn", "username": "nobody-js", "password": PASSWORD},
+        {"op": "signIn", "username": "nobody@example.com", "password": PASSWORD},
     )
     failed = {"ok": False, "code": "NotAuthorizedException", "message": INCORRECT}
     assert wrong == failed
@@ -217,26 +219,26 @@ def test_identity_js_wrong_password_and_unknown_user_say_incorrect(pool: Pool) -
 
 
 def test_amplify_v6_sign_in_refresh_and_sign_out(pool: Pool) -> None:
-    name = pool.user()
+    email = pool.user()
     signed_in, session, refreshed, attributes, signed_out, wrong = pool.amplify(
-        {"op": "signIn", "username": name, "password": PASSWORD},
+        {"op": "signIn", "username": email, "password": PASSWORD},
         {"op": "fetchAuthSession"},
         {"op": "refresh"},
         {"op": "fetchUserAttributes"},
         {"op": "signOut"},
-        {"op": "signIn", "username": name, "password": "Wrong-Pass-42"},
+        {"op": "signIn", "username": email, "password": "Wrong-Pass-42"},
     )
     assert signed_in == {"ok": True, "isSignedIn": True, "signInStep": "DONE"}
     assert session["ok"], session
-    access = _check_tokens(pool, name, session["idToken"], session["accessToken"])
+    access = _check_tokens(pool, email, session["idToken"], session["accessToken"])
 
     # fetchAuthSession({forceRefresh: true}) calls GetTokensFromRefreshToken
     assert refreshed["ok"], refreshed
-    new_access = _check_tokens(pool, name, refreshed["idToken"], refreshed["accessToken"])
+    new_access = _check_tokens(pool, email, refreshed["idToken"], refreshed["accessToken"])
     assert new_access["jti"] != access["jti"]
     assert new_access["origin_jti"] == access["origin_jti"]
 
-    assert attributes["ok"] and attributes["attributes"]["email"] == f"{name}@example.com"
+    assert attributes["ok"] and attributes["attributes"]["email"] == email
 
     # signOut revokes the refresh token (RevokeToken), and with it the sign-in's access tokens
     assert signed_out == {"ok": True}
@@ -310,11 +312,11 @@ def test_identity_js_in_chromium_from_another_origin(pool: Pool, app_origin: str
     """A browser app on http://localhost:<port> calls the endpoint on 127.0.0.1:<other port>:
     the library's requests are CORS requests with a preflight, which AWS grants."""
     _require_packages()
-    name = pool.user()
+    email = pool.user()
     payload = {"endpoint": pool.endpoint, "userPoolId": pool.pool_id, "clientId": pool.srp,
-               "steps": [{"op": "signIn", "username": name, "password": PASSWORD},
+               "steps": [{"op": "signIn", "username": email, "password": PASSWORD},
                          {"op": "getUserAttributes"},
-                         {"op": "signIn", "username": name, "password": "Wrong-Pass-42"}]}  # fmt: skip
+                         {"op": "signIn", "username": email, "password": "Wrong-Pass-42"}]}  # fmt: skip
     with chromium_driver() as driver:
         driver.get(app_origin + "/")
         answer = driver.execute_async_script(_RUN, payload)
@@ -322,8 +324,8 @@ def test_identity_js_in_chromium_from_another_origin(pool: Pool, app_origin: str
     assert "results" in answer, answer
     signed_in, attributes, wrong = answer["results"]
     assert signed_in["ok"], signed_in
-    _check_tokens(pool, name, signed_in["idToken"], signed_in["accessToken"])
-    assert attributes["ok"] and attributes["attributes"]["email"] == f"{name}@example.com"
+    _check_tokens(pool, email, signed_in["idToken"], signed_in["accessToken"])
+    assert attributes["ok"] and attributes["attributes"]["email"] == email
     # the error's JSON body is readable across origins, so the app sees AWS's code and message
     assert wrong == {"ok": False, "code": "NotAuthorizedException", "message": INCORRECT}
     # the rest of the AWS API stays closed to web pages (the guard's defence)
