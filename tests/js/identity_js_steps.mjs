@@ -4,8 +4,7 @@
 // library's name to the browser bundle it loaded), so both run the same code.
 //
 // Input: {endpoint, userPoolId, clientId, steps}; each step is one of
-//   {"op": "signIn", "username", "password"}   authenticateUser (USER_SRP_AUTH + PASSWORD_VERIFIER),
-//                                               on the step's own "clientId" if it names one
+//   {"op": "signIn", "username", "password"}   authenticateUser (USER_SRP_AUTH + PASSWORD_VERIFIER)
 //   {"op": "getUserAttributes"}                 GetUser with the last session's access token
 //   {"op": "changePassword", "old", "new"}      ChangePassword with that access token
 //   {"op": "refreshSession"}                    InitiateAuth(REFRESH_TOKEN_AUTH) with its refresh token
@@ -15,10 +14,10 @@ import cognito from "amazon-cognito-identity-js";
 
 const { AuthenticationDetails, CognitoUser, CognitoUserPool } = cognito;
 
-function userPool(input, clientId) {
+function userPool(input) {
   return new CognitoUserPool({
     UserPoolId: input.userPoolId,
-    ClientId: clientId,
+    ClientId: input.clientId,
     endpoint: input.endpoint,
   });
 }
@@ -36,7 +35,7 @@ function failure(err) {
 }
 
 function signIn(input, step) {
-  const pool = userPool(input, step.clientId ?? input.clientId);
+  const pool = userPool(input);
   const user = new CognitoUser({ Username: step.username, Pool: pool });
   const details = new AuthenticationDetails({ Username: step.username, Password: step.password });
   return new Promise((resolve) => {

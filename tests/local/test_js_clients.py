@@ -97,27 +97,16 @@ class Pool:
         )
         return email
 
+    def run(self, script: str, *steps: dict[str, Any]) -> list[dict[str, Any]]:
+        """tests/js/<script>'s results for `steps`, on this pool and its `srp` client."""
+        payload = {"endpoint": self.endpoint, "userPoolId": self.pool_id, "clientId": self.srp}
+        return node_script(script, {**payload, "steps": list(steps)})
+
     def identity_js(self, *steps: dict[str, Any]) -> list[dict[str, Any]]:
-        return node_script(
-            "identity_js.mjs",
-            {
-                "endpoint": self.endpoint,
-                "userPoolId": self.pool_id,
-                "clientId": self.srp,
-                "steps": list(steps),
-            },
-        )
+        return self.run("identity_js.mjs", *steps)
 
     def amplify(self, *steps: dict[str, Any]) -> list[dict[str, Any]]:
-        return node_script(
-            "amplify.mjs",
-            {
-                "endpoint": self.endpoint,
-                "userPoolId": self.pool_id,
-                "clientId": self.srp,
-                "steps": list(steps),
-            },
-        )
+        return self.run("amplify.mjs", *steps)
 
     def claims(self, token: str) -> dict[str, Any]:
         """The token's claims, its signature checked against the pool's JWKS."""
@@ -134,19 +123,18 @@ class Pool:
 
 
 @pytest.fixture(scope="module")
-def pool(stack: Stack) -> Iterator[Pool]:
+def pool(stack: Stack) -> Pool:
     idp = boto3.client(
         "cognito-idp", endpoint_url=stack.endpoint, region_name=REGION,
         aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
     # users sign in with their email address, as with cogapi's example config (sign_in: [email])
     pool_id = idp.create_user_pool(PoolName="js-clients", UsernameAttributes=["email"])[
         "UserPool"]["Id"]  # fmt: skip
-
     client_id = idp.create_user_pool_client(
         UserPoolId=pool_id, ClientName="web",
         ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
         PreventUserExistenceErrors="ENABLED")["UserPoolClient"]["ClientId"]  # fmt: skip
-    yield Pool(stack.endpoint, idp, pool_id, srp=client_id)
+    return Pool(stack.endpoint, idp, pool_id, srp=client_id)
 
 
 def _at_hash(access_token: str) -> str:
