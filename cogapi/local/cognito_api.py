@@ -4,8 +4,9 @@ moto (5.2.5) answers sign-in and the user APIs, but not as AWS does (aws-notes: 
 real client uses"): it accepts any SRP signature, ignores the client's `ExplicitAuthFlows` and
 `PreventUserExistenceErrors`, signs tokens with its own key, and lacks `DeleteUser`,
 `DeleteUserAttributes`, `RevokeToken`, `ResendConfirmationCode`,
-`GetUserAttributeVerificationCode` and `VerifyUserAttribute`. `CognitoApi` sees every
-`AWSCognitoIdentityProviderService.*` call first and:
+`GetUserAttributeVerificationCode`, `VerifyUserAttribute` and `GetTokensFromRefreshToken`
+(Amplify v6's refresh). `CognitoApi` sees every `AWSCognitoIdentityProviderService.*` call
+first and:
 - gates each `AuthFlow` on the client's `ExplicitAuthFlows` (AWS's default when it has none:
   SRP, custom and refresh), answering `InvalidParameterException` "<FLOW> flow not enabled for
   this client";
@@ -204,6 +205,7 @@ class CognitoApi:
             "DeleteUser": self._delete_user,
             "DeleteUserAttributes": self._delete_user_attributes,
             "RevokeToken": self._revoke_token,
+            "GetTokensFromRefreshToken": self._tokens_from_refresh_token,
             "GetUserAttributeVerificationCode": self._attribute_verification_code,
             "VerifyUserAttribute": self._verify_user_attribute,
             "ForgotPassword": self._forgot_password,
@@ -362,6 +364,45 @@ class CognitoApi:
                 "ChallengeParameters": {},
             }
         )
+
+    def _tokens_from_refresh_token(self, environ: dict[str, Any], body: dict[str, Any]) -> Answer:
+        """GetTokensFromRefreshToken: REFRESH_TOKEN_AUTH's new ID and access tokens, with the
+        client's secret itself in place of a SECRET_HASH. Refresh token rotation is not
+        emulated: as on AWS with rotation disabled (the default), no new refresh token comes
+        back and the one given stays valid."""
+        client = self._client_for(body)
+        if client is None:
+            return _client_not_found(body)
+        token = str(body.get("RefreshToken") or "")
+        params = {"REFRESH_TOKEN": token}
+        if client.secret is not None:
+            given = str(body.get("ClientSecret") or "")
+            if not given:
+                return _fail(
+                    "NotAuthorizedException",
+                    f"Client {client.client_id} is configured with secret but ClientSecret "
+                    "was not received",
+                )
+            if not hmac.compare_digest(given.encode(), client.secret.encode()):
+                return _fail(
+                    "NotAuthorizedException",
+                    f"Unable to verify secret for client {client.client_id}",
+                )
+            refreshed = self.hosted_ui.refreshed_grant(token, client)
+            if refreshed is not None:  # the flow below wants the SECRET_HASH of its user
+                name = refreshed[0].subject.username + client.client_id
+                digest = hmac.new(client.secret.encode(), name.encode(), "sha256").digest()
+                params["SECRET_HASH"] = base64.b64encode(digest).decode()
+        flow = {"ClientId": client.client_id, "AuthFlow": "REFRESH_TOKEN_AUTH"}
+        initiate = {
+            **environ,
+            "HTTP_X_AMZ_TARGET": TARGET_PREFIX + "InitiateAuth",
+            "cogapi.operation": "InitiateAuth",
+        }
+        answer = self._refresh(initiate, {**flow, "AuthParameters": params}, client, params)
+        if answer.error is None:  # this call's answer has only the AuthenticationResult
+            answer.body = {"AuthenticationResult": answer.body.get("AuthenticationResult", {})}
+        return answer
 
     def _salt(self, pool_id: str, user_id: str) -> int:
         digest = hmac.new(self._secret, f"salt\0{pool_id}\0{user_id}".encode(), "sha256").digest()

@@ -390,11 +390,19 @@ class LocalServer:
                 Request(environ, populate_request=False), issuer.group(1), issuer.group(2)
             )
             return response(environ, start_response)
+        preflight = guard.user_pool_preflight(environ)
+        if preflight is not None:  # a browser app's Cognito sign-in, as AWS grants it
+            start_response("200 OK", preflight)
+            return [b""]
         refused = guard.control_plane_refusal(environ)
         if refused is not None:
             return guard.refusal(environ, start_response, refused)
+        start = guard.without_cors(start_response)
+        origin = environ.get("HTTP_ORIGIN")
+        if origin is not None and guard.is_user_pool_call(environ):
+            start = guard.without_cors(guard.with_user_pool_cors(start_response, origin))
         try:
-            return self._control_plane(environ, guard.without_cors(start_response))
+            return self._control_plane(environ, start)
         finally:
             _settle_heap()
 

@@ -10,6 +10,8 @@ Each pins an AWS behaviour (aws-notes: "Sign-in APIs a real client uses").
 
 from __future__ import annotations
 
+import base64
+import hmac
 import re
 import secrets
 import warnings
@@ -464,6 +466,64 @@ def test_refresh_tokens_work_across_the_api_and_the_token_endpoint(pool: Pool) -
     user.renew_access_token()  # InitiateAuth(REFRESH_TOKEN_AUTH), tokens verified by pycognito
     assert user.access_claims["origin_jti"] == jwt_claims(hosted["access_token"])["origin_jti"]
     assert user.get_user().username == name
+
+
+def test_get_tokens_from_refresh_token_refreshes_either_kind_of_sign_in(
+    stack: Stack, pool: Pool
+) -> None:
+    # how Amplify v6 refreshes (moto lacks the call); rotation disabled, AWS's default
+    name = pool.user()
+    api = pool.idp.initiate_auth(
+        ClientId=pool.password,
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": name, "PASSWORD": PASSWORD},
+    )["AuthenticationResult"]
+    hosted = stack.server.issue_tokens(pool.pool_id, pool.password, name, ("openid", ADMIN_SCOPE))
+    for access, refresh in [
+        (api["AccessToken"], api["RefreshToken"]),
+        (hosted["access_token"], hosted["refresh_token"]),
+    ]:
+        answer = pool.idp.get_tokens_from_refresh_token(
+            ClientId=pool.password, RefreshToken=refresh
+        )
+        result = answer["AuthenticationResult"]
+        assert set(answer) == {"AuthenticationResult", "ResponseMetadata"}
+        assert set(result) == {"AccessToken", "IdToken", "ExpiresIn", "TokenType"}  # no rotation
+        assert jwt_claims(result["AccessToken"])["origin_jti"] == jwt_claims(access)["origin_jti"]
+        assert jwt_claims(result["IdToken"])["cognito:username"] == name
+        assert pool.idp.get_user(AccessToken=result["AccessToken"])["Username"] == name
+    pool.idp.revoke_token(Token=api["RefreshToken"], ClientId=pool.password)
+    with pytest.raises(ClientError) as revoked:
+        pool.idp.get_tokens_from_refresh_token(
+            ClientId=pool.password, RefreshToken=api["RefreshToken"]
+        )
+    assert _error(revoked)[0] == "NotAuthorizedException"
+    with pytest.raises(ClientError) as other:
+        pool.idp.get_tokens_from_refresh_token(
+            ClientId="nope", RefreshToken=hosted["refresh_token"]
+        )
+    assert _error(other)[0] == "ResourceNotFoundException"
+
+
+def test_get_tokens_from_refresh_token_needs_the_client_secret(pool: Pool) -> None:
+    client_id, secret = pool.secret
+    name = pool.user()
+    digest = hmac.new(secret.encode(), (name + client_id).encode(), "sha256").digest()
+    refresh = pool.idp.initiate_auth(
+        ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": name, "PASSWORD": PASSWORD,
+                        "SECRET_HASH": base64.b64encode(digest).decode()},
+    )["AuthenticationResult"]["RefreshToken"]  # fmt: skip
+    for given in [{}, {"ClientSecret": "not-the-secret" * 2}]:
+        with pytest.raises(ClientError) as exc:
+            pool.idp.get_tokens_from_refresh_token(
+                ClientId=client_id, RefreshToken=refresh, **given
+            )
+        assert _error(exc)[0] == "NotAuthorizedException"
+    result = pool.idp.get_tokens_from_refresh_token(
+        ClientId=client_id, RefreshToken=refresh, ClientSecret=secret
+    )["AuthenticationResult"]
+    assert jwt_claims(result["AccessToken"])["username"] == name
 
 
 def test_a_client_with_a_secret_needs_the_secret_hash(pool: Pool) -> None:

@@ -126,9 +126,16 @@ def test_a_foreign_origin_cannot_create_anything(stack: Stack) -> None:
 
 
 def test_control_plane_grants_no_cors_even_to_loopback_origins(stack: Stack) -> None:
-    r = control_plane(stack, "ListUserPools", {"MaxResults": 10}, Origin="http://localhost:3000")
-    assert r.status_code == 200, r.text
-    assert not [h for h in r.headers if h.lower().startswith("access-control-")], r.headers
+    # a loopback page may send a Cognito user-pool call's preflight (below), which cannot name
+    # the call: any other X-Amz-Target with an Origin is refused, and moto never sees it
+    name = "loopback-page-pool"
+    for operation, body in [("ListUserPools", {"MaxResults": 10}), ("CreateUserPool",
+                            {"PoolName": name})]:  # fmt: skip
+        r = control_plane(stack, operation, body, Origin="http://localhost:3000")
+        assert r.status_code == 403, r.text
+        assert not [h for h in r.headers if h.lower().startswith("access-control-")], r.headers
+    pools = stack.clients["cognito-idp"].list_user_pools(MaxResults=60)["UserPools"]
+    assert name not in [p["Name"] for p in pools]
 
 
 @pytest.mark.parametrize("origin", ["https://evil.example", "http://localhost:3000"])
@@ -143,6 +150,59 @@ def test_control_plane_preflight_is_refused(stack: Stack, origin: str) -> None:
     )
     assert r.status_code == 403
     assert not [h for h in r.headers if h.lower().startswith("access-control-")], r.headers
+
+
+LIBRARY_HEADERS = "content-type,x-amz-target,x-amz-user-agent,cache-control"  # identity-js
+
+
+def _preflight(stack: Stack, origin: str, headers: str = LIBRARY_HEADERS) -> requests.Response:
+    return requests.options(
+        stack.endpoint + "/",
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": headers,
+        },
+    )
+
+
+def test_user_pool_calls_get_cors_for_loopback_pages(stack: Stack) -> None:
+    # what AWS serves browser apps (amazon-cognito-identity-js, Amplify): their sign-in calls
+    origin = "http://localhost:3000"
+    pre = _preflight(stack, origin)
+    assert pre.status_code == 200, pre.text
+    assert pre.headers["Access-Control-Allow-Origin"] == origin
+    assert pre.headers["Access-Control-Allow-Methods"] == "POST"
+    allowed = {h.strip() for h in pre.headers["Access-Control-Allow-Headers"].split(",")}
+    assert allowed == set(LIBRARY_HEADERS.split(","))
+    r = requests.post(
+        stack.endpoint + "/",
+        data=json.dumps({"ClientId": stack.client_id, "AuthFlow": "USER_SRP_AUTH",
+                         "AuthParameters": {"USERNAME": EMAIL, "SRP_A": "0"}}),
+        headers={"Content-Type": FORM, "Origin": origin,
+                 "X-Amz-Target": "AWSCognitoIdentityProviderService.InitiateAuth"},
+    )  # fmt: skip
+    assert r.status_code == 400 and r.json()["__type"].endswith("InvalidParameterException")
+    assert r.headers["Access-Control-Allow-Origin"] == origin
+    assert "x-amzn-ErrorType" in r.headers["Access-Control-Expose-Headers"]
+
+
+@pytest.mark.parametrize(
+    ("origin", "headers"),
+    [("https://evil.example", LIBRARY_HEADERS), ("null", LIBRARY_HEADERS),
+     ("http://localhost:3000", LIBRARY_HEADERS + ",authorization,x-amz-date"),  # signed: an SDK
+     ("http://localhost:3000", "content-type")],
+)  # fmt: skip
+def test_other_preflights_are_refused(stack: Stack, origin: str, headers: str) -> None:
+    r = _preflight(stack, origin, headers)
+    assert r.status_code == 403
+    assert not [h for h in r.headers if h.lower().startswith("access-control-")], r.headers
+
+
+def test_user_pool_calls_from_a_foreign_origin_are_refused(stack: Stack) -> None:
+    r = control_plane(stack, "GetUser", {"AccessToken": "x"}, Origin="https://evil.example")
+    assert r.status_code == 403
+    assert "Access-Control-Allow-Origin" not in r.headers
 
 
 def test_data_plane_adds_no_cors_of_its_own(stack: Stack) -> None:
