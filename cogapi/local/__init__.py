@@ -32,6 +32,10 @@ Known differences from AWS (each a deliberate simplification):
   code. The user-existence rules cover the sign-in flows, ForgotPassword, ConfirmForgotPassword
   and ResendConfirmationCode, not ConfirmSignUp.
 - Sign-up confirms the user at once with `email_verified=true` (no mailbox locally).
+- Refresh token rotation is not emulated: `GetTokensFromRefreshToken` answers as AWS does with
+  rotation off (no new refresh token).
+- CORS on the control plane: only pages on loopback origins, only for the user-pool calls AWS
+  serves to browsers (`guard.USER_POOL_CALLS`); AWS grants those to every origin.
 - No hosted-UI session cookie: every `/oauth2/authorize` shows the form again.
 - Federated identity providers, MFA and the change-password page are not
   emulated; authorizer result caching is not emulated (every call is checked).
