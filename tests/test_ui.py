@@ -24,7 +24,16 @@ def test_plain_plan_is_one_greppable_line_per_resource() -> None:
     ui.plan(PLAN, "Plan:")
     lines = out.getvalue().splitlines()
     assert lines[0] == "Plan:"
-    assert lines[1].split() == ["update", "lambda_function", "fn", "(arn:fn)", "memory_mb:", "128", "->", "256"]
+    assert lines[1].split() == [
+        "update",
+        "lambda_function",
+        "fn",
+        "(arn:fn)",
+        "memory_mb:",
+        "128",
+        "->",
+        "256",
+    ]
     assert lines[-1] == "Plan: 1 to update."
     assert "┃" not in out.getvalue()  # no table off a terminal
     assert err.getvalue() == "error: user_pool_domain d: taken by [red]pool-2\nhint: pick another\n"
@@ -49,8 +58,27 @@ def test_json_mode_prints_no_plan_text() -> None:
 
 def test_status_rows_off_a_terminal() -> None:
     ui, out, _ = _ui(False)
-    ui.status([{"kind": "stage", "name": "test", "id": "s", "state": "drifted", "drift": ["deployment: a -> b"]}])
-    assert out.getvalue().split() == ["drifted", "stage", "test", "(s)", "deployment:", "a", "->", "b"]
+    ui.status(
+        [
+            {
+                "kind": "stage",
+                "name": "test",
+                "id": "s",
+                "state": "drifted",
+                "drift": ["deployment: a -> b"],
+            }
+        ]
+    )
+    assert out.getvalue().split() == [
+        "drifted",
+        "stage",
+        "test",
+        "(s)",
+        "deployment:",
+        "a",
+        "->",
+        "b",
+    ]
 
 
 def test_plan_details_speak_the_configs_language() -> None:
@@ -85,7 +113,14 @@ def test_plan_details_speak_the_configs_language() -> None:
         "memory_mb: 128 -> 256", "role_name: a -> b", "source: the code changed",
     ):  # fmt: skip
         assert words in text, words
-    for aws_word in ("ALLOW_", "_minutes", "ACTIVE", "MinimumLength", "EmailSendingAccount", "arn:aws:iam"):
+    for aws_word in (
+        "ALLOW_",
+        "_minutes",
+        "ACTIVE",
+        "MinimumLength",
+        "EmailSendingAccount",
+        "arn:aws:iam",
+    ):
         assert aws_word not in text, aws_word
 
 
@@ -103,7 +138,11 @@ def test_terminal_tables_fit_80_columns_and_drop_empty_columns() -> None:
     lines = out.getvalue().splitlines()
     assert max(len(line) for line in lines) <= 80, "\n".join(lines)
     text = out.getvalue()
-    for token in ("us-east-1_AbCdEf123", "1example23456789abcdefghij", "function:test-API-function"):
+    for token in (
+        "us-east-1_AbCdEf123",
+        "1example23456789abcdefghij",
+        "function:test-API-function",
+    ):
         assert token in text, token  # an id is never cut in the middle
 
     ui, out, _ = _ui(True)

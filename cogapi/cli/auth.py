@@ -75,6 +75,7 @@ def token(opts: Any, ui: Any, **kwargs: Any) -> int:
 
     return run_token(opts, ui, **kwargs)
 
+
 @click.command(short_help="Call the API with the cached token.")
 @click.argument("path", required=False)
 @click.option(
@@ -118,6 +119,7 @@ def call(opts: Any, ui: Any, **kwargs: Any) -> int:
 
     return call_stack(opts, ui, **kwargs)
 
+
 @click.command(short_help="The tutorial's checks: 401 without a valid token, 200 with.")
 @common_options
 def verify(opts: Any, ui: Any) -> int:
@@ -130,9 +132,11 @@ def verify(opts: Any, ui: Any) -> int:
 
     return run_verify(opts, ui)
 
+
 @click.group(short_help="Add, remove and list test users.")
 def user() -> None:
     """Test users of the stack's pool (admin calls; refuses a pool the stack does not own)."""
+
 
 @user.command("add")
 @click.argument("email")
@@ -146,6 +150,7 @@ def user_add(opts: Any, ui: Any, email: str, password_stdin: bool) -> int:
 
     return run_user_add(opts, ui, email, password_stdin)
 
+
 @user.command("rm")
 @click.argument("email")
 @common_options
@@ -154,6 +159,7 @@ def user_rm(opts: Any, ui: Any, email: str) -> int:
     from cogapi.auth.commands import run_user_rm
 
     return run_user_rm(opts, ui, email)
+
 
 @user.command("ls")
 @common_options

@@ -68,8 +68,9 @@ _FUNCTION_ARN = re.compile(r"functions/(arn:[^/]+)/invocations")
 class GatewayError(Exception):
     """An answer API Gateway itself gives (not the function)."""
 
-    def __init__(self, status: int, message: str, error_type: str | None = None,
-                 why: str = "") -> None:
+    def __init__(
+        self, status: int, message: str, error_type: str | None = None, why: str = ""
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -98,6 +99,7 @@ def too_long(why: str) -> GatewayError:
 
 
 # --- routing -----------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Route:
@@ -148,6 +150,7 @@ def find_route(api: ApiSnapshot, path: str, http_method: str) -> Route:
 
 # --- authorizer --------------------------------------------------------------------------------
 
+
 def claim_strings(claims: dict[str, Any]) -> dict[str, str]:
     """Claims as API Gateway hands them to a REST integration: every value a string."""
     out: dict[str, str] = {}
@@ -175,14 +178,16 @@ class CognitoAuthorizer:
 
     VERIFIED_TOKENS = 4096  # remembered signature checks, least recently used dropped first
 
-    def __init__(self, state: MotoState, keys: KeySet, endpoint: str,
-                 clock: Callable[[], float]) -> None:
+    def __init__(
+        self, state: MotoState, keys: KeySet, endpoint: str, clock: Callable[[], float]
+    ) -> None:
         self.state = state
         self.keys = keys
         self.endpoint = endpoint
         self.clock = clock
         self._verified_tokens: OrderedDict[str, tuple[dict[str, Any], dict[str, str]]] = (
-            OrderedDict())
+            OrderedDict()
+        )
         self._verified_keys: KeySet | None = None
         self._lock = threading.Lock()
 
@@ -208,8 +213,9 @@ class CognitoAuthorizer:
                 self._verified_tokens.popitem(last=False)
         return known
 
-    def authorize(self, request: Request, api: ApiSnapshot,
-                  method: MethodSpec) -> tuple[dict[str, Any], dict[str, str]]:
+    def authorize(
+        self, request: Request, api: ApiSnapshot, method: MethodSpec
+    ) -> tuple[dict[str, Any], dict[str, str]]:
         """The claims of the request's token if the method's authorizer lets it through, and
         the claims as the integration sees them (`claim_strings`)."""
         authorizer = api.authorizer(method.authorizer_id)
@@ -223,27 +229,34 @@ class CognitoAuthorizer:
             raise unauthorized(f"no token in header {header}")
         verified = self._verified(token)
         claims = verified[0]
-        pools = {urls.issuer(self.endpoint, arn.rsplit("/", 1)[-1]): arn.rsplit("/", 1)[-1]
-                 for arn in authorizer.provider_arns}
+        pools = {
+            urls.issuer(self.endpoint, arn.rsplit("/", 1)[-1]): arn.rsplit("/", 1)[-1]
+            for arn in authorizer.provider_arns
+        }
         pool_id = pools.get(str(claims.get("iss")))
         if pool_id is None:
             raise unauthorized("token issued by a pool this authorizer does not trust")
         if is_expired(claims, self.clock()):
-            raise GatewayError(401, "The incoming token has expired", "UnauthorizedException",
-                               "expired token")
+            raise GatewayError(
+                401, "The incoming token has expired", "UnauthorizedException", "expired token"
+            )
         if method.scopes:
             granted = set(str(claims.get("scope", "")).split())
             if claims.get("token_use") != "access" or not granted & set(method.scopes):
                 raise unauthorized(f"needs an access token with one of {list(method.scopes)}")
         else:
             pool = self.state.pool(pool_id)
-            if (claims.get("token_use") != "id" or pool is None
-                    or claims.get("aud") not in pool.client_ids):
+            if (
+                claims.get("token_use") != "id"
+                or pool is None
+                or claims.get("aud") not in pool.client_ids
+            ):
                 raise unauthorized("a method without scopes needs an ID token")
         return verified
 
 
 # --- events and answers ------------------------------------------------------------------------
+
 
 def _headers(request: Request) -> tuple[dict[str, str] | None, dict[str, list[str]] | None]:
     multi: dict[str, list[str]] = {}
@@ -292,11 +305,18 @@ class Call:
             "requestTimeEpoch": int(now * 1000),
             "requestId": self.request_id,
             "identity": {
-                "cognitoIdentityPoolId": None, "accountId": None, "cognitoIdentityId": None,
-                "caller": None, "sourceIp": self.request.remote_addr, "principalOrgId": None,
-                "accessKey": None, "cognitoAuthenticationType": None,
-                "cognitoAuthenticationProvider": None, "userArn": None,
-                "userAgent": self.request.headers.get("User-Agent") or None, "user": None,
+                "cognitoIdentityPoolId": None,
+                "accountId": None,
+                "cognitoIdentityId": None,
+                "caller": None,
+                "sourceIp": self.request.remote_addr,
+                "principalOrgId": None,
+                "accessKey": None,
+                "cognitoAuthenticationType": None,
+                "cognitoAuthenticationProvider": None,
+                "userArn": None,
+                "userAgent": self.request.headers.get("User-Agent") or None,
+                "user": None,
             },
             "domainName": self.request.host,
             "deploymentId": api.deployment_id,
@@ -327,8 +347,9 @@ class Call:
         }
 
     def mapping_source(self) -> MappingSource:
-        return MappingSource(self.request, self.context(), self.route.path_parameters,
-                             dict(self.deployed.variables))
+        return MappingSource(
+            self.request, self.context(), self.route.path_parameters, dict(self.deployed.variables)
+        )
 
     def template_event(self, integration: IntegrationSpec) -> Any:
         templates = dict(integration.request_templates)
@@ -357,7 +378,8 @@ def proxy_response(value: Any) -> Response:
         raise bad_gateway(f"proxy answer has unknown keys {sorted(unknown)}")
     status = value.get("statusCode")
     if isinstance(status, bool) or not (
-            isinstance(status, int) or (isinstance(status, str) and status.isdigit())):
+        isinstance(status, int) or (isinstance(status, str) and status.isdigit())
+    ):
         raise bad_gateway(f"statusCode {status!r} is not a number")
     if not 100 <= int(status) <= 599:
         raise bad_gateway(f"statusCode {status} is not an HTTP status")
@@ -379,8 +401,9 @@ def proxy_response(value: Any) -> Response:
         if not isinstance(values, list):
             raise bad_gateway(f"multiValueHeaders.{name} is not a list")
         headers.extend((name, _header_value(item)) for item in values)
-    headers.extend((name, _header_value(item)) for name, item in single.items()
-                   if name not in multi)
+    headers.extend(
+        (name, _header_value(item)) for name, item in single.items() if name not in multi
+    )
     if not any(name.lower() == "content-type" for name, _ in headers):
         headers.append(("Content-Type", "application/json"))
     # Built with all its headers at once: werkzeug adds no default Content-Type to a response
@@ -398,11 +421,18 @@ def _header_value(value: Any) -> str:
 
 # --- the data plane ----------------------------------------------------------------------------
 
+
 class DataPlane:
-    def __init__(self, state: MotoState, keys: KeySet, runner: FunctionRunner, endpoint: str,
-                 clock: Callable[[], float] = time.time,
-                 max_integration_seconds: float = MAX_INTEGRATION_SECONDS,
-                 handler_output: Callable[[str, list[str]], None] | None = None) -> None:
+    def __init__(
+        self,
+        state: MotoState,
+        keys: KeySet,
+        runner: FunctionRunner,
+        endpoint: str,
+        clock: Callable[[], float] = time.time,
+        max_integration_seconds: float = MAX_INTEGRATION_SECONDS,
+        handler_output: Callable[[str, list[str]], None] | None = None,
+    ) -> None:
         self.state = state
         self.runner = runner
         self.max_integration_seconds = max_integration_seconds
@@ -426,8 +456,9 @@ class DataPlane:
         response.headers["x-amz-apigw-id"] = secrets.token_urlsafe(12)[:15] + "="
         return response
 
-    def _handle(self, request: Request, api_id: str, stage: str, path: str,
-                request_id: str) -> Response:
+    def _handle(
+        self, request: Request, api_id: str, stage: str, path: str, request_id: str
+    ) -> Response:
         deployed = self.state.deployed_stage(api_id, stage)
         if deployed is None:
             raise missing_token()
@@ -456,10 +487,14 @@ class DataPlane:
         code = self._permitted_code(call, function_arn)
         if integration.type == "AWS" and not integration.responses:
             raise internal("no integration response (AWS integrations need one)")
-        event = call.proxy_event() if integration.type == "AWS_PROXY" \
+        event = (
+            call.proxy_event()
+            if integration.type == "AWS_PROXY"
             else call.template_event(integration)
-        gateway_limit = min(self.max_integration_seconds,
-                            (integration.timeout_ms or 29000) / 1000.0)
+        )
+        gateway_limit = min(
+            self.max_integration_seconds, (integration.timeout_ms or 29000) / 1000.0
+        )
         result = self.runner.invoke(code, event, timeout=min(code.timeout, gateway_limit))
         self._log_invocation(code.name, result)
         if result.failure is FailureKind.TIMEOUT and gateway_limit <= code.timeout:
@@ -472,39 +507,59 @@ class DataPlane:
         if default is not None:
             return integration_answer(default, json.dumps(result.value), call.mapping_source())
         status = next((s for s, pattern in integration.responses if not pattern), "200")
-        return Response(json.dumps(result.value), status=int(status),
-                        content_type="application/json")
+        return Response(
+            json.dumps(result.value), status=int(status), content_type="application/json"
+        )
 
-    def _gateway_answer(self, exc: GatewayError, request: Request, api_id: str, stage: str,
-                        path: str, request_id: str) -> Response:
+    def _gateway_answer(
+        self,
+        exc: GatewayError,
+        request: Request,
+        api_id: str,
+        stage: str,
+        path: str,
+        request_id: str,
+    ) -> Response:
         """The answer shaped by the deployed API's gateway responses (`response_mapping`)."""
         deployed = self.state.deployed_stage(api_id, stage)
-        context = {"requestId": request_id, "stage": stage, "apiId": api_id,
-                   "httpMethod": request.method, "path": f"/{stage}{'/' + path.strip('/')}",
-                   "domainName": request.host}
+        context = {
+            "requestId": request_id,
+            "stage": stage,
+            "apiId": api_id,
+            "httpMethod": request.method,
+            "path": f"/{stage}{'/' + path.strip('/')}",
+            "domainName": request.host,
+        }
         variables = dict(deployed.variables) if deployed else {}
         source = MappingSource(request, context, {}, variables)
-        return gateway_answer(exc.status, exc.message, exc.error_type,
-                              deployed.api if deployed else None, source)
+        return gateway_answer(
+            exc.status, exc.message, exc.error_type, deployed.api if deployed else None, source
+        )
 
     def _permitted_code(self, call: Call, function_arn: str) -> FunctionCode:
         """The function's code if it exists and its resource policy lets API Gateway call it
         for this request (500 otherwise, as AWS answers)."""
         api = call.deployed.api
-        prefix = f"arn:aws:execute-api:{api.region}:{api.account_id}:{api.api_id}/" \
-                 f"{call.deployed.stage}/"
-        candidates = list(dict.fromkeys(  # the likeliest first: `any` stops at the first match
-            f"{prefix}{m}{p}"
-            for m in (call.request.method, call.route.method.http_method)
-            for p in (call.route.resource.path, call.path)
-        ))
+        prefix = (
+            f"arn:aws:execute-api:{api.region}:{api.account_id}:{api.api_id}/{call.deployed.stage}/"
+        )
+        candidates = list(
+            dict.fromkeys(  # the likeliest first: `any` stops at the first match
+                f"{prefix}{m}{p}"
+                for m in (call.request.method, call.route.method.http_method)
+                for p in (call.route.resource.path, call.path)
+            )
+        )
         code, permitted = self.state.gateway_target(
-            function_arn, "apigateway.amazonaws.com", candidates)
+            function_arn, "apigateway.amazonaws.com", candidates
+        )
         if code is None:
             raise internal(f"function {function_arn} does not exist")
         if not permitted:
-            raise internal("Invalid permissions on Lambda function (add_permission for "
-                           f"apigateway.amazonaws.com, SourceArn like {min(candidates)})")
+            raise internal(
+                "Invalid permissions on Lambda function (add_permission for "
+                f"apigateway.amazonaws.com, SourceArn like {min(candidates)})"
+            )
         return code
 
     def _log_invocation(self, name: str, result: Invocation) -> None:

@@ -237,13 +237,18 @@ class MotoState:
     def _pool_view(pool: Any) -> PoolView:
         config = pool.extended_config
         admin_only = (config.get("AdminCreateUserConfig") or {}).get(
-            "AllowAdminCreateUserOnly", False)
-        return PoolView(pool_id=pool.id, arn=pool.arn, account_id=pool.account_id,
-                        region=pool.region, allow_self_signup=not admin_only,
-                        username_attributes=tuple(config.get("UsernameAttributes") or ()),
-                        client_ids=frozenset(pool.clients),
-                        auto_verified_attributes=tuple(config.get("AutoVerifiedAttributes")
-                                                       or ()))
+            "AllowAdminCreateUserOnly", False
+        )
+        return PoolView(
+            pool_id=pool.id,
+            arn=pool.arn,
+            account_id=pool.account_id,
+            region=pool.region,
+            allow_self_signup=not admin_only,
+            username_attributes=tuple(config.get("UsernameAttributes") or ()),
+            client_ids=frozenset(pool.clients),
+            auto_verified_attributes=tuple(config.get("AutoVerifiedAttributes") or ()),
+        )
 
     def pool(self, pool_id: str) -> PoolView | None:
         found = self._find_pool(pool_id)
@@ -270,7 +275,8 @@ class MotoState:
             return None
         config = client.extended_config
         return ClientView(
-            client_id=client.id, pool_id=pool_id,
+            client_id=client.id,
+            pool_id=pool_id,
             secret=client.secret if client.generate_secret else None,
             callback_urls=tuple(config.get("CallbackURLs") or ()),
             logout_urls=tuple(config.get("LogoutURLs") or ()),
@@ -290,6 +296,7 @@ class MotoState:
                 if client_id in pool.clients:
                     return str(pool.id)
         return None
+
     def custom_scopes(self, pool_id: str) -> frozenset[str]:
         """Every `<identifier>/<scope>` the pool's resource servers define now."""
         from cogapi.local.resource_servers import pool_scopes
@@ -301,17 +308,28 @@ class MotoState:
     def _find_user(pool: Any, username: str) -> Any:
         user = pool.users.get(username)
         if user is None:  # email sign-in (see the module docstring on UsernameAttributes)
-            user = next((u for u in list(pool.users.values())
-                         if _flat(u.attributes).get("email") == username), None)
+            user = next(
+                (
+                    u
+                    for u in list(pool.users.values())
+                    if _flat(u.attributes).get("email") == username
+                ),
+                None,
+            )
         return user
 
     @staticmethod
     def _subject(user: Any) -> Subject:
         attributes = _flat(user.attributes)
-        groups = sorted(user.groups, key=lambda g: (g.precedence is None, g.precedence or 0,
-                                                   g.group_name))
-        return Subject(sub=attributes.get("sub", user.id), username=user.username,
-                       attributes=attributes, groups=tuple(g.group_name for g in groups))
+        groups = sorted(
+            user.groups, key=lambda g: (g.precedence is None, g.precedence or 0, g.group_name)
+        )
+        return Subject(
+            sub=attributes.get("sub", user.id),
+            username=user.username,
+            attributes=attributes,
+            groups=tuple(g.group_name for g in groups),
+        )
 
     def subject(self, pool_id: str, username: str) -> Subject | None:
         found = self._find_pool(pool_id)
@@ -330,13 +348,16 @@ class MotoState:
         if user.status == "UNCONFIRMED":
             raise SignInError("User is not confirmed.")
         if user.status == "FORCE_CHANGE_PASSWORD":
-            raise SignInError("This user must change the temporary password, which the local "
-                              "hosted UI does not do: set a permanent one with "
-                              "admin-set-user-password --permanent.")
+            raise SignInError(
+                "This user must change the temporary password, which the local "
+                "hosted UI does not do: set a permanent one with "
+                "admin-set-user-password --permanent."
+            )
         return self._subject(user)
 
-    def sign_up(self, pool_id: str, client_id: str, username: str, password: str,
-                attributes: dict[str, str]) -> Subject:
+    def sign_up(
+        self, pool_id: str, client_id: str, username: str, password: str, attributes: dict[str, str]
+    ) -> Subject:
         """Create a confirmed user (see `edge.HostedUi.signup` on why confirmed)."""
         found = self._find_pool(pool_id)
         if found is None:
@@ -348,8 +369,11 @@ class MotoState:
             backend.admin_confirm_sign_up(pool_id, user.username)
         except Exception as exc:  # moto's own exceptions carry the AWS message
             raise SignInError(getattr(exc, "message", None) or str(exc)) from None
-        verified = [{"Name": f"{a}_verified", "Value": "true"}
-                    for a in ("email", "phone_number") if _flat(user.attributes).get(a)]
+        verified = [
+            {"Name": f"{a}_verified", "Value": "true"}
+            for a in ("email", "phone_number")
+            if _flat(user.attributes).get(a)
+        ]
         user.update_attributes(verified)
         return self._subject(user)
 
@@ -363,8 +387,9 @@ class MotoState:
 
     # Tokens moto's user APIs accept: the pool's `access_tokens`, keyed by the exact string.
 
-    def register_access_token(self, pool_id: str, token: str, client_id: str,
-                              username: str) -> None:
+    def register_access_token(
+        self, pool_id: str, token: str, client_id: str, username: str
+    ) -> None:
         found = self._find_pool(pool_id)
         if found is not None:
             found[1].access_tokens[token] = (client_id, username)
@@ -470,35 +495,58 @@ class MotoState:
                 if integ is not None:
                     timeout = integ.timeout_in_millis
                     spec = IntegrationSpec(
-                        type=str(integ.integration_type or "").upper(), uri=integ.uri or "",
+                        type=str(integ.integration_type or "").upper(),
+                        uri=integ.uri or "",
                         request_templates=tuple(sorted((integ.request_templates or {}).items())),
                         timeout_ms=int(timeout) if timeout else None,
-                        responses=tuple((str(r.status_code), r.selection_pattern or None)
-                                        for r in (integ.integration_responses or {}).values()),
+                        responses=tuple(
+                            (str(r.status_code), r.selection_pattern or None)
+                            for r in (integ.integration_responses or {}).values()
+                        ),
                         response_mappings=tuple(
                             IntegrationResponseSpec(
-                                str(r.status_code), r.selection_pattern or None,
-                                _pairs(r.response_parameters), _pairs(r.response_templates))
-                            for r in (integ.integration_responses or {}).values()),
+                                str(r.status_code),
+                                r.selection_pattern or None,
+                                _pairs(r.response_parameters),
+                                _pairs(r.response_templates),
+                            )
+                            for r in (integ.integration_responses or {}).values()
+                        ),
                     )
-                methods.append(MethodSpec(
-                    http_method=method.http_method.upper(),
-                    authorization_type=str(method.authorization_type or "NONE").upper(),
-                    authorizer_id=method.authorizer_id,
-                    scopes=tuple(method.authorization_scopes or ()),
-                    integration=spec))
+                methods.append(
+                    MethodSpec(
+                        http_method=method.http_method.upper(),
+                        authorization_type=str(method.authorization_type or "NONE").upper(),
+                        authorizer_id=method.authorizer_id,
+                        scopes=tuple(method.authorization_scopes or ()),
+                        integration=spec,
+                    )
+                )
             resources.append(ResourceSpec(resource.id, resource.get_path(), tuple(methods)))
         authorizers = tuple(
-            AuthorizerSpec(a.id, str(a.type or ""), tuple(a.provider_arns or ()),
-                           a.identity_source or "")
-            for a in list(api.authorizers.values()))
+            AuthorizerSpec(
+                a.id, str(a.type or ""), tuple(a.provider_arns or ()), a.identity_source or ""
+            )
+            for a in list(api.authorizers.values())
+        )
         gateway_responses = tuple(
-            GatewayResponseSpec(str(g.response_type),
-                                None if g.status_code is None else str(g.status_code),
-                                _pairs(g.response_parameters), _pairs(g.response_templates))
-            for g in list(api.gateway_responses.values()))
-        return ApiSnapshot(api.id, account_id, region, deployment_id, tuple(resources),
-                           authorizers, gateway_responses)
+            GatewayResponseSpec(
+                str(g.response_type),
+                None if g.status_code is None else str(g.status_code),
+                _pairs(g.response_parameters),
+                _pairs(g.response_templates),
+            )
+            for g in list(api.gateway_responses.values())
+        )
+        return ApiSnapshot(
+            api.id,
+            account_id,
+            region,
+            deployment_id,
+            tuple(resources),
+            authorizers,
+            gateway_responses,
+        )
 
     def record_deployment(self, api_id: str, deployment_id: str) -> None:
         """Freeze the API as it is now under `deployment_id` (call right after CreateDeployment)."""
@@ -544,8 +592,9 @@ class MotoState:
     def function_code(self, function_arn: str) -> FunctionCode | None:
         return self._code_of(self._find_function(function_arn))
 
-    def gateway_target(self, function_arn: str, principal: str,
-                       source_arns: list[str]) -> tuple[FunctionCode | None, bool]:
+    def gateway_target(
+        self, function_arn: str, principal: str, source_arns: list[str]
+    ) -> tuple[FunctionCode | None, bool]:
         """The function's code, and whether its resource policy lets `principal` call it from
         any of `source_arns`: one lookup for both, as the data plane needs them per request."""
         fn = self._find_function(function_arn)
@@ -558,10 +607,15 @@ class MotoState:
         if fn is None or not getattr(fn, "code_bytes", b""):
             return None
         return FunctionCode(
-            name=fn.function_name, handler=fn.handler or "", zip_bytes=fn.code_bytes,
-            timeout=float(fn.timeout or 3), memory_size=int(fn.memory_size or 128),
-            environment=dict(fn.environment_vars or {}), region=fn.region,
-            arn=fn.function_arn)
+            name=fn.function_name,
+            handler=fn.handler or "",
+            zip_bytes=fn.code_bytes,
+            timeout=float(fn.timeout or 3),
+            memory_size=int(fn.memory_size or 128),
+            environment=dict(fn.environment_vars or {}),
+            region=fn.region,
+            arn=fn.function_arn,
+        )
 
     @staticmethod
     def _allows(fn: Any, principal: str, source_arn: str) -> bool:

@@ -22,11 +22,19 @@ def _error(message: str | None) -> str:
     return f'<p class="error" id="error">{escape(message)}</p>' if message else ""
 
 
-def login_page(action: str, csrf: str, error: str | None = None,
-               signup_url: str | None = None, username: str = "") -> str:
-    signup = f'<p>Need an account? <a href="{escape(signup_url)}">Sign up</a></p>' \
-        if signup_url else ""
-    return _page("Sign in", f"""{_error(error)}
+def login_page(
+    action: str,
+    csrf: str,
+    error: str | None = None,
+    signup_url: str | None = None,
+    username: str = "",
+) -> str:
+    signup = (
+        f'<p>Need an account? <a href="{escape(signup_url)}">Sign up</a></p>' if signup_url else ""
+    )
+    return _page(
+        "Sign in",
+        f"""{_error(error)}
 <form method="post" action="{escape(action)}">
 <input type="hidden" name="_csrf" value="{escape(csrf)}">
 <label for="username">Username</label>
@@ -34,14 +42,22 @@ def login_page(action: str, csrf: str, error: str | None = None,
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit" name="signInSubmitButton">Sign in</button>
-</form>{signup}""")
+</form>{signup}""",
+    )
 
 
-def signup_page(action: str, csrf: str, email_is_username: bool, error: str | None = None,
-                login_url: str = "") -> str:
-    username = "" if email_is_username else """<label for="username">Username</label>
+def signup_page(
+    action: str, csrf: str, email_is_username: bool, error: str | None = None, login_url: str = ""
+) -> str:
+    username = (
+        ""
+        if email_is_username
+        else """<label for="username">Username</label>
 <input id="username" name="username" type="text" autocomplete="username" required>"""
-    return _page("Sign up", f"""{_error(error)}
+    )
+    return _page(
+        "Sign up",
+        f"""{_error(error)}
 <form method="post" action="{escape(action)}">
 <input type="hidden" name="_csrf" value="{escape(csrf)}">
 {username}
@@ -50,10 +66,13 @@ def signup_page(action: str, csrf: str, email_is_username: bool, error: str | No
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="new-password" required>
 <button type="submit" name="signUpButton">Sign up</button>
-</form><p>Already have an account? <a href="{escape(login_url)}">Sign in</a></p>""")
+</form><p>Already have an account? <a href="{escape(login_url)}">Sign in</a></p>""",
+    )
 
 
 def error_page(error: str, description: str = "") -> str:
     detail = f"<p>{escape(description)}</p>" if description else ""
-    return _page("An error was encountered with the requested page.",
-                 f'<p class="error" id="error">{escape(error)}</p>{detail}')
+    return _page(
+        "An error was encountered with the requested page.",
+        f'<p class="error" id="error">{escape(error)}</p>{detail}',
+    )

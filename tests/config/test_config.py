@@ -663,8 +663,15 @@ def test_init_name_sets_the_stack_and_every_default_resource_name(tmp_path: Path
     assert names == ("myapp", "myapp-user-pool", "myapp-client", "myapp-function",
                      "myapp-function-role", "myapp-api", "myapp-authorizer")  # fmt: skip
     text = path.read_text()
-    for tutorial in ("test-userPool", "test-Client", "test-API-function", "test-API", "test-Authorizer"):
+    for tutorial in (
+        "test-userPool",
+        "test-Client",
+        "test-API-function",
+        "test-API",
+        "test-Authorizer",
+    ):
         assert f"# name: {tutorial}" in text or f"the AWS tutorial's: {tutorial}" in text
+
     # Every comment that was aligned in the example still is: the same column for each key.
     def columns(lines: list[str]) -> dict[str, int]:
         return {

@@ -226,6 +226,8 @@ def test_ctrl_c_during_down_finishes_the_deletion_in_flight_and_says_how_to_reco
     again = cogapi("down", "-c", cfg, "--yes")
     assert again.returncode == 0, again.stderr
     assert sum(count_resources(moto_server).values()) == 0
+
+
 def test_cors_on_cogapi_local_preflight_and_a_readable_401(
     cogapi_local: Any, local_server: MotoServer, tmp_path: Path
 ) -> None:

@@ -139,11 +139,15 @@ def test_asking_depends_on_stdin_not_stdout(
     env = _env(cogapi)
     # `cogapi up -o json | jq` at a terminal: asks on the terminal; stdout stays one JSON document.
     args = ["up", "-c", cfg, "-o", "json"]
-    code, screen, piped = run_with_stdin_on_a_terminal(args, env, "n", "Apply these changes?", False)
+    code, screen, piped = run_with_stdin_on_a_terminal(
+        args, env, "n", "Apply these changes?", False
+    )
     assert code == 2, screen
     assert "Apply these changes?" in screen and piped == ""
     assert count_resources(moto_server)["pools"] == 0
-    code, screen, piped = run_with_stdin_on_a_terminal(args, env, "y", "Apply these changes?", False)
+    code, screen, piped = run_with_stdin_on_a_terminal(
+        args, env, "y", "Apply these changes?", False
+    )
     assert code == 0, screen
     assert json.loads(piped)["outputs"]["user_pool_id"]
     assert count_resources(moto_server)["pools"] == 1

@@ -26,8 +26,10 @@ LOGOUT = "http://localhost:8765/"
 EMAIL = "alice@example.com"
 PASSWORD = "Correct-Horse-9"
 HANDLERS = Path(__file__).parent / "handlers"
-ROLE_POLICY = ('{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":'
-               '{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}')
+ROLE_POLICY = (
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":'
+    '{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
+)
 TEMPLATE = NON_PROXY_TEMPLATE  # the template cogapi puts on non-proxy integrations
 
 
@@ -58,109 +60,200 @@ class Stack:
         return self.server.issue_tokens(self.pool_id, self.client_id, EMAIL, scopes, **kw)
 
 
-def _function(clients: dict[str, Any], role_arn: str, name: str, package: lambda_code.CodePackage,
-              timeout: int = 3) -> str:
+def _function(
+    clients: dict[str, Any],
+    role_arn: str,
+    name: str,
+    package: lambda_code.CodePackage,
+    timeout: int = 3,
+) -> str:
     fn = clients["lambda"].create_function(
-        FunctionName=name, Runtime="python3.12", Role=role_arn, Handler=package.handler,
-        Code={"ZipFile": package.zip_bytes}, Timeout=timeout,
-        Environment={"Variables": {"GREETING": "hi"}})
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role_arn,
+        Handler=package.handler,
+        Code={"ZipFile": package.zip_bytes},
+        Timeout=timeout,
+        Environment={"Variables": {"GREETING": "hi"}},
+    )
     return str(fn["FunctionArn"])
 
 
-def _route(stack: Stack, parent_id: str, path_part: str | None, method: str, fn: str, *,
-           auth: str = "NONE", authorizer_id: str | None = None, scopes: list[str] | None = None,
-           proxy: bool = True, timeout_ms: int | None = None, permit: bool = True) -> str:
+def _route(
+    stack: Stack,
+    parent_id: str,
+    path_part: str | None,
+    method: str,
+    fn: str,
+    *,
+    auth: str = "NONE",
+    authorizer_id: str | None = None,
+    scopes: list[str] | None = None,
+    proxy: bool = True,
+    timeout_ms: int | None = None,
+    permit: bool = True,
+) -> str:
     apigw = stack.clients["apigateway"]
     res_id = parent_id
     if path_part is not None:
-        res_id = apigw.create_resource(restApiId=stack.api_id, parentId=parent_id,
-                                       pathPart=path_part)["id"]
+        res_id = apigw.create_resource(
+            restApiId=stack.api_id, parentId=parent_id, pathPart=path_part
+        )["id"]
     kw: dict[str, Any] = {}
     if authorizer_id:
         kw["authorizerId"] = authorizer_id
     if scopes:
         kw["authorizationScopes"] = scopes
-    apigw.put_method(restApiId=stack.api_id, resourceId=res_id, httpMethod=method,
-                     authorizationType=auth, **kw)
-    uri = (f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/"
-           f"{stack.functions[fn]}/invocations")
+    apigw.put_method(
+        restApiId=stack.api_id, resourceId=res_id, httpMethod=method, authorizationType=auth, **kw
+    )
+    uri = (
+        f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/"
+        f"{stack.functions[fn]}/invocations"
+    )
     ikw: dict[str, Any] = {}
     if timeout_ms:
         ikw["timeoutInMillis"] = timeout_ms
     if not proxy:
         ikw["requestTemplates"] = {"application/json": TEMPLATE}
-    apigw.put_integration(restApiId=stack.api_id, resourceId=res_id, httpMethod=method,
-                          type="AWS_PROXY" if proxy else "AWS", integrationHttpMethod="POST",
-                          uri=uri, **ikw)
+    apigw.put_integration(
+        restApiId=stack.api_id,
+        resourceId=res_id,
+        httpMethod=method,
+        type="AWS_PROXY" if proxy else "AWS",
+        integrationHttpMethod="POST",
+        uri=uri,
+        **ikw,
+    )
     if not proxy:
-        apigw.put_method_response(restApiId=stack.api_id, resourceId=res_id, httpMethod=method,
-                                  statusCode="200")
-        apigw.put_integration_response(restApiId=stack.api_id, resourceId=res_id,
-                                       httpMethod=method, statusCode="200",
-                                       responseTemplates={"application/json": ""})
+        apigw.put_method_response(
+            restApiId=stack.api_id, resourceId=res_id, httpMethod=method, statusCode="200"
+        )
+        apigw.put_integration_response(
+            restApiId=stack.api_id,
+            resourceId=res_id,
+            httpMethod=method,
+            statusCode="200",
+            responseTemplates={"application/json": ""},
+        )
     if permit:
         stack.clients["lambda"].add_permission(
-            FunctionName=fn, StatementId=f"apigw-{res_id}-{method}",
-            Action="lambda:InvokeFunction", Principal="apigateway.amazonaws.com",
-            SourceArn=f"arn:aws:execute-api:{REGION}:123456789012:{stack.api_id}/*/*")
+            FunctionName=fn,
+            StatementId=f"apigw-{res_id}-{method}",
+            Action="lambda:InvokeFunction",
+            Principal="apigateway.amazonaws.com",
+            SourceArn=f"arn:aws:execute-api:{REGION}:123456789012:{stack.api_id}/*/*",
+        )
     return str(res_id)
 
 
 def build_stack(server: LocalServer, endpoint: str) -> Stack:
-    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                            aws_session_token="testing", region_name=REGION)
-    clients = {name: session.client(name, endpoint_url=endpoint)  # type: ignore[call-overload]
-               for name in ("cognito-idp", "apigateway", "lambda", "iam")}
+    session = boto3.Session(
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        aws_session_token="testing",
+        region_name=REGION,
+    )
+    clients = {
+        name: session.client(name, endpoint_url=endpoint)  # type: ignore[call-overload]
+        for name in ("cognito-idp", "apigateway", "lambda", "iam")
+    }
     idp = clients["cognito-idp"]
     pool = idp.create_user_pool(
-        PoolName="cogapi-test", UsernameAttributes=["email"], AutoVerifiedAttributes=["email"],
-        AdminCreateUserConfig={"AllowAdminCreateUserOnly": False})["UserPool"]
+        PoolName="cogapi-test",
+        UsernameAttributes=["email"],
+        AutoVerifiedAttributes=["email"],
+        AdminCreateUserConfig={"AllowAdminCreateUserOnly": False},
+    )["UserPool"]
     domain = "cogapi-test-" + secrets.token_hex(3)
     idp.create_user_pool_domain(Domain=domain, UserPoolId=pool["Id"])
     client = idp.create_user_pool_client(
-        UserPoolId=pool["Id"], ClientName="web", GenerateSecret=False,
-        AllowedOAuthFlows=["code", "implicit"], AllowedOAuthScopes=["openid", "email"],
-        AllowedOAuthFlowsUserPoolClient=True, CallbackURLs=[CALLBACK], LogoutURLs=[LOGOUT],
+        UserPoolId=pool["Id"],
+        ClientName="web",
+        GenerateSecret=False,
+        AllowedOAuthFlows=["code", "implicit"],
+        AllowedOAuthScopes=["openid", "email"],
+        AllowedOAuthFlowsUserPoolClient=True,
+        CallbackURLs=[CALLBACK],
+        LogoutURLs=[LOGOUT],
         SupportedIdentityProviders=["COGNITO"],
-        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH",
-                           "ALLOW_REFRESH_TOKEN_AUTH"])["UserPoolClient"]
+        ExplicitAuthFlows=[
+            "ALLOW_USER_PASSWORD_AUTH",
+            "ALLOW_USER_SRP_AUTH",
+            "ALLOW_REFRESH_TOKEN_AUTH",
+        ],
+    )["UserPoolClient"]
     secret_client = idp.create_user_pool_client(
-        UserPoolId=pool["Id"], ClientName="backend", GenerateSecret=True,
-        AllowedOAuthFlows=["code"], AllowedOAuthScopes=["openid"],
-        AllowedOAuthFlowsUserPoolClient=True, CallbackURLs=[CALLBACK],
-        SupportedIdentityProviders=["COGNITO"])["UserPoolClient"]
-    idp.admin_create_user(UserPoolId=pool["Id"], Username=EMAIL, MessageAction="SUPPRESS",
-                          UserAttributes=[{"Name": "email", "Value": EMAIL},
-                                          {"Name": "email_verified", "Value": "true"}])
-    idp.admin_set_user_password(UserPoolId=pool["Id"], Username=EMAIL, Password=PASSWORD,
-                                Permanent=True)
+        UserPoolId=pool["Id"],
+        ClientName="backend",
+        GenerateSecret=True,
+        AllowedOAuthFlows=["code"],
+        AllowedOAuthScopes=["openid"],
+        AllowedOAuthFlowsUserPoolClient=True,
+        CallbackURLs=[CALLBACK],
+        SupportedIdentityProviders=["COGNITO"],
+    )["UserPoolClient"]
+    idp.admin_create_user(
+        UserPoolId=pool["Id"],
+        Username=EMAIL,
+        MessageAction="SUPPRESS",
+        UserAttributes=[
+            {"Name": "email", "Value": EMAIL},
+            {"Name": "email_verified", "Value": "true"},
+        ],
+    )
+    idp.admin_set_user_password(
+        UserPoolId=pool["Id"], Username=EMAIL, Password=PASSWORD, Permanent=True
+    )
     for group in ("admins", "staff"):
         idp.create_group(UserPoolId=pool["Id"], GroupName=group)
         idp.admin_add_user_to_group(UserPoolId=pool["Id"], Username=EMAIL, GroupName=group)
 
-    role = clients["iam"].create_role(RoleName="cogapi-test-fn",
-                                      AssumeRolePolicyDocument=ROLE_POLICY)["Role"]
+    role = clients["iam"].create_role(
+        RoleName="cogapi-test-fn", AssumeRolePolicyDocument=ROLE_POLICY
+    )["Role"]
     api = clients["apigateway"].create_rest_api(name="cogapi-test")
-    stack = Stack(server, endpoint, clients, pool["Id"], pool["Arn"], domain,
-                  client["ClientId"], secret_client["ClientId"], secret_client["ClientSecret"],
-                  api["id"], "dev", role["Arn"])
+    stack = Stack(
+        server,
+        endpoint,
+        clients,
+        pool["Id"],
+        pool["Arn"],
+        domain,
+        client["ClientId"],
+        secret_client["ClientId"],
+        secret_client["ClientSecret"],
+        api["id"],
+        "dev",
+        role["Arn"],
+    )
     fns = stack.functions
     fns["builtin"] = _function(clients, role["Arn"], "builtin", lambda_code.package(None, "x"))
     for name in ("echo", "raises", "garbage"):
-        fns[name] = _function(clients, role["Arn"], name,
-                              lambda_code.package(HANDLERS / f"{name}.py", f"{name}.handler"))
+        fns[name] = _function(
+            clients,
+            role["Arn"],
+            name,
+            lambda_code.package(HANDLERS / f"{name}.py", f"{name}.handler"),
+        )
     sleeps = lambda_code.package(HANDLERS / "sleeps.py", "sleeps.handler")
     fns["sleeps"] = _function(clients, role["Arn"], "sleeps", sleeps, timeout=1)
     fns["sleeps-long"] = _function(clients, role["Arn"], "sleeps-long", sleeps, timeout=10)
-    fns["unpermitted"] = _function(clients, role["Arn"], "unpermitted",
-                                   lambda_code.package(None, "x"))
+    fns["unpermitted"] = _function(
+        clients, role["Arn"], "unpermitted", lambda_code.package(None, "x")
+    )
 
     apigw = clients["apigateway"]
     authorizer_id = apigw.create_authorizer(
-        restApiId=api["id"], name="cognito", type="COGNITO_USER_POOLS",
-        providerARNs=[pool["Arn"]], identitySource="method.request.header.Authorization")["id"]
-    root = next(r["id"] for r in apigw.get_resources(restApiId=api["id"])["items"]
-                if r["path"] == "/")
+        restApiId=api["id"],
+        name="cognito",
+        type="COGNITO_USER_POOLS",
+        providerARNs=[pool["Arn"]],
+        identitySource="method.request.header.Authorization",
+    )["id"]
+    root = next(
+        r["id"] for r in apigw.get_resources(restApiId=api["id"])["items"] if r["path"] == "/"
+    )
     cognito: dict[str, Any] = {"auth": "COGNITO_USER_POOLS", "authorizer_id": authorizer_id}
     _route(stack, root, "hello", "GET", "builtin", scopes=["email"], **cognito)
     _route(stack, root, "me", "GET", "builtin", **cognito)
@@ -194,16 +287,24 @@ def new_pkce() -> Pkce:
 
 
 def authorize_params(stack: Stack, **overrides: str) -> dict[str, str]:
-    params = {"client_id": stack.client_id, "redirect_uri": CALLBACK, "response_type": "code",
-              "scope": "openid email", "state": "st-123"}
+    params = {
+        "client_id": stack.client_id,
+        "redirect_uri": CALLBACK,
+        "response_type": "code",
+        "scope": "openid email",
+        "state": "st-123",
+    }
     params.update(overrides)
     return params
 
 
 def login_form(session: requests.Session, stack: Stack, **overrides: str) -> tuple[str, str]:
     """Follows /oauth2/authorize to the login form; returns (form action URL, csrf value)."""
-    r = session.get(f"{stack.hosted_ui}/oauth2/authorize",
-                    params=authorize_params(stack, **overrides), allow_redirects=False)
+    r = session.get(
+        f"{stack.hosted_ui}/oauth2/authorize",
+        params=authorize_params(stack, **overrides),
+        allow_redirects=False,
+    )
     assert r.status_code == 302, r.text
     assert "/login?" in r.headers["Location"]
     form = session.get(r.headers["Location"], allow_redirects=False)
@@ -214,12 +315,16 @@ def login_form(session: requests.Session, stack: Stack, **overrides: str) -> tup
     return action.group(1).replace("&amp;", "&"), csrf.group(1)
 
 
-def sign_in(stack: Stack, username: str = EMAIL, password: str = PASSWORD,
-            **overrides: str) -> requests.Response:
+def sign_in(
+    stack: Stack, username: str = EMAIL, password: str = PASSWORD, **overrides: str
+) -> requests.Response:
     session = requests.Session()
     action, csrf = login_form(session, stack, **overrides)
-    return session.post(action, data={"_csrf": csrf, "username": username,
-                                      "password": password}, allow_redirects=False)
+    return session.post(
+        action,
+        data={"_csrf": csrf, "username": username, "password": password},
+        allow_redirects=False,
+    )
 
 
 def code_from(response: requests.Response) -> str:

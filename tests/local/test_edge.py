@@ -30,8 +30,12 @@ def _token(stack: Stack, data: dict[str, str], **kw: object) -> requests.Respons
 
 
 def _redeem(stack: Stack, code: str, verifier: str | None = None) -> requests.Response:
-    data = {"grant_type": "authorization_code", "client_id": stack.client_id, "code": code,
-            "redirect_uri": CALLBACK}
+    data = {
+        "grant_type": "authorization_code",
+        "client_id": stack.client_id,
+        "code": code,
+        "redirect_uri": CALLBACK,
+    }
     if verifier is not None:
         data["code_verifier"] = verifier
     return _token(stack, data)
@@ -41,8 +45,9 @@ def _verify(stack: Stack, token: str) -> dict[str, object]:
     jwks = requests.get(urls.issuer(stack.endpoint, stack.pool_id) + "/.well-known/jwks.json")
     kid = jwt.get_unverified_header(token)["kid"]
     key = next(k for k in jwks.json()["keys"] if k["kid"] == kid)
-    return jwt.decode(token, public_jwk_key(key), algorithms=["RS256"],
-                      options={"verify_aud": False})
+    return jwt.decode(
+        token, public_jwk_key(key), algorithms=["RS256"], options={"verify_aud": False}
+    )
 
 
 def test_info_answers_cogapi_local(stack: Stack) -> None:
@@ -56,15 +61,17 @@ def test_moto_control_plane_is_served_beside_the_stand_in(stack: Stack) -> None:
 
 
 def test_unknown_domain_is_404(stack: Stack) -> None:
-    r = requests.get(urls.hosted_ui_base(stack.endpoint, "nope-nope") + "/oauth2/authorize",
-                     params=authorize_params(stack), allow_redirects=False)
+    r = requests.get(
+        urls.hosted_ui_base(stack.endpoint, "nope-nope") + "/oauth2/authorize",
+        params=authorize_params(stack),
+        allow_redirects=False,
+    )
     assert r.status_code == 404
 
 
 def test_authorize_redirects_to_login_with_same_query_and_xsrf_cookie(stack: Stack) -> None:
     params = authorize_params(stack)
-    r = requests.get(f"{stack.hosted_ui}/oauth2/authorize", params=params,
-                     allow_redirects=False)
+    r = requests.get(f"{stack.hosted_ui}/oauth2/authorize", params=params, allow_redirects=False)
     assert r.status_code == 302
     location = urlsplit(r.headers["Location"])
     assert location.path.endswith(f"/_cogapi/auth/{stack.domain}/login")
@@ -88,7 +95,8 @@ def test_code_flow_with_pkce_gives_verifiable_tokens(stack: Stack) -> None:
     assert access["client_id"] == stack.client_id and "aud" not in access
     assert access["version"] == 2 and access["cognito:groups"] == ["admins", "staff"]
     assert {"sub", "origin_jti", "event_id", "auth_time", "exp", "iat", "jti", "username"} <= set(
-        access)
+        access
+    )
     assert id_token["token_use"] == "id" and id_token["aud"] == stack.client_id
     assert id_token["email"] == EMAIL and id_token["email_verified"] is True
     assert id_token["sub"] == access["sub"] and "at_hash" in id_token
@@ -135,8 +143,15 @@ def test_code_expires_after_five_minutes(stack: Stack) -> None:
 
 def test_code_with_other_redirect_uri_is_invalid_grant(stack: Stack) -> None:
     code = code_from(sign_in(stack))
-    r = _token(stack, {"grant_type": "authorization_code", "client_id": stack.client_id,
-                       "code": code, "redirect_uri": CALLBACK + "/"})
+    r = _token(
+        stack,
+        {
+            "grant_type": "authorization_code",
+            "client_id": stack.client_id,
+            "code": code,
+            "redirect_uri": CALLBACK + "/",
+        },
+    )
     assert r.status_code == 400 and r.json() == {"error": "invalid_grant"}
 
 
@@ -145,17 +160,19 @@ def test_token_endpoint_errors(stack: Stack) -> None:
         ({"grant_type": "authorization_code", "client_id": "nope", "code": "x"}, "invalid_client"),
         ({"client_id": stack.client_id}, "invalid_request"),
         ({"grant_type": "password", "client_id": stack.client_id}, "unsupported_grant_type"),
-        ({"grant_type": "client_credentials", "client_id": stack.client_id},
-         "unauthorized_client"),
+        ({"grant_type": "client_credentials", "client_id": stack.client_id}, "unauthorized_client"),
         ({"grant_type": "authorization_code", "client_id": stack.client_id}, "invalid_request"),
-        ({"grant_type": "refresh_token", "client_id": stack.client_id, "refresh_token": "nope"},
-         "invalid_grant"),
+        (
+            {"grant_type": "refresh_token", "client_id": stack.client_id, "refresh_token": "nope"},
+            "invalid_grant",
+        ),
     ]
     for data, error in cases:
         r = _token(stack, data)
         assert (r.status_code, r.json()) == (400, {"error": error}), data
-    json_body = requests.post(f"{stack.hosted_ui}/oauth2/token",
-                              json={"grant_type": "authorization_code"})
+    json_body = requests.post(
+        f"{stack.hosted_ui}/oauth2/token", json={"grant_type": "authorization_code"}
+    )
     assert json_body.status_code == 400 and json_body.json() == {"error": "invalid_request"}
 
 
@@ -172,16 +189,28 @@ def test_client_with_secret_needs_http_basic(stack: Stack) -> None:
 
 def test_refresh_grant_returns_no_new_refresh_token(stack: Stack) -> None:
     first = _redeem(stack, code_from(sign_in(stack))).json()
-    r = _token(stack, {"grant_type": "refresh_token", "client_id": stack.client_id,
-                       "refresh_token": first["refresh_token"]})
+    r = _token(
+        stack,
+        {
+            "grant_type": "refresh_token",
+            "client_id": stack.client_id,
+            "refresh_token": first["refresh_token"],
+        },
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert "refresh_token" not in body and {"access_token", "id_token"} <= set(body)
     claims = _verify(stack, body["access_token"])
     assert claims["scope"] == "openid email"
-    other = _token(stack, {"grant_type": "refresh_token", "client_id": stack.secret_client_id,
-                           "refresh_token": first["refresh_token"]},
-                   auth=(stack.secret_client_id, stack.secret))
+    other = _token(
+        stack,
+        {
+            "grant_type": "refresh_token",
+            "client_id": stack.secret_client_id,
+            "refresh_token": first["refresh_token"],
+        },
+        auth=(stack.secret_client_id, stack.secret),
+    )
     assert other.status_code == 400 and other.json() == {"error": "invalid_grant"}
 
 
@@ -206,20 +235,28 @@ def test_no_id_token_without_openid(stack: Stack) -> None:
 
 def test_redirect_mismatch_never_redirects_to_the_uri(stack: Stack) -> None:
     for uri in (CALLBACK + "/", "http://evil.example/callback"):
-        r = requests.get(f"{stack.hosted_ui}/oauth2/authorize",
-                         params=authorize_params(stack, redirect_uri=uri), allow_redirects=False)
+        r = requests.get(
+            f"{stack.hosted_ui}/oauth2/authorize",
+            params=authorize_params(stack, redirect_uri=uri),
+            allow_redirects=False,
+        )
         assert r.status_code == 302
         location = urlsplit(r.headers["Location"])
         assert location.path.endswith("/error")
-        assert parse_qs(location.query) == {"error": ["redirect_mismatch"],
-                                            "client_id": [stack.client_id]}
+        assert parse_qs(location.query) == {
+            "error": ["redirect_mismatch"],
+            "client_id": [stack.client_id],
+        }
     page = requests.get(r.headers["Location"])
     assert "redirect_mismatch" in page.text
 
 
 def _authorize_error(stack: Stack, **overrides: str) -> dict[str, list[str]]:
-    r = requests.get(f"{stack.hosted_ui}/oauth2/authorize",
-                     params=authorize_params(stack, **overrides), allow_redirects=False)
+    r = requests.get(
+        f"{stack.hosted_ui}/oauth2/authorize",
+        params=authorize_params(stack, **overrides),
+        allow_redirects=False,
+    )
     assert r.status_code == 302
     assert r.headers["Location"].startswith(CALLBACK + "?")
     return parse_qs(urlsplit(r.headers["Location"]).query)
@@ -227,11 +264,14 @@ def _authorize_error(stack: Stack, **overrides: str) -> dict[str, list[str]]:
 
 def test_authorize_errors_redirect_to_the_registered_uri(stack: Stack) -> None:
     assert _authorize_error(stack, client_id=stack.secret_client_id, response_type="token") == {
-        "error": ["unauthorized_client"], "state": ["st-123"]}
+        "error": ["unauthorized_client"],
+        "state": ["st-123"],
+    }
     assert _authorize_error(stack, scope="openid phone")["error"] == ["invalid_scope"]
     assert _authorize_error(stack, response_type="id_token")["error"] == ["invalid_request"]
-    assert _authorize_error(stack, code_challenge="abc",
-                            code_challenge_method="plain")["error"] == ["invalid_request"]
+    assert _authorize_error(stack, code_challenge="abc", code_challenge_method="plain")[
+        "error"
+    ] == ["invalid_request"]
 
 
 def test_wrong_password_shows_the_form_again(stack: Stack) -> None:
@@ -243,8 +283,11 @@ def test_wrong_password_shows_the_form_again(stack: Stack) -> None:
 def test_login_post_without_csrf_is_refused(stack: Stack) -> None:
     session = requests.Session()
     action, _ = login_form(session, stack)
-    r = session.post(action, data={"_csrf": "forged", "username": EMAIL, "password": PASSWORD},
-                     allow_redirects=False)
+    r = session.post(
+        action,
+        data={"_csrf": "forged", "username": EMAIL, "password": PASSWORD},
+        allow_redirects=False,
+    )
     assert r.status_code == 400 and "Location" not in r.headers
 
 
@@ -255,9 +298,11 @@ def test_signup_creates_a_confirmed_user_and_signs_in(stack: Stack) -> None:
     assert form.status_code == 200 and 'name="email"' in form.text
     csrf = form.text.split('name="_csrf" value="')[1].split('"')[0]
     email = f"bob{time.time_ns()}@example.com"
-    r = session.post(action.replace("/login?", "/signup?"),
-                     data={"_csrf": csrf, "email": email, "password": "Another-Pass-1"},
-                     allow_redirects=False)
+    r = session.post(
+        action.replace("/login?", "/signup?"),
+        data={"_csrf": csrf, "email": email, "password": "Another-Pass-1"},
+        allow_redirects=False,
+    )
     tokens = _redeem(stack, code_from(r)).json()
     claims = _verify(stack, tokens["id_token"])
     assert claims["email"] == email and claims["email_verified"] is True
@@ -268,32 +313,42 @@ def test_signup_creates_a_confirmed_user_and_signs_in(stack: Stack) -> None:
 
 def test_userinfo(stack: Stack) -> None:
     tokens = stack.tokens()
-    r = requests.get(f"{stack.hosted_ui}/oauth2/userInfo",
-                     headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    r = requests.get(
+        f"{stack.hosted_ui}/oauth2/userInfo",
+        headers={"Authorization": f"Bearer {tokens['access_token']}"},
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["email"] == EMAIL and body["email_verified"] == "true" and "sub" in body
     missing = requests.get(f"{stack.hosted_ui}/oauth2/userInfo")
     assert missing.status_code == 400
     assert 'error="invalid_request"' in missing.headers["WWW-Authenticate"]
-    id_token = requests.get(f"{stack.hosted_ui}/oauth2/userInfo",
-                            headers={"Authorization": f"Bearer {tokens['id_token']}"})
+    id_token = requests.get(
+        f"{stack.hosted_ui}/oauth2/userInfo",
+        headers={"Authorization": f"Bearer {tokens['id_token']}"},
+    )
     assert id_token.status_code == 401
     assert 'error="invalid_token"' in id_token.headers["WWW-Authenticate"]
     no_openid = stack.tokens(scopes=("email",))
-    r = requests.get(f"{stack.hosted_ui}/oauth2/userInfo",
-                     headers={"Authorization": f"Bearer {no_openid['access_token']}"})
+    r = requests.get(
+        f"{stack.hosted_ui}/oauth2/userInfo",
+        headers={"Authorization": f"Bearer {no_openid['access_token']}"},
+    )
     assert r.status_code == 401
 
 
 def test_logout_redirects_only_to_registered_urls(stack: Stack) -> None:
-    ok = requests.get(f"{stack.hosted_ui}/logout",
-                      params={"client_id": stack.client_id, "logout_uri": LOGOUT},
-                      allow_redirects=False)
+    ok = requests.get(
+        f"{stack.hosted_ui}/logout",
+        params={"client_id": stack.client_id, "logout_uri": LOGOUT},
+        allow_redirects=False,
+    )
     assert ok.status_code == 302 and ok.headers["Location"] == LOGOUT
-    bad = requests.get(f"{stack.hosted_ui}/logout",
-                       params={"client_id": stack.client_id, "logout_uri": "http://evil/"},
-                       allow_redirects=False)
+    bad = requests.get(
+        f"{stack.hosted_ui}/logout",
+        params={"client_id": stack.client_id, "logout_uri": "http://evil/"},
+        allow_redirects=False,
+    )
     assert bad.status_code == 302 and "/error?" in bad.headers["Location"]
 
 
@@ -314,6 +369,5 @@ def test_jwks_and_openid_configuration(stack: Stack) -> None:
     assert "revocation_endpoint" in doc
     assert doc["response_types_supported"] == ["code", "token"]
     assert doc["id_token_signing_alg_values_supported"] == ["RS256"]
-    unknown = requests.get(urls.issuer(stack.endpoint, "us-east-1_nope")
-                           + "/.well-known/jwks.json")
+    unknown = requests.get(urls.issuer(stack.endpoint, "us-east-1_nope") + "/.well-known/jwks.json")
     assert unknown.status_code == 404

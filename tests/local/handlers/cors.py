@@ -7,7 +7,9 @@ def handler(event, context):
     claims = ((event.get("requestContext") or {}).get("authorizer") or {}).get("claims") or {}
     return {
         "statusCode": 200,
-        "headers": {"Content-Type": "application/json",
-                    "Access-Control-Allow-Origin": os.environ["ALLOW_ORIGIN"]},
+        "headers": {
+            "Content-Type": "application/json",
+            "Access-Control-Allow-Origin": os.environ["ALLOW_ORIGIN"],
+        },
         "body": json.dumps({"path": event["path"], "username": claims.get("username")}),
     }
