@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from cogapi.aws import Aws
@@ -112,9 +112,9 @@ def dependencies(change: Change, plan: Plan, sms_role: str | None = None) -> set
     return set()
 
 
-def _workers_from_environment() -> int:
+def _workers_from_environment(environ: Mapping[str, str]) -> int:
     """How many changes run at once: COGAPI_WORKERS (tests set 1 for a fixed order), else 8."""
-    raw = os.environ.get("COGAPI_WORKERS", "8").strip()
+    raw = environ.get("COGAPI_WORKERS", "8").strip()
     if not raw.isdigit() or not 1 <= int(raw) <= 64:
         raise UsageError(
             f"COGAPI_WORKERS={raw!r} is not a whole number from 1 to 64; nothing was changed",
@@ -143,8 +143,8 @@ class Executor:
             if a.get("name") == desired.authorizer_settings["name"]:
                 self.ids["authorizer_id"] = str(a["id"])
         self.on_event = on_event or (lambda c, s, m: None)
-        self.workers = workers or _workers_from_environment()
         self.environ = os.environ if environ is None else environ
+        self.workers = workers or _workers_from_environment(self.environ)
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self._reads: list[Future[None]] = []
@@ -458,7 +458,9 @@ class Executor:
 
 
 def check_environment(desired: DesiredStack, environ: dict[str, str] | os._Environ[str]) -> None:
-    """Secrets come from the environment: check them all before any change."""
+    """What `up` reads from the environment (secrets, COGAPI_WORKERS): checked before the plan
+    is shown, so a bad value stops the run before anyone is asked to confirm."""
+    _workers_from_environment(environ)
     missing = [
         (i, spec.secret_env)
         for i, spec in enumerate(desired.idps)

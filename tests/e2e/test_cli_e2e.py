@@ -96,6 +96,18 @@ def test_bad_config_exits_2_without_traceback(cogapi: Any, tmp_path: Path) -> No
     assert "Traceback" not in r.stderr
 
 
+def test_a_bad_workers_setting_stops_up_before_the_plan(
+    cogapi: Any, moto_server: MotoServer, tmp_path: Path
+) -> None:
+    cfg = str(write_config(tmp_path / "cogapi.yaml"))
+    r = cogapi("up", "-c", cfg, env={"COGAPI_WORKERS": "lots"})
+    assert r.returncode == 2
+    assert r.stderr.startswith("error: COGAPI_WORKERS='lots' is not a whole number from 1 to 64")
+    assert "Plan for stack" not in r.stderr + r.stdout  # nobody is asked to confirm it
+    assert "Traceback" not in r.stderr
+    assert count_resources(moto_server) == NONE_LEFT
+
+
 def test_endpoint_unreachable_is_a_clear_error(cogapi: Any, tmp_path: Path) -> None:
     cfg = str(write_config(tmp_path / "cogapi.yaml"))
     start = time.monotonic()
