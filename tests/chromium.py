@@ -1,10 +1,13 @@
-"""Headless Debian Chromium for the real-browser tests (tests/auth and tests/local share it)."""
+"""Headless Debian Chromium for the real-browser tests (tests/auth and tests/local share it), and
+the loopback origin their pages come from."""
 
 from __future__ import annotations
 
+import http.server
 import shutil
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -46,3 +49,34 @@ def chromium_driver() -> Iterator[Any]:
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+@contextmanager
+def page_origin(files: Mapping[str, tuple[bytes | Path, str]]) -> Iterator[str]:
+    """Serves `files` ({path: (content or a file to read at each request, content type)}) on a
+    loopback port, as a browser app's own origin; yields it as `http://localhost:<port>`, which
+    is another origin than the `127.0.0.1` endpoints the pages call."""
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path not in files:
+                self.send_error(404)
+                return
+            content, kind = files[self.path]
+            body = content.read_bytes() if isinstance(content, Path) else content
+            self.send_response(200)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://localhost:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -9,11 +9,9 @@ Without Chromium this fails (never skips), as tests/auth/test_real_browser.py do
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import subprocess
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +19,7 @@ from typing import Any
 import pytest
 from local_stack import EMAIL, Stack
 
-from tests.chromium import chromium_driver
+from tests.chromium import chromium_driver, page_origin
 from tests.helpers import cogapi_command, write_config
 
 FETCH = """
@@ -32,32 +30,14 @@ fetch(url, {headers: token ? {Authorization: token} : {}})
 """
 
 
-class _Page(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        page = b"<!doctype html><title>app</title><p>a browser app</p>"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(page)))
-        self.end_headers()
-        self.wfile.write(page)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+PAGE = {"/": (b"<!doctype html><title>app</title><p>a browser app</p>", "text/html")}
 
 
 @pytest.fixture(scope="module")
 def pages() -> Iterator[tuple[str, str]]:
     """Two page origins on loopback: the one the API allows, and another."""
-    servers = [http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Page) for _ in range(2)]
-    for server in servers:
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        allowed, other = (f"http://localhost:{s.server_address[1]}" for s in servers)
+    with page_origin(PAGE) as allowed, page_origin(PAGE) as other:
         yield allowed, other
-    finally:
-        for server in servers:
-            server.shutdown()
-            server.server_close()
 
 
 @pytest.fixture(scope="module")

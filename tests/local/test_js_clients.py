@@ -19,12 +19,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import http.server
 import json
 import secrets
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +36,7 @@ from botocore.exceptions import ClientError
 from local_stack import REGION, Stack
 
 from cogapi.local import urls
-from tests.chromium import chromium_driver
+from tests.chromium import chromium_driver, page_origin
 
 JS = Path(__file__).resolve().parents[1] / "js"
 PASSWORD = "Sturdy-Pass-42"
@@ -258,42 +256,18 @@ fetch(endpoint, {method: "POST", body: "{}", headers: {"Content-Type": "applicat
 """
 
 
-class _AppPage(http.server.BaseHTTPRequestHandler):
-    FILES = {
-        "/": (_PAGE, "text/html"),
-        "/library.mjs": (b"export default globalThis.AmazonCognitoIdentity;\n", "text/javascript"),
-    }
-
-    def do_GET(self) -> None:
-        if self.path == "/amazon-cognito-identity.min.js":
-            dist = JS / "node_modules" / "amazon-cognito-identity-js" / "dist"
-            body, kind = (dist / "amazon-cognito-identity.min.js").read_bytes(), "text/javascript"
-        elif self.path == "/identity_js_steps.mjs":
-            body, kind = (JS / "identity_js_steps.mjs").read_bytes(), "text/javascript"
-        elif self.path in self.FILES:
-            body, kind = self.FILES[self.path]
-        else:
-            self.send_error(404)
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def app_origin() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _AppPage)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://localhost:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    dist = JS / "node_modules" / "amazon-cognito-identity-js" / "dist"
+    with page_origin({
+        "/": (_PAGE, "text/html"),
+        "/amazon-cognito-identity.min.js": (dist / "amazon-cognito-identity.min.js",
+                                            "text/javascript"),
+        "/library.mjs": (b"export default globalThis.AmazonCognitoIdentity;\n",
+                         "text/javascript"),
+        "/identity_js_steps.mjs": (JS / "identity_js_steps.mjs", "text/javascript"),
+    }) as origin:  # fmt: skip
+        yield origin
 
 
 def test_identity_js_in_chromium_from_another_origin(pool: Pool, app_origin: str) -> None:

@@ -42,6 +42,9 @@ def test_each_account_and_each_reset_gets_its_own_policies(iam: Any) -> None:
     theirs = iam_backends["210987654321"]["global"].managed_policies[BASIC]
     assert ours is not theirs and ours.versions[0] is not theirs.versions[0]
     assert (ours.account_id, theirs.account_id) == ("123456789012", "210987654321")
+    # Built once and copied, not built per account (moto alone gives each a random id): one id
+    # in every account, as AWS gives a managed policy.
+    assert ours.id == theirs.id
     # A reset (what /moto-api/reset and each new mock do) starts from clean copies.
     iam_backends.reset()
     assert _attachments("123456789012") == 0
