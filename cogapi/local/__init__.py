@@ -22,6 +22,7 @@ those behind one prefix (`urls.LOCAL_PREFIX`) on the same loopback server:
 - `vtl`       the subset of Velocity that mapping templates are rendered with
 - `server`    `LocalServer`: one threaded werkzeug server dispatching to moto or the stand-in
 - `dataplane_http` the data plane's own HTTP/1.1 handling (keep-alive, one send per answer)
+- `accepting` the server's threads: each accepts the connection it then serves
 
 Known differences from AWS (each a deliberate simplification):
 - One key pair per server signs for every pool (AWS: per pool); `iss` still tells pools apart.

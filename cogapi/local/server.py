@@ -1,7 +1,7 @@
 """`LocalServer`: moto's control plane and cogapi's stand-in edge on one loopback port.
 
-One threaded werkzeug server (the one moto's `ThreadedMotoServer` runs) with a dispatcher in
-front: paths under `/_cogapi/` go to the stand-in (hosted UI, OAuth, JWKS, API data plane);
+One threaded werkzeug server (the one moto's `ThreadedMotoServer` runs, its threads accepting
+the connections they serve: `accepting`) with a dispatcher in front: paths under `/_cogapi/` go to the stand-in (hosted UI, OAuth, JWKS, API data plane);
 everything else goes to moto's own WSGI app untouched. Because every control-plane call passes
 through here, the dispatcher notices a successful `CreateDeployment` and snapshots the API then,
 so a stage serves what was deployed, not what was changed since (a classic trap, aws-notes).
@@ -18,12 +18,10 @@ handler's own boto3 calls land in the same moto.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import ipaddress
 import json
 import logging
-import queue
 import re
 import socket
 import sys
@@ -33,11 +31,12 @@ from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, TextIO
 
-from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer
+from werkzeug.serving import BaseWSGIServer
 from werkzeug.wrappers import Request, Response
 
 from cogapi.errors import CogapiError, UsageError
 from cogapi.local import guard, urls
+from cogapi.local.accepting import AcceptingThreadsServer
 from cogapi.local.cognito_api import TARGET_PREFIX, CognitoApi
 from cogapi.local.dataplane import MAX_INTEGRATION_SECONDS, WHY_KEY, DataPlane
 from cogapi.local.dataplane_http import FastDataPlaneHandler
@@ -68,83 +67,6 @@ def _settle_heap() -> None:
     """
     gc.collect(1)
     gc.freeze()
-
-
-class _ReusedThreadsServer(ThreadedWSGIServer):
-    """werkzeug's threaded server, with a connection's thread kept for the next connection.
-
-    Starting a thread per connection cost about half a millisecond of CPU per request, a good
-    part of the data plane's overhead (clients such as the benchmark open a connection per
-    request). A thread that finished its connection waits, up to `IDLE_SECONDS`, to be handed
-    another; a connection that finds no idle thread gets a new one at once, as before, so
-    concurrency is unbounded as it was and no connection ever waits for a busy one. A kept-alive
-    data-plane connection holds its thread until it closes or goes quiet (`dataplane_http`).
-    Threads are daemons, as werkzeug's are; closing the server releases the idle ones and shuts
-    down the connections still open.
-    """
-
-    IDLE_SECONDS = 30.0
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._idle: list[queue.SimpleQueue[tuple[Any, Any] | None]] = []
-        self._idle_lock = threading.Lock()
-        self._closing = False
-        self._open: set[socket.socket] = set()  # connections being served (keep-alive ones too)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._idle_lock:
-            if self._closing:
-                self.shutdown_request(request)
-                return
-            self._open.add(request)
-            handoff = self._idle.pop() if self._idle else None
-        if handoff is not None:
-            handoff.put((request, client_address))
-            return
-        thread = threading.Thread(
-            target=self._serve_connections, args=(request, client_address), daemon=True
-        )
-        thread.start()
-
-    def _serve_connections(self, request: Any, client_address: Any) -> None:
-        while True:
-            self.process_request_thread(request, client_address)  # handles errors, closes
-            handoff: queue.SimpleQueue[tuple[Any, Any] | None] = queue.SimpleQueue()
-            with self._idle_lock:
-                if self._closing:
-                    return
-                self._idle.append(handoff)
-            try:
-                work = handoff.get(timeout=self.IDLE_SECONDS)
-            except queue.Empty:
-                with self._idle_lock:
-                    if handoff in self._idle:  # nobody took it: retire
-                        self._idle.remove(handoff)
-                        return
-                work = handoff.get()  # taken just as the wait ran out: its connection comes
-            if work is None:
-                return
-            request, client_address = work
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._idle_lock:
-            self._open.discard(request)
-        super().shutdown_request(request)
-
-    def server_close(self) -> None:
-        """Also ends the connections still open: a keep-alive connection's thread would
-        otherwise serve its next request after the server (and its function workers) closed."""
-        with self._idle_lock:
-            self._closing = True
-            idle, self._idle = self._idle, []
-            still_open, self._open = list(self._open), set()
-        for handoff in idle:
-            handoff.put(None)
-        for connection in still_open:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-        super().server_close()
 
 
 def _is_loopback(host: str) -> bool:
@@ -215,7 +137,7 @@ class LocalServer:
                         hint="stop whatever uses the port, or pick another with --port",
                     ) from None
         try:
-            server = _ReusedThreadsServer(self.host, self.port, self._app, Handler)
+            server = AcceptingThreadsServer(self.host, self.port, self._app, Handler)
         except (OSError, SystemExit) as exc:  # werkzeug exits on "address in use"
             raise CogapiError(
                 f"cannot listen on {self.host}:{self.port} ({exc})",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import socket
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from local_stack import Stack
 
 from cogapi.errors import CogapiError
 from cogapi.local import urls
+from cogapi.local.accepting import AcceptingThreadsServer
 from cogapi.local.server import LocalServer
 
 
@@ -79,13 +81,88 @@ def test_connection_threads_are_reused_without_limiting_concurrency() -> None:
             assert conn.getresponse().status == 200
             conn.close()
         # a thread per connection would make 20; one that is still closing its last connection
-        # when the next arrives is not handed it, so a few may be started
+        # when the next arrives is not waiting for it, so a few may be started
         assert len(set(seen)) < 10
-        with socket.create_connection((host, int(port)), timeout=5) as stalled:
-            stalled.sendall(b"GET /_cogapi/info HTTP/1.1\r\n")  # its thread waits for the rest
-            assert requests.get(urls.info_url(endpoint), timeout=5).status_code == 200
+        stalled = [socket.create_connection((host, int(port)), timeout=5) for _ in range(8)]
+        for sock in stalled:  # more than the spare threads: each holds one while it waits
+            sock.sendall(b"GET /_cogapi/info HTTP/1.1\r\n")
+        assert requests.get(urls.info_url(endpoint), timeout=5).status_code == 200
+        for sock in stalled:
+            sock.close()
     finally:
         server.stop()
     for thread in set(seen):
         thread.join(timeout=5)
         assert not thread.is_alive()  # stopping the server releases the idle threads
+
+
+def _connection_threads(port: int | str) -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == f"cogapi-local:{port}"]
+
+
+def test_a_burst_of_connections_leaves_only_the_spare_threads() -> None:
+    server = LocalServer(port=0)
+    endpoint = server.start()
+    host, port = endpoint.removeprefix("http://").split(":")
+    try:
+        burst = [socket.create_connection((host, int(port)), timeout=5) for _ in range(12)]
+        for sock in burst:
+            sock.sendall(b"GET /_cogapi/info HTTP/1.1\r\n")  # each holds a thread
+        assert requests.get(urls.info_url(endpoint), timeout=5).status_code == 200
+        assert len(_connection_threads(port)) > AcceptingThreadsServer.SPARE + 8
+        for sock in burst:
+            sock.close()
+        deadline = time.monotonic() + 5
+        while len(_connection_threads(port)) > AcceptingThreadsServer.SPARE:
+            assert time.monotonic() < deadline, len(_connection_threads(port))
+            time.sleep(0.02)
+        assert requests.get(urls.info_url(endpoint), timeout=5).status_code == 200
+    finally:
+        server.stop()
+
+
+def test_stopping_frees_the_port_at_once() -> None:
+    server = LocalServer(port=0)
+    endpoint = server.start()
+    port = int(endpoint.rsplit(":", 1)[1])
+    assert requests.get(urls.info_url(endpoint), timeout=5).status_code == 200
+    started = time.monotonic()
+    server.stop()
+    assert time.monotonic() - started < 1
+    assert not _connection_threads(port)  # none is left waiting in accept()
+    with socket.socket() as again:  # nothing listens there any more
+        again.bind(("127.0.0.1", port))
+        again.listen()
+    restarted = LocalServer(port=port)
+    restarted.start()
+    try:
+        assert requests.get(urls.info_url(endpoint), timeout=5).status_code == 200
+    finally:
+        restarted.stop()
+
+
+class _NoShutdown:
+    """A listening socket whose shutdown(2) wakes nobody, as on systems other than Linux."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+
+    def shutdown(self, how: int) -> None:
+        raise OSError("not on this system")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+def test_stopping_wakes_the_waiting_threads_where_shutdown_does_not() -> None:
+    server = LocalServer(port=0)
+    endpoint = server.start()
+    port = int(endpoint.rsplit(":", 1)[1])
+    listening = server._server
+    assert listening is not None
+    listening.socket = _NoShutdown(listening.socket)  # type: ignore[assignment]
+    assert requests.get(urls.info_url(endpoint), timeout=5).status_code == 200
+    started = time.monotonic()
+    server.stop()
+    assert time.monotonic() - started < 2
+    assert not _connection_threads(port)  # each was woken by a connection of the server's own
