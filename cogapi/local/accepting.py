@@ -10,6 +10,8 @@ thread waits in `accept()` itself, serves the connection it got, then waits agai
   the next connection never waits for a busy thread: concurrency is unbounded, as with
   werkzeug's thread per connection. A thread holds its connection for as long as it stays open
   (a kept-alive data-plane connection until it closes or goes quiet: `dataplane_http`).
+- On Linux the listening socket defers accepting (`TCP_DEFER_ACCEPT`) until the client's first
+  bytes have arrived, which saves a thread another wake-up per connection.
 - At most `SPARE` threads wait at a time; one that finishes a connection beyond that ends.
   Blocking `accept()` wakes one waiter per connection (Linux queues them exclusively), so the
   spares cost nothing while the server is quiet.
@@ -42,6 +44,13 @@ class AcceptingThreadsServer(ThreadedWSGIServer):
         self._open: set[socket.socket] = set()  # connections being served
         self._stopping = threading.Event()  # set by `shutdown()` and `server_close()`
         self._done = threading.Event()  # set when `serve_forever` has returned
+        # Linux: accept() returns once the client has sent its request, not at the handshake,
+        # so a thread wakes once per connection instead of twice (accept, then read). A client
+        # that sends nothing is accepted after about a second anyway.
+        defer = getattr(socket, "TCP_DEFER_ACCEPT", None)
+        if defer is not None:
+            with contextlib.suppress(OSError):
+                self.socket.setsockopt(socket.IPPROTO_TCP, defer, 1)
 
     # --- the socketserver interface ------------------------------------------------------------
 

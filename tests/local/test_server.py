@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import socket
+import sys
 import threading
 import time
 from typing import Any
@@ -166,3 +167,26 @@ def test_stopping_wakes_the_waiting_threads_where_shutdown_does_not() -> None:
     server.stop()
     assert time.monotonic() - started < 2
     assert not _connection_threads(port)  # each was woken by a connection of the server's own
+
+
+def test_connections_are_accepted_with_their_request_and_late_senders_still_answered() -> None:
+    server = LocalServer(port=0)
+    endpoint = server.start()
+    port = int(endpoint.rsplit(":", 1)[1])
+    try:
+        listening = server._server
+        assert listening is not None
+        if sys.platform == "linux":
+            assert listening.socket.getsockopt(socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT) > 0
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as late:
+            time.sleep(1.2)  # past the deferral: accepted without data, then read as usual
+            late.sendall(
+                f"GET /_cogapi/info HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                "Connection: close\r\n\r\n".encode()
+            )
+            answer = b""
+            while chunk := late.recv(65536):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200 ")
+    finally:
+        server.stop()
