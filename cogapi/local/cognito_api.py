@@ -336,9 +336,12 @@ class CognitoApi:
         params: dict[str, Any],
     ) -> Answer:
         """REFRESH_TOKEN_AUTH with a refresh token from an API sign-in (moto's) or from the
-        hosted UI (the stand-in's): AWS takes both."""
-        refreshed = self.hosted_ui.refreshed_grant(str(params.get("REFRESH_TOKEN") or ""), client)
-        if refreshed is None or refreshed[1]:  # moto's own, or nobody's: moto answers
+        hosted UI (the stand-in's): AWS takes both, from the client they were issued to only."""
+        token = str(params.get("REFRESH_TOKEN") or "")
+        refreshed = self.hosted_ui.refreshed_grant(token, client)
+        if refreshed is None and token:  # no live token of this client (moto takes any client's)
+            return _fail("NotAuthorizedException", self._refresh_failure(client, token))
+        if refreshed is None or refreshed[1]:  # moto's own, or none at all: moto answers
             answer = self._moto(environ, body)
             given = str(params.get("SECRET_HASH") or "")
             if (
@@ -364,6 +367,13 @@ class CognitoApi:
                 "ChallengeParameters": {},
             }
         )
+
+    def _refresh_failure(self, client: ClientView, token: str) -> str:
+        """AWS's words for a refresh token that does not refresh: revoked (RevokeToken,
+        GlobalSignOut), expired, or anything else (garbage, another client's)."""
+        if self.state.refresh_token_revoked(client.pool_id, token):
+            return "Refresh Token has been revoked"
+        return self.hosted_ui.refresh_failure(token, client.client_id) or "Invalid Refresh Token."
 
     def _tokens_from_refresh_token(self, environ: dict[str, Any], body: dict[str, Any]) -> Answer:
         """GetTokensFromRefreshToken: REFRESH_TOKEN_AUTH's new ID and access tokens, with the

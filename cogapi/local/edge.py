@@ -96,6 +96,7 @@ class HostedUi:
         self.clock = clock
         self._codes: dict[str, _Code] = {}
         self._refresh: dict[str, _Refresh] = {}
+        self._revoked: set[str] = set()  # refresh tokens revoked here, for the error's wording
         self._lock = threading.Lock()
 
     # --- tokens --------------------------------------------------------------------------------
@@ -187,6 +188,7 @@ class HostedUi:
             if stored is None or stored.client_id != client_id:
                 return None
             del self._refresh[token]
+            self._revoked.add(token)
         return stored.origin_jti
 
     def sign_out(self, pool_id: str, username: str) -> None:
@@ -195,6 +197,18 @@ class HostedUi:
             for token, stored in list(self._refresh.items()):
                 if stored.pool_id == pool_id and stored.username == username:
                     del self._refresh[token]
+                    self._revoked.add(token)
+
+    def refresh_failure(self, token: str, client_id: str) -> str | None:
+        """Why one of this server's refresh tokens no longer refreshes, in AWS's words (None:
+        not one of its tokens, or one of another client)."""
+        with self._lock:
+            if token in self._revoked:
+                return "Refresh Token has been revoked"
+            stored = self._refresh.get(token)
+        if stored is not None and stored.client_id == client_id and stored.expires < self.clock():
+            return "Refresh Token has expired"
+        return None
 
     def issue(
         self,

@@ -432,6 +432,15 @@ class MotoState:
         user = found[1]._get_user(record[1]) if found else None
         return str(record[0]), user.username if user else str(record[1]), str(record[2])
 
+    def refresh_token_revoked(self, pool_id: str, token: str) -> bool:
+        """Whether `token` is one of moto's refresh tokens, revoked since (moto keeps the key)."""
+        found = self._find_pool(pool_id)
+        return (
+            found is not None
+            and token in found[1].refresh_tokens
+            and not found[1].refresh_tokens[token]
+        )
+
     def revoke_refresh_token(self, pool_id: str, client_id: str, token: str) -> str | None:
         """Revoke one of moto's refresh tokens; returns its origin_jti (None: not one of them)."""
         found = self._find_pool(pool_id)

@@ -43,6 +43,9 @@ PASSWORD = "Sturdy-Pass-42"
 CALLBACK = "http://localhost:8765/callback"
 ADMIN_SCOPE = "aws.cognito.signin.user.admin"
 INCORRECT = "Incorrect username or password."
+REVOKED = "Refresh Token has been revoked"
+EXPIRED = "Refresh Token has expired"
+INVALID_REFRESH = "Invalid Refresh Token."  # AWS's answer to a token it cannot use at all
 
 
 @dataclass
@@ -389,7 +392,7 @@ def test_refresh_then_global_sign_out_revokes_everything(pool: Pool) -> None:
             AuthFlow="REFRESH_TOKEN_AUTH",
             AuthParameters={"REFRESH_TOKEN": refresh},
         )
-    assert _error(again)[0] == "NotAuthorizedException"
+    assert _error(again) == ("NotAuthorizedException", REVOKED)
 
 
 def test_revoke_token_revokes_the_refresh_token_and_its_access_tokens(pool: Pool) -> None:
@@ -404,7 +407,7 @@ def test_revoke_token_revokes_the_refresh_token_and_its_access_tokens(pool: Pool
             AuthFlow="REFRESH_TOKEN_AUTH",
             AuthParameters={"REFRESH_TOKEN": user.refresh_token},
         )
-    assert _error(exc)[0] == "NotAuthorizedException"
+    assert _error(exc) == ("NotAuthorizedException", REVOKED)
     with pytest.raises(ClientError) as revoked:
         pool.idp.get_user(AccessToken=user.access_token)
     assert _error(revoked) == ("NotAuthorizedException", "Access Token has been revoked")
@@ -497,12 +500,50 @@ def test_get_tokens_from_refresh_token_refreshes_either_kind_of_sign_in(
         pool.idp.get_tokens_from_refresh_token(
             ClientId=pool.password, RefreshToken=api["RefreshToken"]
         )
-    assert _error(revoked)[0] == "NotAuthorizedException"
+    assert _error(revoked) == ("NotAuthorizedException", REVOKED)
     with pytest.raises(ClientError) as other:
         pool.idp.get_tokens_from_refresh_token(
             ClientId="nope", RefreshToken=hosted["refresh_token"]
         )
     assert _error(other)[0] == "ResourceNotFoundException"
+
+
+def test_a_refresh_token_that_does_not_refresh_says_why_as_aws_does(
+    stack: Stack, pool: Pool
+) -> None:
+    name = pool.user()
+    hosted = stack.server.issue_tokens(pool.pool_id, pool.srp, name, ("openid", ADMIN_SCOPE))
+    api = pool.srp_sign_in(name, PASSWORD)["AuthenticationResult"]
+
+    def refresh(token: str, client_id: str = pool.srp) -> tuple[tuple[str, str], ...]:
+        answers = []
+        for call in (
+            lambda: pool.idp.initiate_auth(
+                ClientId=client_id, AuthFlow="REFRESH_TOKEN_AUTH",
+                AuthParameters={"REFRESH_TOKEN": token}),
+            lambda: pool.idp.get_tokens_from_refresh_token(ClientId=client_id, RefreshToken=token),
+        ):  # fmt: skip
+            with pytest.raises(ClientError) as exc:
+                call()
+            answers.append(_error(exc))
+        return tuple(answers)
+
+    invalid = (("NotAuthorizedException", INVALID_REFRESH),) * 2
+    assert refresh("not-a-refresh-token") == invalid
+    assert refresh(hosted["refresh_token"], pool.password) == invalid  # another client's
+    assert refresh(api["RefreshToken"], pool.password) == invalid
+    hosted_ui = stack.server.hosted_ui
+    assert hosted_ui is not None
+    real = hosted_ui.clock
+    hosted_ui.clock = lambda: real() + 31 * 24 * 3600  # past the client's 30-day refresh validity
+    try:
+        assert refresh(hosted["refresh_token"]) == (("NotAuthorizedException", EXPIRED),) * 2
+    finally:
+        hosted_ui.clock = real
+    pool.idp.revoke_token(Token=hosted["refresh_token"], ClientId=pool.srp)
+    pool.idp.revoke_token(Token=api["RefreshToken"], ClientId=pool.srp)
+    for token in (hosted["refresh_token"], api["RefreshToken"]):
+        assert refresh(token) == (("NotAuthorizedException", REVOKED),) * 2
 
 
 def test_get_tokens_from_refresh_token_needs_the_client_secret(pool: Pool) -> None:
