@@ -1,4 +1,5 @@
-"""`cogapi local` driven by the JavaScript Cognito clients browser apps use, unchanged, in Node.
+"""`cogapi local` driven by the JavaScript Cognito clients browser apps use, unchanged, in Node
+and in a real headless Chromium page.
 
 tests/js/package.json pins them, `npm ci --prefix tests/js` installs them (`.ci/run` does it),
 and a script per library runs a list of steps against the endpoint, printing one JSON line of
@@ -8,11 +9,16 @@ results that these tests assert on:
   getUserAttributes, refreshSession (REFRESH_TOKEN_AUTH) and changePassword with its tokens;
 - Amplify v6 (amplify.mjs): signIn's default SRP flow, fetchAuthSession, a forced refresh
   (GetTokensFromRefreshToken), fetchUserAttributes and signOut (RevokeToken).
+The same steps also run in Chromium, in a page on a loopback origin other than the endpoint's,
+so every call is a CORS request with a preflight that the guard must grant as AWS does:
+amazon-cognito-identity-js from its shipped browser bundle, and Amplify v6, which ships none,
+from a bundle esbuild (tests/js's devDependency) makes of amplify_browser.mjs once per module.
 The error code and message each library hands the app (the ones apps show or branch on) are
 AWS's: "Incorrect username or password." for a wrong password and, with
 PreventUserExistenceErrors=ENABLED, for an unknown user.
 
-Without node or the installed packages the tests fail, saying what to run: they never skip.
+Without node, Chromium or the installed packages the tests fail, saying what to run: they
+never skip.
 """
 
 from __future__ import annotations
@@ -44,20 +50,27 @@ INCORRECT = "Incorrect username or password."
 ADMIN_SCOPE = "aws.cognito.signin.user.admin"
 
 
-def _require_packages() -> None:
-    wanted = json.loads((JS / "package.json").read_text())["dependencies"]
+def _require_packages(*, bundler: bool = False) -> None:
+    """Fails, saying what to run, unless tests/js's clients (and with `bundler`, its
+    devDependencies: esbuild) are installed."""
+    package = json.loads((JS / "package.json").read_text())
+    wanted = [*package["dependencies"], *(package["devDependencies"] if bundler else ())]
     if not all((JS / "node_modules" / name / "package.json").is_file() for name in wanted):
-        pytest.fail(
-            "the JavaScript clients are not installed: run `npm ci --prefix tests/js` in "
-            f"{JS.parents[1]}"
-        )
+        # NODE_ENV=production makes `npm ci` leave devDependencies out unless told otherwise
+        command = "npm ci --prefix tests/js" + (" --include=dev" if bundler else "")
+        pytest.fail(f"the JavaScript clients are not installed: run `{command}` in {JS.parents[1]}")
+
+
+def _node() -> str:
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node (>= 18) is not on PATH: the JavaScript client tests need it")
+    return node
 
 
 def node_script(script: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
     """Run tests/js/<script> with `payload` as its JSON argument; its per-step results."""
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("node (>= 18) is not on PATH: the JavaScript client tests need it")
+    node = _node()
     _require_packages()
     done = subprocess.run(
         [node, str(JS / script), json.dumps(payload)],
@@ -292,3 +305,81 @@ def test_identity_js_in_chromium_from_another_origin(pool: Pool, app_origin: str
     assert wrong == {"ok": False, "code": "NotAuthorizedException", "message": INCORRECT}
     # the rest of the AWS API stays closed to web pages (the guard's defence)
     assert control_plane == {"error": "TypeError"}, control_plane
+
+
+# Amplify v6 ships no browser bundle: an app's build bundles it. The test does the same with
+# esbuild, once per module (a fraction of a second), into a script that defines
+# `window.amplifySteps` (tests/js/amplify_browser.mjs), and the page loads it.
+_AMPLIFY_PAGE = b"""<!doctype html><title>app</title>
+<script src="/amplify.js"></script>
+"""
+_AMPLIFY_RUN = """
+const [input, done] = arguments;
+window.amplifySteps(input).then(done, (e) => done({error: e.name + ": " + e.message}));
+"""
+
+
+@pytest.fixture(scope="module")
+def amplify_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tests/js/amplify_browser.mjs and Amplify v6 bundled for a page, as an app's build does."""
+    _node()  # the esbuild command is a node script until its install step swaps in the binary
+    _require_packages(bundler=True)
+    out = tmp_path_factory.mktemp("amplify-bundle") / "amplify.js"
+    done = subprocess.run(
+        [str(JS / "node_modules" / ".bin" / "esbuild"), str(JS / "amplify_browser.mjs"),
+         "--bundle", "--format=iife", "--platform=browser", "--log-level=warning",
+         f"--outfile={out}"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def amplify_origin(amplify_bundle: Path) -> Iterator[str]:
+    with page_origin({
+        "/": (_AMPLIFY_PAGE, "text/html"),
+        "/amplify.js": (amplify_bundle, "text/javascript"),
+    }) as origin:  # fmt: skip
+        yield origin
+
+
+def test_amplify_v6_in_chromium_from_another_origin(pool: Pool, amplify_origin: str) -> None:
+    """Amplify v6, bundled as an app ships it, on http://localhost:<port> against the endpoint
+    on 127.0.0.1:<other port>: every call is a CORS request with a preflight, which AWS grants."""
+    email = pool.user()
+    payload = {"endpoint": pool.endpoint, "userPoolId": pool.pool_id, "clientId": pool.srp,
+               "steps": [{"op": "signIn", "username": email, "password": PASSWORD},
+                         {"op": "fetchAuthSession"},
+                         {"op": "refresh"},
+                         {"op": "fetchUserAttributes"},
+                         {"op": "signOut"},
+                         {"op": "signIn", "username": email, "password": "Wrong-Pass-42"},
+                         {"op": "signIn", "username": "nobody@example.com",
+                          "password": PASSWORD}]}  # fmt: skip
+    with chromium_driver() as driver:
+        driver.get(amplify_origin + "/")
+        answer = driver.execute_async_script(_AMPLIFY_RUN, payload)
+    assert "results" in answer, answer
+    signed_in, session, refreshed, attributes, signed_out, wrong, unknown = answer["results"]
+    assert signed_in == {"ok": True, "isSignedIn": True, "signInStep": "DONE"}
+    assert session["ok"], session
+    access = _check_tokens(pool, email, session["idToken"], session["accessToken"])
+
+    # fetchAuthSession({forceRefresh: true}): GetTokensFromRefreshToken, new tokens of the
+    # same sign-in
+    assert refreshed["ok"], refreshed
+    new_access = _check_tokens(pool, email, refreshed["idToken"], refreshed["accessToken"])
+    assert new_access["jti"] != access["jti"]
+    assert new_access["origin_jti"] == access["origin_jti"]
+
+    assert attributes["ok"] and attributes["attributes"]["email"] == email
+    assert signed_out == {"ok": True}
+    with pytest.raises(ClientError) as exc:
+        pool.idp.get_user(AccessToken=refreshed["accessToken"])
+    assert exc.value.response["Error"]["Message"] == "Access Token has been revoked"
+
+    # the error's type and message are readable across origins, so the app sees AWS's
+    failed = {"ok": False, "code": "NotAuthorizedException", "message": INCORRECT}
+    assert wrong == failed
+    assert unknown == failed
