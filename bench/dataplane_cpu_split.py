@@ -4,9 +4,10 @@ bench/local_dataplane.py's targets.
 The server runs in a process of its own (as in `local_dataplane`), instrumented with
 `time.thread_time`: the CPU of each request's thread (werkzeug's HTTP parsing and writing plus
 the WSGI app), the WSGI app alone (guard, routing, authorizer, event, worker IPC, answer), and the
-whole server process (which adds accepting connections and starting one thread per
-connection). The worker's own CPU is reported apart. Linux only (/proc). Each request opens a
-connection of its own, or with --keep-alive all go on one persistent connection.
+whole server process (which adds accepting connections, the kernel's share of it, and starting
+a thread when every one is busy). The worker's own CPU is reported apart. Linux only (/proc).
+Each request opens a connection of its own, or with --keep-alive all go on one persistent
+connection.
 Run: .venv/bin/python bench/dataplane_cpu_split.py [--requests 1000] [--keep-alive]
 """
 
@@ -113,7 +114,7 @@ def main() -> None:
     print(f"  server process            {own / n * 1000:6.2f}")
     print(f"    request threads         {totals['thread'] / n * 1000:6.2f}")
     print(f"      of which the WSGI app {totals['app'] / n * 1000:6.2f}")
-    print(f"    accept + thread start   {(own - totals['thread']) / n * 1000:6.2f}")
+    print(f"    accept, thread starts   {(own - totals['thread']) / n * 1000:6.2f}")
     print(f"  function worker           {(every - own) / n * 1000:6.2f}")
 
 
