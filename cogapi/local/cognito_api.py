@@ -339,7 +339,9 @@ class CognitoApi:
         hosted UI (the stand-in's): AWS takes both, from the client they were issued to only."""
         token = str(params.get("REFRESH_TOKEN") or "")
         refreshed = self.hosted_ui.refreshed_grant(token, client)
-        if refreshed is None and token:  # no live token of this client (moto takes any client's)
+        if refreshed is None and token:
+            # no live token of this client's: moto would refresh another client's token, and
+            # fail with a 500 on the token of a user deleted since
             return _fail("NotAuthorizedException", self._refresh_failure(client, token))
         if refreshed is None or refreshed[1]:  # moto's own, or none at all: moto answers
             answer = self._moto(environ, body)

@@ -532,6 +532,10 @@ def test_a_refresh_token_that_does_not_refresh_says_why_as_aws_does(
     assert refresh("not-a-refresh-token") == invalid
     assert refresh(hosted["refresh_token"], pool.password) == invalid  # another client's
     assert refresh(api["RefreshToken"], pool.password) == invalid
+    gone = pool.user()
+    gone_refresh = pool.srp_sign_in(gone, PASSWORD)["AuthenticationResult"]["RefreshToken"]
+    pool.idp.admin_delete_user(UserPoolId=pool.pool_id, Username=gone)
+    assert refresh(gone_refresh) == invalid  # not moto's 500
     hosted_ui = stack.server.hosted_ui
     assert hosted_ui is not None
     real = hosted_ui.clock
