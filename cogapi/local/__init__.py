@@ -14,6 +14,7 @@ those behind one prefix (`urls.LOCAL_PREFIX`) on the same loopback server:
 - `machine_clients` the `client_credentials` grant of `/oauth2/token` (tokens for services)
 - `resource_servers` moto's missing UpdateResourceServer / DeleteResourceServer, scope checks
 - `iam_policies` moto's AWS managed policies built once per process, copied per account
+- `moto_errors` JSON errors where moto would raise: bad Cognito bodies, actions it lacks, crashes
 - `dataplane` API Gateway REST: routing, Cognito authorizer, proxy event, response mapping
 - `runner`    runs a handler from the function's zip on warm workers, one pool per function
 - `workers`   the worker processes and their pool, and how what a handler starts is contained

@@ -43,6 +43,7 @@ import jwt
 
 from cogapi.local import srp, urls
 from cogapi.local.edge import ADMIN_SCOPE, HostedUi
+from cogapi.local.moto_errors import cognito_input_error
 from cogapi.local.moto_state import ClientView, MotoState
 from cogapi.local.tokens import InvalidToken, KeySet, is_expired
 
@@ -218,22 +219,21 @@ class CognitoApi:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         operation = environ.get("HTTP_X_AMZ_TARGET", "").rsplit(".", 1)[-1]
-        handler = self._handlers.get(operation)
-        if handler is None:
-            return self.moto_app(environ, start_response)
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
         raw = environ["wsgi.input"].read(length) if length else b""
-        try:
-            body = json.loads(raw or b"{}")
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):  # let moto answer what it makes of it
+        refused = cognito_input_error(operation, raw)
+        handler = self._handlers.get(operation)
+        if refused is None and handler is None:
             return self.moto_app(self._with_body(environ, raw), start_response)
-        environ = {**environ, "cogapi.operation": operation}
-        answer = handler(environ, body)
+        if refused is not None:
+            answer = _fail(*refused)
+        else:
+            assert handler is not None
+            environ = {**environ, "cogapi.operation": operation}
+            answer = handler(environ, json.loads(raw or b"{}"))
         data = json.dumps(answer.body).encode()
         reason = "OK" if answer.status < 400 else "Bad Request"
         start_response(

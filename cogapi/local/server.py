@@ -41,6 +41,7 @@ from cogapi.local.cognito_api import TARGET_PREFIX, CognitoApi
 from cogapi.local.dataplane import MAX_INTEGRATION_SECONDS, WHY_KEY, DataPlane
 from cogapi.local.dataplane_http import FastDataPlaneHandler
 from cogapi.local.edge import HostedUi, IdentityProvider, json_response
+from cogapi.local.moto_errors import contained
 from cogapi.local.moto_state import MotoState, load_moto
 from cogapi.local.runner import FunctionRunner
 from cogapi.local.tokens import KeySet
@@ -102,7 +103,8 @@ class LocalServer:
         self._log_lock = threading.Lock()
         self.clock = clock
         self.max_integration_seconds = max_integration_seconds
-        self._moto_app, self._handler_class = load_moto()
+        moto_app, self._handler_class = load_moto()
+        self._moto_app = contained(moto_app)  # JSON errors, not tracebacks, where moto raises
         self.state = MotoState()
         self.keys = KeySet()
         self.endpoint = ""

@@ -1,0 +1,143 @@
+"""AWS-shaped answers where moto would crash: bad request bodies, actions it lacks, its own bugs.
+
+moto raises on much of what a client can send: a Cognito body that is not a JSON object, a
+required parameter left out (`KeyError`), a value of the wrong type, an action it never
+implemented (`NotImplementedError`). werkzeug then printed the traceback into the terminal that
+runs `cogapi local` and answered an HTML 500, which SDKs retry and then report as an unreadable
+error. Instead:
+- `cognito_input_error`: a Cognito call's body is checked first, against the operation's input
+  shape in botocore's model (what the SDKs validate before sending), and refused as the service
+  refuses it: `SerializationException` (400) for a body that is not a JSON object or a value of
+  the wrong JSON type, `InvalidParameterException` (400) with AWS's "validation error detected"
+  wording for a required parameter left out. Unknown members pass, as AWS ignores them.
+- `contained`: any call into moto that still raises gets a JSON error naming the action: 501
+  `NotImplemented` for an action moto has not implemented, 500 `InternalFailure` otherwise. The
+  traceback goes to the server's log (`cogapi local -v`), not to the terminal by default.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+log = logging.getLogger("cogapi.local")
+
+StartResponse = Callable[..., Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+@functools.lru_cache(maxsize=1)
+def _cognito_model() -> Any:
+    import botocore.session
+
+    return botocore.session.get_session().get_service_model("cognito-idp")
+
+
+def cognito_input_error(operation: str, raw: bytes) -> tuple[str, str] | None:
+    """(error type, message) when the body of Cognito `operation` is refused before it reaches
+    moto (see the module docstring); None to let it through (also for an unknown operation,
+    which moto answers itself)."""
+    try:
+        body = json.loads(raw or b"{}")
+    except ValueError:
+        return "SerializationException", "the request body is not valid JSON"
+    if not isinstance(body, dict):
+        return "SerializationException", "the request body is not a JSON object"
+    model = _cognito_model()
+    if operation not in model.operation_names:
+        return None
+    from botocore.validate import ParamValidator
+
+    shape = model.operation_model(operation).input_shape
+    if shape is None:
+        return None
+    report = ParamValidator().validate(body, shape)
+    errors = list(getattr(report, "_errors", ()))
+    missing = [
+        _camel(f"{path}.{details['required_name']}".lstrip("."))
+        for kind, path, details in errors
+        if kind == "missing required field"
+    ]
+    if missing:
+        count = len(missing)
+        noun = "error" if count == 1 else "errors"
+        parts = "; ".join(
+            f"Value null at '{name}' failed to satisfy constraint: Member must not be null"
+            for name in missing
+        )
+        return "InvalidParameterException", f"{count} validation {noun} detected: {parts}"
+    wrong = [path.lstrip(".") for kind, path, _ in errors if kind == "invalid type"]
+    if wrong:
+        return "SerializationException", f"a value of the wrong type at {', '.join(wrong)}"
+    return None
+
+
+def _camel(path: str) -> str:
+    """AWS's validation messages name members in lower camel case: `PoolName` is 'poolName'."""
+    return ".".join(part[:1].lower() + part[1:] for part in path.split("."))
+
+
+def json_error(
+    start_response: StartResponse, status: str, error_type: str, message: str
+) -> list[bytes]:
+    data = json.dumps({"__type": error_type, "message": message}).encode()
+    start_response(
+        status,
+        [
+            ("Content-Type", "application/x-amz-json-1.1"),
+            ("Content-Length", str(len(data))),
+            ("x-amzn-ErrorType", f"{error_type}:"),
+        ],
+    )
+    return [data]
+
+
+def contained(app: WsgiApp) -> WsgiApp:
+    """`app` (moto's), answering a JSON error instead of raising (see the module docstring)."""
+
+    def call(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        started: list[bool] = []
+
+        def start(*args: Any) -> Any:
+            started.append(True)
+            return start_response(*args)
+
+        try:
+            result = app(environ, start)
+            try:
+                return list(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+        except Exception as exc:
+            if started:  # moto had begun its answer: nothing sane can follow
+                raise
+            action = _action(environ)
+            if isinstance(exc, NotImplementedError):
+                return json_error(
+                    start_response,
+                    "501 Not Implemented",
+                    "NotImplemented",
+                    f"cogapi local does not emulate {action}: moto has not implemented it",
+                )
+            log.info("moto failed on %s", action, exc_info=True)
+            return json_error(
+                start_response,
+                "500 Internal Server Error",
+                "InternalFailure",
+                f"cogapi local: moto failed on {action} ({type(exc).__name__}: {exc}); a "
+                "required parameter may be missing or have the wrong type",
+            )
+
+    return call
+
+
+def _action(environ: dict[str, Any]) -> str:
+    target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
+    if target:
+        return target.rsplit(".", 1)[-1]
+    return f"{environ.get('REQUEST_METHOD', '')} {environ.get('PATH_INFO', '')}"

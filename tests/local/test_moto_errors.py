@@ -1,0 +1,141 @@
+"""What `cogapi local` answers where moto would raise: bad Cognito bodies, missing parameters,
+actions moto lacks and moto's own crashes, as JSON errors a client can read (never a traceback
+in the server's terminal or an HTML 500 that SDKs retry)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import boto3
+import pytest
+import requests
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from local_stack import REGION, Stack
+
+from cogapi.local.moto_errors import cognito_input_error, contained
+
+SIGNED = "AWS4-HMAC-SHA256 Credential=t/20260101/us-east-1/cognito-idp/aws4_request, " \
+    "SignedHeaders=host, Signature=x"  # fmt: skip
+
+
+def _post(stack: Stack, operation: str, body: str) -> requests.Response:
+    return requests.post(
+        stack.endpoint + "/",
+        data=body,
+        headers={
+            "X-Amz-Target": f"AWSCognitoIdentityProviderService.{operation}",
+            "Content-Type": "application/x-amz-json-1.1",
+            "Authorization": SIGNED,
+        },
+        timeout=10,
+    )
+
+
+@pytest.mark.parametrize("operation", ["DeleteUser", "InitiateAuth", "CreateUserPool"])
+@pytest.mark.parametrize("body", ["null", "[]", '"text"', "not json", "{"])
+def test_a_body_that_is_not_a_json_object_is_a_serialization_error(
+    stack: Stack, operation: str, body: str
+) -> None:
+    # handled by the stand-in (DeleteUser, InitiateAuth) or passed to moto (CreateUserPool)
+    answer = _post(stack, operation, body)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["__type"] == "SerializationException"
+
+
+def test_missing_required_parameters_are_named_as_aws_names_them(
+    stack: Stack, capfd: pytest.CaptureFixture[str]
+) -> None:
+    one = _post(stack, "CreateUserPool", "{}")  # moto raised KeyError('PoolName')
+    assert one.status_code == 400
+    assert one.json() == {
+        "__type": "InvalidParameterException",
+        "message": "1 validation error detected: Value null at 'poolName' failed to satisfy "
+        "constraint: Member must not be null",
+    }
+    two = _post(stack, "AdminGetUser", "{}")
+    assert two.json()["__type"] == "InvalidParameterException"
+    assert two.json()["message"].startswith("2 validation errors detected: Value null at ")
+    assert "'userPoolId'" in two.json()["message"] and "'username'" in two.json()["message"]
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_value_of_the_wrong_type_is_a_serialization_error(stack: Stack) -> None:
+    answer = _post(stack, "CreateUserPool", '{"PoolName": 7}')
+    assert answer.status_code == 400
+    assert answer.json()["__type"] == "SerializationException"
+    assert "PoolName" in answer.json()["message"]
+
+
+def test_unknown_members_pass_as_on_aws(stack: Stack) -> None:
+    answer = _post(stack, "ListUserPools", '{"MaxResults": 5, "SomethingNew": true}')
+    assert answer.status_code == 200, answer.text
+    assert "UserPools" in answer.json()
+
+
+def test_an_action_moto_lacks_is_a_clear_501_without_retries(
+    stack: Stack, capfd: pytest.CaptureFixture[str]
+) -> None:
+    idp = boto3.client(
+        "cognito-idp", endpoint_url=stack.endpoint, region_name=REGION,
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+        config=Config(retries={"mode": "standard", "max_attempts": 5}))  # fmt: skip
+    started = time.monotonic()
+    with pytest.raises(ClientError) as exc:
+        idp.get_device(DeviceKey="us-east-1_device", AccessToken="token")
+    error = exc.value.response["Error"]
+    assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
+    assert error["Code"] == "NotImplemented"
+    assert "GetDevice" in error["Message"]
+    assert exc.value.response["ResponseMetadata"]["RetryAttempts"] == 0
+    assert time.monotonic() - started < 2
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def _app(raising: BaseException | None, *, after_start: bool = False) -> Any:
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        if after_start:
+            start_response("200 OK", [])
+        if raising is not None:
+            raise raising
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [b"{}"]
+
+    return app
+
+
+def _call(app: Any, environ: dict[str, Any]) -> tuple[str, dict[str, str], bytes]:
+    seen: dict[str, Any] = {}
+
+    def start_response(status: str, headers: list[tuple[str, str]], *rest: Any) -> None:
+        seen["status"], seen["headers"] = status, dict(headers)
+
+    body = b"".join(contained(app)(environ, start_response))
+    return seen["status"], seen["headers"], body
+
+
+def test_a_moto_crash_is_a_json_500_naming_the_action() -> None:
+    environ = {"HTTP_X_AMZ_TARGET": "AWSCognitoIdentityProviderService.SignUp"}
+    status, headers, body = _call(
+        _app(TypeError("object of type 'NoneType' has no len()")), environ
+    )
+    assert status.startswith("500 ")
+    assert headers["x-amzn-ErrorType"] == "InternalFailure:"
+    assert b'"__type": "InternalFailure"' in body and b"SignUp" in body and b"TypeError" in body
+    status, _, body = _call(_app(KeyError("name")), {"REQUEST_METHOD": "POST", "PATH_INFO": "/x"})
+    assert status.startswith("500 ") and b"POST /x" in body
+    status, _, body = _call(_app(NotImplementedError("no")), environ)
+    assert status.startswith("501 ") and b"NotImplemented" in body
+    assert _call(_app(None), environ) == (
+        "200 OK", {"Content-Type": "application/json"}, b"{}")  # fmt: skip
+
+
+def test_a_crash_after_moto_began_its_answer_is_not_papered_over() -> None:
+    with pytest.raises(KeyError):
+        _call(_app(KeyError("late"), after_start=True), {})
+
+
+def test_operations_outside_the_model_are_left_to_moto() -> None:
+    assert cognito_input_error("NoSuchOperation", b"{}") is None
+    assert cognito_input_error("ListUserPools", b'{"MaxResults": 5}') is None
