@@ -9,7 +9,13 @@ from cogapi.cli.common import run_command
 
 
 @click.command(short_help="Run the stack's AWS services on this machine (no account).")
-@click.option("--port", default=4566, show_default=True, help="Loopback port (0 picks a free one).")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=4566,
+    show_default=True,
+    help="Loopback port (0 picks a free one).",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address only.")
 @click.option(
     "-v", "--verbose", is_flag=True, help="One line per request: method, path, status, ms."

@@ -92,6 +92,8 @@ class LocalServer:
         max_integration_seconds: float = MAX_INTEGRATION_SECONDS,
         log_stream: TextIO | None = None,
     ) -> None:
+        if not 0 <= port <= 65535:
+            raise UsageError(f"port {port} is not a TCP port (0 to 65535; 0 picks a free one)")
         if not _is_loopback(host):
             raise UsageError(
                 f"cogapi local serves loopback only, not {host}", hint="use 127.0.0.1 (the default)"

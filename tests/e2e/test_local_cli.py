@@ -126,6 +126,13 @@ def test_local_refuses_a_busy_port_and_a_public_address(tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=60)  # fmt: skip
     assert public.returncode == 2
     assert "loopback only" in public.stderr and "Traceback" not in public.stderr
+    for bad in ("65536", "-1"):  # was "error: unexpected OverflowError", exit 1
+        port_arg = subprocess.run(
+            [*cogapi_command(), "local", "--port", bad],
+            env=_env(tmp_path), capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert port_arg.returncode == 2, port_arg.stderr
+        assert "'--port'" in port_arg.stderr and "0<=x<=65535" in port_arg.stderr
+        assert "unexpected" not in port_arg.stderr and "Traceback" not in port_arg.stderr
 
 
 def test_demo_keep_serves_until_ctrl_c(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import pytest
 import requests
 from local_stack import Stack
 
-from cogapi.errors import CogapiError
+from cogapi.errors import CogapiError, UsageError
 from cogapi.local import urls
 from cogapi.local.accepting import AcceptingThreadsServer
 from cogapi.local.server import LocalServer
@@ -31,6 +31,12 @@ def test_urls_contract() -> None:
 def test_refuses_a_non_loopback_host() -> None:
     with pytest.raises(CogapiError, match="loopback"):
         LocalServer(host="0.0.0.0", port=0)
+
+
+@pytest.mark.parametrize("port", [-1, 65536])
+def test_a_port_out_of_range_is_a_usage_error(port: int) -> None:
+    with pytest.raises(UsageError, match=f"port {port} is not a TCP port"):
+        LocalServer(port=port)
 
 
 def test_busy_port_is_a_cogapi_error() -> None:
