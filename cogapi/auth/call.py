@@ -113,14 +113,36 @@ def read_data(data: str | None) -> bytes | None:
     return data.encode()
 
 
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an HTTP method or header name
+# Characters a path may carry as typed; anything else (a space, a control character, non-ASCII)
+# is percent-encoded, as a browser encodes what is typed in its address bar. `%` stays, so a
+# path the user encoded already is sent as given.
+_PATH_SAFE = "/?[]@!$&'()*+,;=:%-._~"
+
+
 def parse_headers(raw: tuple[str, ...]) -> dict[str, str]:
     out = {}
     for item in raw:
         name, sep, value = item.partition(":")
         if not sep or not name.strip():
             raise UsageError(f"-H {item!r} is not 'Name: value'")
+        if not _TOKEN.fullmatch(name.strip()):
+            raise UsageError(f"-H {item!r}: {name.strip()!r} is not a header name")
+        if any(c in value for c in "\r\n\0"):
+            raise UsageError(f"-H {item!r}: a header value cannot hold a line break")
         out[name.strip()] = value.strip()
     return out
+
+
+def check_method(method: str | None) -> None:
+    if method is not None and not _TOKEN.fullmatch(method):
+        raise UsageError(f"-X {method!r} is not an HTTP method", hint="e.g. -X POST")
+
+
+def quoted_path(path: str) -> str:
+    from urllib.parse import quote
+
+    return quote(path, safe=_PATH_SAFE)
 
 
 def call_stack(
@@ -144,13 +166,15 @@ def call_stack(
         raise UsageError("--no-token and --token-type contradict each other")
     if client is not None and (no_token or token_type == "id"):
         raise UsageError("--client sends the machine client's access token (it has no other)")
+    check_method(method)
+    extra = parse_headers(headers)
+    body = read_data(data)
     ctx = open_stack(opts, ui)
     cfg = ctx.cfg
     first = cfg.api.routes[0]
     path = path or concrete_path(first.path)
     if not path.startswith("/"):
         path = "/" + path
-    body = read_data(data)
     verb = (
         method
         or ("POST" if body is not None else None)
@@ -158,7 +182,6 @@ def call_stack(
     ).upper()
     route = find_route(list(cfg.api.routes), path.split("?", 1)[0], verb)
     sent_type: str | None = None
-    extra = parse_headers(headers)
     token: str | None = None
     if client is not None and (route is None or route.authorizer):
         from cogapi.auth.machine import MachineTokens
@@ -181,7 +204,7 @@ def call_stack(
                 hint="sign in with the code flow and the openid scope: `cogapi token --force`",
             )
         extra.setdefault(cfg.api.authorizer.token_source, token)
-    url = invoke_base(cfg, find_api_id(ctx.aws, cfg), ctx.local_endpoint) + path
+    url = invoke_base(cfg, find_api_id(ctx.aws, cfg), ctx.local_endpoint) + quoted_path(path)
     if body is not None:
         extra.setdefault("Content-Type", "application/json")
     r = http_request.request(url, verb, body, extra)

@@ -46,6 +46,23 @@ def test_call_explains_a_401(
     assert "Missing Authentication Token" in missing.stderr and "GET /hello" in missing.stderr
 
 
+def test_call_encodes_what_a_url_cannot_carry_and_refuses_bad_flags(
+    auth_stack: AuthStack, cache: Path
+) -> None:
+    spaced = auth_stack.run("call", "--no-token", "/no such", "-o", "json", cache=cache)
+    assert spaced.returncode == 1 and "unexpected" not in spaced.stderr  # was InvalidURL
+    assert spaced.json()["url"].endswith("/no%20such") and spaced.json()["status"] == 403
+    for args, says in [
+        (("-X", "GET /x"), "-X 'GET /x' is not an HTTP method"),
+        (("-X", ""), "is not an HTTP method"),
+        (("-H", "Bad Name: v"), "'Bad Name' is not a header name"),
+        (("-H", "X-A: a\nb"), "a header value cannot hold a line break"),
+    ]:
+        refused = auth_stack.run("call", "--no-token", *args, cache=cache)
+        assert refused.returncode == 2, (args, refused.stderr)
+        assert says in refused.stderr and "Traceback" not in refused.stderr
+
+
 def test_call_with_a_password_token_names_the_missing_scopes(
     auth_stack: AuthStack, cache: Path
 ) -> None:

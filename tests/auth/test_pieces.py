@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from cogapi.auth.call import find_route, unauthorized_hint
+from cogapi.auth.call import find_route, quoted_path, unauthorized_hint
 from cogapi.auth.callback_server import CallbackError, CallbackServer
 from cogapi.auth.hosted_ui import HostedUiFlow, Pkce, TokenEndpoint, has_desktop, loopback_callback
 from cogapi.auth.token_cache import CachedTokens, TokenCache, cache_file_name, cache_root
@@ -345,3 +345,11 @@ def test_help_imports_no_boto3_pydantic_or_rich(command: str) -> None:
     )
     assert "Usage: cogapi" in p.stdout
     assert "HEAVY []" in p.stderr, p.stderr
+
+
+def test_call_paths_are_sent_as_a_browser_sends_them() -> None:
+    assert quoted_path("/items/my item") == "/items/my%20item"
+    assert quoted_path("/items/%20already") == "/items/%20already"  # encoded by the user
+    assert quoted_path("/caf\u00e9?q=a b&x=1") == "/caf%C3%A9?q=a%20b&x=1"
+    assert quoted_path("/a#b\x01") == "/a%23b%01"
+    assert quoted_path("/{proxy}/x:y@z") == "/%7Bproxy%7D/x:y@z"
