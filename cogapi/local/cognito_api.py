@@ -21,8 +21,11 @@ first and:
 - re-mints the tokens of every API sign-in with the stand-in's keys as one sign-in (access and
   ID token share `origin_jti`; refreshes keep it), and registers them with moto, so the calls
   that take an access token accept them; those calls first check the token as AWS does (its
-  signature, expiry, the `aws.cognito.signin.user.admin` scope, revocation).
-Anything else goes to moto untouched.
+  signature, expiry, the `aws.cognito.signin.user.admin` scope, revocation);
+- answers a refresh token that does not refresh in AWS's words: revoked, expired, or "Invalid
+  Refresh Token." (garbage, another client's, a deleted user's).
+Every body is first checked against the operation's model (`moto_errors.cognito_input_error`:
+not a JSON object, a required parameter missing); anything else goes to moto untouched.
 """
 
 from __future__ import annotations
