@@ -14,6 +14,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from local_stack import REGION, Stack
 
+from cogapi.local.guard import USER_POOL_CALLS
 from cogapi.local.moto_errors import cognito_input_error, contained
 
 SIGNED = "AWS4-HMAC-SHA256 Credential=t/20260101/us-east-1/cognito-idp/aws4_request, " \
@@ -139,3 +140,29 @@ def test_a_crash_after_moto_began_its_answer_is_not_papered_over() -> None:
 def test_operations_outside_the_model_are_left_to_moto() -> None:
     assert cognito_input_error("NoSuchOperation", b"{}") is None
     assert cognito_input_error("ListUserPools", b'{"MaxResults": 5}') is None
+
+
+_SWEEP_OPERATIONS = sorted(
+    USER_POOL_CALLS
+    | {"AdminInitiateAuth", "AdminRespondToAuthChallenge", "AdminGetUser", "AdminCreateUser",
+       "AdminSetUserPassword", "AdminDeleteUser", "AdminConfirmSignUp", "CreateUserPool",
+       "CreateUserPoolClient", "DescribeUserPool", "DeleteUserPool"}
+)  # fmt: skip
+
+
+def test_no_cognito_action_crashes_on_a_malformed_or_partial_body(stack: Stack) -> None:
+    """Every user-pool call a browser may make, and the admin calls cogapi makes, with bodies
+    no SDK would send: each gets a 4xx, or 501 for an action moto lacks, never a 500."""
+    client = stack.client_id
+    bodies = [
+        "null", "[]", "{}", f'{{"ClientId": "{client}"}}', '{"AccessToken": "x.y.z"}',
+        f'{{"ClientId": "{client}", "AuthFlow": "USER_SRP_AUTH", "AuthParameters": {{}}}}',
+        f'{{"UserPoolId": "{stack.pool_id}", "Username": 5}}',
+    ]  # fmt: skip
+    failures = []
+    for operation in _SWEEP_OPERATIONS:
+        for body in bodies:
+            answer = _post(stack, operation, body)
+            if answer.status_code >= 500 and answer.status_code != 501:
+                failures.append((operation, body, answer.status_code, answer.text[:120]))
+    assert not failures, failures
