@@ -3,9 +3,10 @@
 One threaded werkzeug server (the one moto's `ThreadedMotoServer` runs, its threads accepting
 the connections they serve: `accepting`) with a dispatcher in front: paths under `/_cogapi/` go
 to the stand-in (hosted UI, OAuth, JWKS, API data plane); everything else goes to moto's own
-WSGI app, which answers a JSON error where it would raise (`moto_errors`). Because every control-plane call passes
-through here, the dispatcher notices a successful `CreateDeployment` and snapshots the API then,
-so a stage serves what was deployed, not what was changed since (a classic trap, aws-notes).
+WSGI app, which answers a JSON error where it would raise (`moto_errors`). Because every
+control-plane call passes through here, the dispatcher notices a successful `CreateDeployment`
+and snapshots the API then, so a stage serves what was deployed, not what was changed since (a
+classic trap, aws-notes).
 Data-plane requests skip werkzeug's HTTP parsing and writing (`dataplane_http`: keep-alive, one
 send per answer); the WSGI app below sees the same environ either way.
 
