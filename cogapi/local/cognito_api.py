@@ -23,7 +23,7 @@ first and:
   that take an access token accept them; those calls first check the token as AWS does (its
   signature, expiry, the `aws.cognito.signin.user.admin` scope, revocation);
 - answers a refresh token that does not refresh in AWS's words: revoked, expired, or "Invalid
-  Refresh Token." (garbage, another client's, a deleted user's).
+  Refresh Token." (garbage, another client's); a deleted user's, "User does not exist.".
 Every body is first checked against the operation's model (`moto_errors.cognito_input_error`:
 not a JSON object, a required parameter missing); anything else goes to moto untouched.
 """
@@ -345,7 +345,7 @@ class CognitoApi:
         if refreshed is None and token:
             # no live token of this client's: moto would refresh another client's token, and
             # fail with a 500 on the token of a user deleted since
-            return _fail("NotAuthorizedException", self._refresh_failure(client, token))
+            return _fail(*self._refresh_failure(client, token))
         if refreshed is None or refreshed[1]:  # moto's own, or none at all: moto answers
             answer = self._moto(environ, body)
             given = str(params.get("SECRET_HASH") or "")
@@ -373,12 +373,17 @@ class CognitoApi:
             }
         )
 
-    def _refresh_failure(self, client: ClientView, token: str) -> str:
-        """AWS's words for a refresh token that does not refresh: revoked (RevokeToken,
-        GlobalSignOut), expired, or anything else (garbage, another client's)."""
+    def _refresh_failure(self, client: ClientView, token: str) -> tuple[str, str]:
+        """AWS's answer to a refresh token that does not refresh: revoked (RevokeToken,
+        GlobalSignOut), expired, its user deleted since ("User does not exist.", as AWS users
+        report it), or anything else (garbage, another client's): "Invalid Refresh Token."."""
         if self.state.refresh_token_revoked(client.pool_id, token):
-            return "Refresh Token has been revoked"
-        return self.hosted_ui.refresh_failure(token, client.client_id) or "Invalid Refresh Token."
+            return "NotAuthorizedException", "Refresh Token has been revoked"
+        record = self.state.refresh_record(client.pool_id, token)
+        if record is not None and record[0] == client.client_id:  # moto's, its user gone
+            return "UserNotFoundException", "User does not exist."
+        found = self.hosted_ui.refresh_failure(token, client.client_id)
+        return found or ("NotAuthorizedException", "Invalid Refresh Token.")
 
     def _tokens_from_refresh_token(self, environ: dict[str, Any], body: dict[str, Any]) -> Answer:
         """GetTokensFromRefreshToken: REFRESH_TOKEN_AUTH's new ID and access tokens, with the

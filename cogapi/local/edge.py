@@ -199,15 +199,19 @@ class HostedUi:
                     del self._refresh[token]
                     self._revoked.add(token)
 
-    def refresh_failure(self, token: str, client_id: str) -> str | None:
-        """Why one of this server's refresh tokens no longer refreshes, in AWS's words (None:
-        not one of its tokens, or one of another client)."""
+    def refresh_failure(self, token: str, client_id: str) -> tuple[str, str] | None:
+        """Why one of this server's refresh tokens no longer refreshes, as AWS answers it
+        (error type, message); None: not one of its tokens, or one of another client."""
         with self._lock:
             if token in self._revoked:
-                return "Refresh Token has been revoked"
+                return "NotAuthorizedException", "Refresh Token has been revoked"
             stored = self._refresh.get(token)
-        if stored is not None and stored.client_id == client_id and stored.expires < self.clock():
-            return "Refresh Token has expired"
+        if stored is None or stored.client_id != client_id:
+            return None
+        if stored.expires < self.clock():
+            return "NotAuthorizedException", "Refresh Token has expired"
+        if self.state.subject(stored.pool_id, stored.username) is None:
+            return "UserNotFoundException", "User does not exist."
         return None
 
     def issue(

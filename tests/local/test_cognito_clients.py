@@ -534,8 +534,11 @@ def test_a_refresh_token_that_does_not_refresh_says_why_as_aws_does(
     assert refresh(api["RefreshToken"], pool.password) == invalid
     gone = pool.user()
     gone_refresh = pool.srp_sign_in(gone, PASSWORD)["AuthenticationResult"]["RefreshToken"]
+    gone_hosted = stack.server.issue_tokens(pool.pool_id, pool.srp, gone, ("openid",))
     pool.idp.admin_delete_user(UserPoolId=pool.pool_id, Username=gone)
-    assert refresh(gone_refresh) == invalid  # not moto's 500
+    no_user = (("UserNotFoundException", "User does not exist."),) * 2  # not moto's 500
+    assert refresh(gone_refresh) == no_user
+    assert refresh(gone_hosted["refresh_token"]) == no_user
     hosted_ui = stack.server.hosted_ui
     assert hosted_ui is not None
     real = hosted_ui.clock
