@@ -153,11 +153,18 @@ _SWEEP_OPERATIONS = sorted(
 def test_no_cognito_action_crashes_on_a_malformed_or_partial_body(stack: Stack) -> None:
     """Every user-pool call a browser may make, and the admin calls cogapi makes, with bodies
     no SDK would send: each gets a 4xx, or 501 for an action moto lacks, never a 500."""
-    client = stack.client_id
+    # a pool of its own: DeleteUserPool with a stray member is a valid call, and other tests
+    # share the stack's pool
+    idp = boto3.client(
+        "cognito-idp", endpoint_url=stack.endpoint, region_name=REGION,
+        aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
+    pool = idp.create_user_pool(PoolName="sweep")["UserPool"]["Id"]
+    client = idp.create_user_pool_client(UserPoolId=pool, ClientName="sweep")["UserPoolClient"][
+        "ClientId"]  # fmt: skip
     bodies = [
         "null", "[]", "{}", f'{{"ClientId": "{client}"}}', '{"AccessToken": "x.y.z"}',
         f'{{"ClientId": "{client}", "AuthFlow": "USER_SRP_AUTH", "AuthParameters": {{}}}}',
-        f'{{"UserPoolId": "{stack.pool_id}", "Username": 5}}',
+        f'{{"UserPoolId": "{pool}", "Username": 5}}',
     ]  # fmt: skip
     failures = []
     for operation in _SWEEP_OPERATIONS:
