@@ -32,6 +32,8 @@ def endpoint_problem(url: str) -> str | None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return f"{url!r} is not an http(s) URL, e.g. http://127.0.0.1:4566"
+    if any(c.isspace() or ord(c) < 0x20 for c in url):  # else "cannot reach AWS" at the call
+        return f"{url!r} is not an http(s) URL: it holds a space or a control character"
     return None
 
 

@@ -650,6 +650,12 @@ def test_the_pool_waits_for_the_sms_role_only() -> None:
             {"AWS_ENDPOINT_URL": "ftp://x"},
             "error: AWS_ENDPOINT_URL: 'ftp://x' is not an http(s) URL",
         ),
+        (
+            ["--endpoint-url", "http://127.0.0.1:4566/x y"],
+            {},
+            "error: --endpoint-url: 'http://127.0.0.1:4566/x y' is not an http(s) URL: it holds "
+            "a space or a control character",
+        ),
     ],
 )
 def test_bad_region_or_endpoint_is_a_usage_error_before_any_call(
