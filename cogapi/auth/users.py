@@ -19,10 +19,15 @@ from cogapi.errors import AwsError, CogapiError, NotFound, UsageError
 SYMBOLS = set("^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+- ")
 
 
+MAX_PASSWORD_LENGTH = 256  # Cognito's PasswordType, whatever the pool's policy
+
+
 def password_problems(password: str, policy: Any) -> list[str]:
     problems = []
     if len(password) < policy.min_length:
         problems.append(f"at least {policy.min_length} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        problems.append(f"at most {MAX_PASSWORD_LENGTH} characters")
     if policy.require_lowercase and not any(c in string.ascii_lowercase for c in password):
         problems.append("a lowercase letter")
     if policy.require_uppercase and not any(c in string.ascii_uppercase for c in password):

@@ -143,6 +143,10 @@ def test_user_ls_add_rm(auth_stack: AuthStack, cache: Path) -> None:
         "user", "add", "bob@example.com", "--password-stdin", cache=cache, input="short\n"
     )
     assert weak.returncode == 2 and "policy" in weak.stderr
+    long = auth_stack.run(  # Cognito's own limit, whatever the policy: moto said "confirm"
+        "user", "add", "bob@example.com", "--password-stdin", cache=cache,
+        input="Aa1!" + "a" * 253 + "\n")  # fmt: skip
+    assert long.returncode == 2 and "at most 256 characters" in long.stderr, long.stderr
     assert "bob@example.com" not in auth_stack.run("user", "ls", cache=cache).stdout
 
     added = auth_stack.run(
