@@ -4,9 +4,11 @@ password sign-in (InitiateAuth).
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from cogapi.aws.core import AwsCore
+from cogapi.errors import AwsError, NotFound
 
 
 class CognitoCalls(AwsCore):
@@ -217,10 +219,17 @@ class CognitoCalls(AwsCore):
             UserPoolId=pool_id, Username=username, MessageAction="SUPPRESS",
             UserAttributes=[{"Name": k, "Value": v} for k, v in attributes.items()],
         )  # fmt: skip
-        self._call(
-            self.cognito, "admin_set_user_password", f"user {username}",
-            UserPoolId=pool_id, Username=username, Password=password, Permanent=True,
-        )  # fmt: skip
+        try:
+            self._call(
+                self.cognito, "admin_set_user_password", f"user {username}",
+                UserPoolId=pool_id, Username=username, Password=password, Permanent=True,
+            )  # fmt: skip
+        except AwsError:
+            # AWS refused the password (a pool policy stricter than the config says, say): the
+            # user just made would stay behind with a temporary password nobody knows
+            with contextlib.suppress(AwsError, NotFound):
+                self.delete_user(pool_id, username)
+            raise
 
     def delete_user(self, pool_id: str, username: str) -> None:
         self._call(

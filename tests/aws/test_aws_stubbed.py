@@ -1074,3 +1074,24 @@ def test_permission_still_busy_after_every_retry_fails(aws: Aws, waits: Waits) -
             aws.add_permission(FUNCTION, SID, SOURCE_ARN, check=False)
     assert "ResourceConflictException" in info.value.message
     assert len([m for m in waits.messages if "busy" in m]) == 3
+
+
+def test_a_user_whose_password_aws_refuses_is_not_left_behind(aws: Aws) -> None:
+    # the deployed pool's policy can be stricter than the config's (drift, a policy changed by
+    # hand): AdminSetUserPassword refuses, and the user AdminCreateUser just made goes again
+    with stubbed(aws.cognito) as stub:
+        stub.add_response("admin_create_user", {"User": {"Username": "bob@example.com"}}, {
+            "UserPoolId": POOL_ID, "Username": "bob@example.com", "MessageAction": "SUPPRESS",
+            "UserAttributes": [{"Name": "email", "Value": "bob@example.com"}]})  # fmt: skip
+        client_error(
+            stub, "admin_set_user_password", "InvalidPasswordException",
+            "Password did not conform with policy: Password not long enough",
+            UserPoolId=POOL_ID, Username="bob@example.com", Password="Short-1!", Permanent=True,
+        )  # fmt: skip
+        stub.add_response(
+            "admin_delete_user", {}, {"UserPoolId": POOL_ID, "Username": "bob@example.com"}
+        )
+        with pytest.raises(AwsError, match="InvalidPasswordException"):
+            aws.create_confirmed_user(
+                POOL_ID, "bob@example.com", "Short-1!", {"email": "bob@example.com"}
+            )
