@@ -217,21 +217,28 @@ def test_identity_js_wrong_password_and_unknown_user_say_incorrect(pool: Pool) -
     assert unknown == failed  # PreventUserExistenceErrors=ENABLED: not UserNotFoundException
 
 
-def test_amplify_v6_sign_in_refresh_and_sign_out(pool: Pool) -> None:
-    email = pool.user()
-    signed_in, session, refreshed, attributes, signed_out, wrong = pool.amplify(
+def _amplify_steps(email: str) -> list[dict[str, Any]]:
+    """What both Amplify tests (Node and Chromium) have the library do, in order."""
+    return [
         {"op": "signIn", "username": email, "password": PASSWORD},
         {"op": "fetchAuthSession"},
         {"op": "refresh"},
         {"op": "fetchUserAttributes"},
         {"op": "signOut"},
         {"op": "signIn", "username": email, "password": "Wrong-Pass-42"},
-    )
+        {"op": "signIn", "username": "nobody@example.com", "password": PASSWORD},
+    ]
+
+
+def _check_amplify_results(pool: Pool, email: str, results: list[dict[str, Any]]) -> None:
+    """The results of `_amplify_steps`, as Amplify hands them to the app."""
+    signed_in, session, refreshed, attributes, signed_out, wrong, unknown = results
     assert signed_in == {"ok": True, "isSignedIn": True, "signInStep": "DONE"}
     assert session["ok"], session
     access = _check_tokens(pool, email, session["idToken"], session["accessToken"])
 
-    # fetchAuthSession({forceRefresh: true}) calls GetTokensFromRefreshToken
+    # fetchAuthSession({forceRefresh: true}) calls GetTokensFromRefreshToken: new tokens of the
+    # same sign-in
     assert refreshed["ok"], refreshed
     new_access = _check_tokens(pool, email, refreshed["idToken"], refreshed["accessToken"])
     assert new_access["jti"] != access["jti"]
@@ -245,7 +252,15 @@ def test_amplify_v6_sign_in_refresh_and_sign_out(pool: Pool) -> None:
         pool.idp.get_user(AccessToken=refreshed["accessToken"])
     assert exc.value.response["Error"]["Message"] == "Access Token has been revoked"
 
-    assert wrong == {"ok": False, "code": "NotAuthorizedException", "message": INCORRECT}
+    # a wrong password and (PreventUserExistenceErrors=ENABLED) an unknown user read alike
+    failed = {"ok": False, "code": "NotAuthorizedException", "message": INCORRECT}
+    assert wrong == failed
+    assert unknown == failed
+
+
+def test_amplify_v6_sign_in_refresh_and_sign_out(pool: Pool) -> None:
+    email = pool.user()
+    _check_amplify_results(pool, email, pool.amplify(*_amplify_steps(email)))
 
 
 # --- a real browser app on another origin ---------------------------------------------------
@@ -346,40 +361,13 @@ def amplify_origin(amplify_bundle: Path) -> Iterator[str]:
 
 def test_amplify_v6_in_chromium_from_another_origin(pool: Pool, amplify_origin: str) -> None:
     """Amplify v6, bundled as an app ships it, on http://localhost:<port> against the endpoint
-    on 127.0.0.1:<other port>: every call is a CORS request with a preflight, which AWS grants."""
+    on 127.0.0.1:<other port>: every call is a CORS request with a preflight, which AWS grants
+    (the error's type and message included, which the app reads across origins)."""
     email = pool.user()
     payload = {"endpoint": pool.endpoint, "userPoolId": pool.pool_id, "clientId": pool.srp,
-               "steps": [{"op": "signIn", "username": email, "password": PASSWORD},
-                         {"op": "fetchAuthSession"},
-                         {"op": "refresh"},
-                         {"op": "fetchUserAttributes"},
-                         {"op": "signOut"},
-                         {"op": "signIn", "username": email, "password": "Wrong-Pass-42"},
-                         {"op": "signIn", "username": "nobody@example.com",
-                          "password": PASSWORD}]}  # fmt: skip
+               "steps": _amplify_steps(email)}  # fmt: skip
     with chromium_driver() as driver:
         driver.get(amplify_origin + "/")
         answer = driver.execute_async_script(_AMPLIFY_RUN, payload)
     assert "results" in answer, answer
-    signed_in, session, refreshed, attributes, signed_out, wrong, unknown = answer["results"]
-    assert signed_in == {"ok": True, "isSignedIn": True, "signInStep": "DONE"}
-    assert session["ok"], session
-    access = _check_tokens(pool, email, session["idToken"], session["accessToken"])
-
-    # fetchAuthSession({forceRefresh: true}): GetTokensFromRefreshToken, new tokens of the
-    # same sign-in
-    assert refreshed["ok"], refreshed
-    new_access = _check_tokens(pool, email, refreshed["idToken"], refreshed["accessToken"])
-    assert new_access["jti"] != access["jti"]
-    assert new_access["origin_jti"] == access["origin_jti"]
-
-    assert attributes["ok"] and attributes["attributes"]["email"] == email
-    assert signed_out == {"ok": True}
-    with pytest.raises(ClientError) as exc:
-        pool.idp.get_user(AccessToken=refreshed["accessToken"])
-    assert exc.value.response["Error"]["Message"] == "Access Token has been revoked"
-
-    # the error's type and message are readable across origins, so the app sees AWS's
-    failed = {"ok": False, "code": "NotAuthorizedException", "message": INCORRECT}
-    assert wrong == failed
-    assert unknown == failed
+    _check_amplify_results(pool, email, answer["results"])
