@@ -24,7 +24,7 @@ first and:
   signature, expiry, the `aws.cognito.signin.user.admin` scope, revocation);
 - answers a refresh token that does not refresh in AWS's words: revoked, expired, or "Invalid
   Refresh Token." (garbage, another client's); a deleted user's, "User does not exist.".
-Every body is first checked against the operation's model (`moto_errors.cognito_input_error`:
+Every body is first checked against the operation's model (`moto_errors.cognito_body`:
 not a JSON object, a required parameter missing); anything else goes to moto untouched.
 """
 
@@ -46,7 +46,7 @@ import jwt
 
 from cogapi.local import srp, urls
 from cogapi.local.edge import ADMIN_SCOPE, HostedUi
-from cogapi.local.moto_errors import cognito_input_error
+from cogapi.local.moto_errors import Refused, cognito_body
 from cogapi.local.moto_state import ClientView, MotoState
 from cogapi.local.tokens import InvalidToken, KeySet, is_expired
 
@@ -227,16 +227,14 @@ class CognitoApi:
         except ValueError:
             length = 0
         raw = environ["wsgi.input"].read(length) if length else b""
-        refused = cognito_input_error(operation, raw)
+        body = cognito_body(operation, raw)
         handler = self._handlers.get(operation)
-        if refused is None and handler is None:
+        if isinstance(body, Refused):
+            answer = _fail(*body)
+        elif handler is None:
             return self.moto_app(self._with_body(environ, raw), start_response)
-        if refused is not None:
-            answer = _fail(*refused)
         else:
-            assert handler is not None
-            environ = {**environ, "cogapi.operation": operation}
-            answer = handler(environ, json.loads(raw or b"{}"))
+            answer = handler({**environ, "cogapi.operation": operation}, body)
         data = json.dumps(answer.body).encode()
         reason = "OK" if answer.status < 400 else "Bad Request"
         start_response(

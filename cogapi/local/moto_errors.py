@@ -5,7 +5,7 @@ required parameter left out (`KeyError`), a value of the wrong type, an action i
 implemented (`NotImplementedError`). werkzeug then printed the traceback into the terminal that
 runs `cogapi local` and answered an HTML 500, which SDKs retry and then report as an unreadable
 error. Instead:
-- `cognito_input_error`: a Cognito call's body is checked first, against the operation's input
+- `cognito_body`: a Cognito call's body is checked first, against the operation's input
   shape in botocore's model (what the SDKs validate before sending), and refused as the service
   refuses it: `SerializationException` (400) for a body that is not a JSON object or a value of
   the wrong JSON type, `InvalidParameterException` (400) with AWS's "validation error detected"
@@ -21,7 +21,7 @@ import functools
 import json
 import logging
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 log = logging.getLogger("cogapi.local")
 
@@ -36,24 +36,31 @@ def _cognito_model() -> Any:
     return botocore.session.get_session().get_service_model("cognito-idp")
 
 
-def cognito_input_error(operation: str, raw: bytes) -> tuple[str, str] | None:
-    """(error type, message) when the body of Cognito `operation` is refused before it reaches
-    moto (see the module docstring); None to let it through (also for an unknown operation,
-    which moto answers itself)."""
+class Refused(NamedTuple):
+    """A Cognito request refused before moto sees it: AWS's error type and message."""
+
+    error_type: str
+    message: str
+
+
+def cognito_body(operation: str, raw: bytes) -> dict[str, Any] | Refused:
+    """The body of Cognito `operation` as a JSON object, or why it is refused before it reaches
+    moto (see the module docstring). An operation outside botocore's model is only parsed:
+    moto answers it itself."""
     try:
         body = json.loads(raw or b"{}")
     except ValueError:
-        return "SerializationException", "the request body is not valid JSON"
+        return Refused("SerializationException", "the request body is not valid JSON")
     if not isinstance(body, dict):
-        return "SerializationException", "the request body is not a JSON object"
+        return Refused("SerializationException", "the request body is not a JSON object")
     model = _cognito_model()
     if operation not in model.operation_names:
-        return None
+        return body
     from botocore.validate import ParamValidator
 
     shape = model.operation_model(operation).input_shape
     if shape is None:
-        return None
+        return body
     report = ParamValidator().validate(body, shape)
     errors = list(getattr(report, "_errors", ()))
     missing = [
@@ -68,11 +75,11 @@ def cognito_input_error(operation: str, raw: bytes) -> tuple[str, str] | None:
             f"Value null at '{name}' failed to satisfy constraint: Member must not be null"
             for name in missing
         )
-        return "InvalidParameterException", f"{count} validation {noun} detected: {parts}"
+        return Refused("InvalidParameterException", f"{count} validation {noun} detected: {parts}")
     wrong = [path.lstrip(".") for kind, path, _ in errors if kind == "invalid type"]
     if wrong:
-        return "SerializationException", f"a value of the wrong type at {', '.join(wrong)}"
-    return None
+        return Refused("SerializationException", f"a value of the wrong type at {', '.join(wrong)}")
+    return body
 
 
 def _camel(path: str) -> str:

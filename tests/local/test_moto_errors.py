@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 from local_stack import REGION, Stack
 
 from cogapi.local.guard import USER_POOL_CALLS
-from cogapi.local.moto_errors import cognito_input_error, contained
+from cogapi.local.moto_errors import Refused, cognito_body, contained
 
 SIGNED = "AWS4-HMAC-SHA256 Credential=t/20260101/us-east-1/cognito-idp/aws4_request, " \
     "SignedHeaders=host, Signature=x"  # fmt: skip
@@ -138,8 +138,11 @@ def test_a_crash_after_moto_began_its_answer_is_not_papered_over() -> None:
 
 
 def test_operations_outside_the_model_are_left_to_moto() -> None:
-    assert cognito_input_error("NoSuchOperation", b"{}") is None
-    assert cognito_input_error("ListUserPools", b'{"MaxResults": 5}') is None
+    assert cognito_body("NoSuchOperation", b'{"Anything": 1}') == {"Anything": 1}
+    assert cognito_body("ListUserPools", b'{"MaxResults": 5}') == {"MaxResults": 5}
+    assert cognito_body("NoSuchOperation", b"[]") == Refused(
+        "SerializationException", "the request body is not a JSON object"
+    )
 
 
 _SWEEP_OPERATIONS = sorted(
