@@ -87,6 +87,19 @@ def test_local_serves_the_stack_and_up_prints_local_urls(tmp_path: Path) -> None
             assert json.loads(e.read()) == {"message": "Unauthorized"}
         with urllib.request.urlopen(out["hosted_ui_url"], timeout=10) as page:
             assert page.status == 200 and b"<form" in page.read()
+        # what moto raises on answers as JSON, its traceback kept out of the terminal
+        for action, body, status in [("GetDevice", b'{"DeviceKey": "k", "AccessToken": "t"}', 501),
+                                     ("CreateUserPool", b"{}", 400)]:  # fmt: skip
+            request = urllib.request.Request(endpoint + "/", data=body, method="POST", headers={
+                "X-Amz-Target": f"AWSCognitoIdentityProviderService.{action}",
+                "Content-Type": "application/x-amz-json-1.1",
+                "Authorization": "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/"
+                                 "cognito-idp/aws4_request, SignedHeaders=host, Signature=0"})  # fmt: skip
+            try:
+                urllib.request.urlopen(request, timeout=10)
+                raise AssertionError(f"{action} succeeded")
+            except urllib.error.HTTPError as e:
+                assert e.code == status and "__type" in json.loads(e.read())
     finally:
         server.send_signal(signal.SIGINT)
         stdout, stderr = server.communicate(timeout=20)

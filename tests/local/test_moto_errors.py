@@ -1,6 +1,8 @@
 """What `cogapi local` answers where moto would raise: bad Cognito bodies, missing parameters,
-actions moto lacks and moto's own crashes, as JSON errors a client can read (never a traceback
-in the server's terminal or an HTML 500 that SDKs retry)."""
+actions moto lacks and moto's own crashes, as JSON errors a client can read (never an HTML 500
+that SDKs retry). That the traceback stays out of the terminal is pinned where there is one:
+tests/e2e/test_local_cli.py runs the installed `cogapi local` (in-process, pytest captures the
+log)."""
 
 from __future__ import annotations
 
@@ -45,9 +47,7 @@ def test_a_body_that_is_not_a_json_object_is_a_serialization_error(
     assert answer.json()["__type"] == "SerializationException"
 
 
-def test_missing_required_parameters_are_named_as_aws_names_them(
-    stack: Stack, capfd: pytest.CaptureFixture[str]
-) -> None:
+def test_missing_required_parameters_are_named_as_aws_names_them(stack: Stack) -> None:
     one = _post(stack, "CreateUserPool", "{}")  # moto raised KeyError('PoolName')
     assert one.status_code == 400
     assert one.json() == {
@@ -59,7 +59,6 @@ def test_missing_required_parameters_are_named_as_aws_names_them(
     assert two.json()["__type"] == "InvalidParameterException"
     assert two.json()["message"].startswith("2 validation errors detected: Value null at ")
     assert "'userPoolId'" in two.json()["message"] and "'username'" in two.json()["message"]
-    assert "Traceback" not in capfd.readouterr().err
 
 
 def test_a_value_of_the_wrong_type_is_a_serialization_error(stack: Stack) -> None:
@@ -75,9 +74,7 @@ def test_unknown_members_pass_as_on_aws(stack: Stack) -> None:
     assert "UserPools" in answer.json()
 
 
-def test_an_action_moto_lacks_is_a_clear_501_without_retries(
-    stack: Stack, capfd: pytest.CaptureFixture[str]
-) -> None:
+def test_an_action_moto_lacks_is_a_clear_501_without_retries(stack: Stack) -> None:
     idp = boto3.client(
         "cognito-idp", endpoint_url=stack.endpoint, region_name=REGION,
         aws_access_key_id="testing", aws_secret_access_key="testing",
@@ -91,7 +88,6 @@ def test_an_action_moto_lacks_is_a_clear_501_without_retries(
     assert "GetDevice" in error["Message"]
     assert exc.value.response["ResponseMetadata"]["RetryAttempts"] == 0
     assert time.monotonic() - started < 2
-    assert "Traceback" not in capfd.readouterr().err
 
 
 def _app(raising: BaseException | None, *, after_start: bool = False) -> Any:
