@@ -9,7 +9,11 @@ error. Instead:
   shape in botocore's model (what the SDKs validate before sending), and refused as the service
   refuses it: `SerializationException` (400) for a body that is not a JSON object or a value of
   the wrong JSON type, `InvalidParameterException` (400) with AWS's "validation error detected"
-  wording for a required parameter left out. Unknown members pass, as AWS ignores them.
+  wording for a required parameter left out. Unknown members pass, as AWS ignores them. A
+  `SignUp` without a password (left out or blank) counts as one left out: the model lets it go
+  for pools with passwordless sign-in, which moto has no notion of, so no local pool has it
+  and AWS requires the password there ("You can only create a passwordless user when
+  passwordless sign-in is available"). The wording is AWS's from when the model required it.
 - `contained`: any call into moto that still raises gets a JSON error naming the action: 501
   `NotImplemented` for an action moto has not implemented, 500 `InternalFailure` otherwise. The
   traceback goes to the server's log (`cogapi local -v`), not to the terminal by default.
@@ -68,6 +72,11 @@ def cognito_body(operation: str, raw: bytes) -> dict[str, Any] | Refused:
         for kind, path, details in errors
         if kind == "missing required field"
     ]
+    missing += [
+        _camel(name)
+        for name in _REQUIRED_LOCALLY.get(operation, ())
+        if body.get(name) in (None, "")
+    ]
     if missing:
         count = len(missing)
         noun = "error" if count == 1 else "errors"
@@ -80,6 +89,10 @@ def cognito_body(operation: str, raw: bytes) -> dict[str, Any] | Refused:
     if wrong:
         return Refused("SerializationException", f"a value of the wrong type at {', '.join(wrong)}")
     return body
+
+
+# Members botocore's model leaves optional only for what no local pool can have (see above).
+_REQUIRED_LOCALLY = {"SignUp": ("Password",)}
 
 
 def _camel(path: str) -> str:
