@@ -9,7 +9,9 @@ those behind one prefix (`urls.LOCAL_PREFIX`) on the same loopback server:
 - `srp`       the server side of Cognito's SRP sign-in (pure)
 - `moto_state` the only module that reads moto's in-process backends
 - `edge`      hosted UI (`/login`, `/signup`, `/logout`) and OAuth endpoints, JWKS, discovery
-- `cognito_api` Cognito's sign-in and user APIs as AWS answers them, in front of moto's
+- `cognito_api` Cognito's sign-in and user APIs as AWS answers them, in front of moto's:
+  it dispatches to `cognito_signin` (flows, SRP, refresh) and `cognito_user_calls` (the
+  calls that take a token, recovery); `cognito_front` holds what both share
 - `apigw_import` patches moto so PutRestApi/ImportRestApi apply an OpenAPI document as AWS does
 - `machine_clients` the `client_credentials` grant of `/oauth2/token` (tokens for services)
 - `resource_servers` moto's missing UpdateResourceServer / DeleteResourceServer, scope checks
