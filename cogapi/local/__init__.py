@@ -13,6 +13,7 @@ those behind one prefix (`urls.LOCAL_PREFIX`) on the same loopback server:
   it dispatches to `cognito_signin` (flows, SRP, refresh) and `cognito_user_calls` (the
   calls that take a token, recovery); `cognito_front` holds what both share
 - `apigw_import` patches moto so PutRestApi/ImportRestApi apply an OpenAPI document as AWS does
+- `api_document` that document read and checked whole as API Gateway reads it (pure)
 - `machine_clients` the `client_credentials` grant of `/oauth2/token` (tokens for services)
 - `resource_servers` moto's missing UpdateResourceServer / DeleteResourceServer, scope checks
 - `iam_policies` moto's AWS managed policies built once per process, copied per account
