@@ -18,7 +18,9 @@ those behind one prefix (`urls.LOCAL_PREFIX`) on the same loopback server:
 - `resource_servers` moto's missing UpdateResourceServer / DeleteResourceServer, scope checks
 - `iam_policies` moto's AWS managed policies built once per process, copied per account
 - `moto_errors` JSON errors where moto would raise: bad Cognito bodies, actions it lacks, crashes
-- `dataplane` API Gateway REST: routing, Cognito authorizer, proxy event, response mapping
+- `dataplane` API Gateway REST: routing, proxy event, Lambda integrations, response mapping
+- `authorizer` API Gateway's Cognito authorizer, as AWS checks a token
+- `gateway_errors` the answers the gateway gives itself (401, 403, 413, 500, 502, 504)
 - `runner`    runs a handler from the function's zip on warm workers, one pool per function
 - `workers`   the worker processes and their pool, and how what a handler starts is contained
 - `guard`     which requests are answered at all: loopback `Host` only, no CORS on the control plane

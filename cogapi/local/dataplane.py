@@ -4,10 +4,7 @@ Serves `/_cogapi/api/{api_id}/{stage}/{path}` from the stage's deployment (see `
 snapshots), answering as aws-notes describes ("What AWS's edge looks like from outside"):
 - Routing: literal parts beat `{param}` beats `{proxy+}`; `ANY` matches every method; an unknown
   stage, path or method is 403 "Missing Authentication Token".
-- `COGNITO_USER_POOLS`: raw token or `Bearer <token>` from the identity source header, signed by
-  this server's keys, `iss` one of the authorizer's pools, then `exp` (its own 401 message), then
-  scopes: a method with `authorizationScopes` takes an access token holding one of them, a method
-  without takes an ID token of one of the pool's clients.
+- `COGNITO_USER_POOLS`: checked by `authorizer` (token, issuer, expiry, then scopes).
 - Lambda: the function's resource policy must let API Gateway call it (else 500, as AWS does).
   `AWS_PROXY` gets the REST v1.0 event and its answer is validated (502 if malformed). `AWS`
   renders the request template with the `vtl` subset (`$context`, `$input`, `#set`, `#if`).
@@ -16,7 +13,7 @@ snapshots), answering as aws-notes describes ("What AWS's edge looks like from o
 - Sizes: a request body above 10 MB is 413 "Request Too Long" (API Gateway's payload limit); an
   answer above Lambda's 6 MB response limit is a Lambda error, hence 502.
 - MOCK integrations (a CORS preflight), integration-response headers, and the gateway responses
-  on every answer the gateway makes itself: see `response_mapping`.
+  on every answer the gateway makes itself (`gateway_errors`): see `response_mapping`.
 - CORS: the gateway adds no CORS header of its own, only what the API defines (its MOCK
   integrations and gateway responses); what a handler answers is passed through.
 """
@@ -28,10 +25,8 @@ import binascii
 import json
 import re
 import secrets
-import threading
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,7 +34,15 @@ from typing import Any
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
-from cogapi.local import urls, vtl
+from cogapi.local import vtl
+from cogapi.local.authorizer import CognitoAuthorizer
+from cogapi.local.gateway_errors import (
+    GatewayError,
+    bad_gateway,
+    internal,
+    missing_token,
+    too_long,
+)
 from cogapi.local.moto_state import (
     ApiSnapshot,
     DeployedStage,
@@ -56,46 +59,13 @@ from cogapi.local.response_mapping import (
     scope,
 )
 from cogapi.local.runner import FailureKind, FunctionCode, FunctionRunner, Invocation
-from cogapi.local.tokens import InvalidToken, KeySet, is_expired
+from cogapi.local.tokens import KeySet
 
 MAX_INTEGRATION_SECONDS = 29.0
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's request payload quota
 WHY_KEY = "cogapi.why"  # WSGI environ key: why the gateway refused a request, for the log line
 _PROXY_KEYS = {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"}
 _FUNCTION_ARN = re.compile(r"functions/(arn:[^/]+)/invocations")
-
-
-class GatewayError(Exception):
-    """An answer API Gateway itself gives (not the function)."""
-
-    def __init__(
-        self, status: int, message: str, error_type: str | None = None, why: str = ""
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.error_type = error_type
-        self.why = why
-
-
-def missing_token() -> GatewayError:
-    return GatewayError(403, "Missing Authentication Token", "MissingAuthenticationTokenException")
-
-
-def unauthorized(why: str) -> GatewayError:
-    return GatewayError(401, "Unauthorized", "UnauthorizedException", why)
-
-
-def internal(why: str) -> GatewayError:
-    return GatewayError(500, "Internal server error", "InternalServerErrorException", why)
-
-
-def bad_gateway(why: str) -> GatewayError:
-    return GatewayError(502, "Internal server error", None, why)
-
-
-def too_long(why: str) -> GatewayError:
-    return GatewayError(413, "Request Too Long", None, why)
 
 
 # --- routing -----------------------------------------------------------------------------------
@@ -146,113 +116,6 @@ def find_route(api: ApiSnapshot, path: str, http_method: str) -> Route:
     if method is None:
         raise missing_token()
     return Route(resource, method, params)
-
-
-# --- authorizer --------------------------------------------------------------------------------
-
-
-def claim_strings(claims: dict[str, Any]) -> dict[str, str]:
-    """Claims as API Gateway hands them to a REST integration: every value a string."""
-    out: dict[str, str] = {}
-    for name, value in claims.items():
-        if name in ("exp", "iat") and isinstance(value, (int, float)):
-            out[name] = time.strftime("%a %b %d %H:%M:%S UTC %Y", time.gmtime(value))
-        elif isinstance(value, bool):
-            out[name] = "true" if value else "false"
-        elif isinstance(value, list):
-            out[name] = ",".join(str(v) for v in value)
-        else:
-            out[name] = str(value)
-    return out
-
-
-class CognitoAuthorizer:
-    """Checks a token as API Gateway's Cognito authorizer does (see the module docstring).
-
-    The signature check is remembered per token string: the server's keys never change while it
-    runs, so a token that verified once verifies again, and a warm call skips the RSA check and
-    the JWT parsing (and the claims' string form for the event is made once). Everything that
-    can change (expiry, the authorizer's pools, the pool's clients, the method's scopes) is
-    checked on every call.
-    """
-
-    VERIFIED_TOKENS = 4096  # remembered signature checks, least recently used dropped first
-
-    def __init__(
-        self, state: MotoState, keys: KeySet, endpoint: str, clock: Callable[[], float]
-    ) -> None:
-        self.state = state
-        self.keys = keys
-        self.endpoint = endpoint
-        self.clock = clock
-        self._verified_tokens: OrderedDict[str, tuple[dict[str, Any], dict[str, str]]] = (
-            OrderedDict()
-        )
-        self._verified_keys: KeySet | None = None
-        self._lock = threading.Lock()
-
-    def _verified(self, token: str) -> tuple[dict[str, Any], dict[str, str]]:
-        """The token's claims, and their string form, if this server's keys signed it (401
-        otherwise)."""
-        with self._lock:
-            if self._verified_keys is not self.keys:  # new keys: nothing verified holds
-                self._verified_tokens.clear()
-                self._verified_keys = self.keys
-            known = self._verified_tokens.get(token)
-            if known is not None:
-                self._verified_tokens.move_to_end(token)
-                return known
-        try:
-            claims = self.keys.decode(token)
-        except InvalidToken as exc:
-            raise unauthorized(str(exc)) from None
-        known = (claims, claim_strings(claims))
-        with self._lock:
-            self._verified_tokens[token] = known
-            if len(self._verified_tokens) > self.VERIFIED_TOKENS:
-                self._verified_tokens.popitem(last=False)
-        return known
-
-    def authorize(
-        self, request: Request, api: ApiSnapshot, method: MethodSpec
-    ) -> tuple[dict[str, Any], dict[str, str]]:
-        """The claims of the request's token if the method's authorizer lets it through, and
-        the claims as the integration sees them (`claim_strings`)."""
-        authorizer = api.authorizer(method.authorizer_id)
-        if authorizer is None or authorizer.type != "COGNITO_USER_POOLS":
-            raise internal(f"method {method.http_method} has no Cognito authorizer")
-        header = authorizer.identity_source.removeprefix("method.request.header.")
-        token = request.headers.get(header, "").strip()
-        if token[:7].lower() == "bearer ":  # undocumented but accepted by AWS (aws-notes)
-            token = token[7:].strip()
-        if not token:
-            raise unauthorized(f"no token in header {header}")
-        verified = self._verified(token)
-        claims = verified[0]
-        pools = {
-            urls.issuer(self.endpoint, arn.rsplit("/", 1)[-1]): arn.rsplit("/", 1)[-1]
-            for arn in authorizer.provider_arns
-        }
-        pool_id = pools.get(str(claims.get("iss")))
-        if pool_id is None:
-            raise unauthorized("token issued by a pool this authorizer does not trust")
-        if is_expired(claims, self.clock()):
-            raise GatewayError(
-                401, "The incoming token has expired", "UnauthorizedException", "expired token"
-            )
-        if method.scopes:
-            granted = set(str(claims.get("scope", "")).split())
-            if claims.get("token_use") != "access" or not granted & set(method.scopes):
-                raise unauthorized(f"needs an access token with one of {list(method.scopes)}")
-        else:
-            pool = self.state.pool(pool_id)
-            if (
-                claims.get("token_use") != "id"
-                or pool is None
-                or claims.get("aud") not in pool.client_ids
-            ):
-                raise unauthorized("a method without scopes needs an ID token")
-        return verified
 
 
 # --- events and answers ------------------------------------------------------------------------
