@@ -9,6 +9,7 @@ those behind one prefix (`urls.LOCAL_PREFIX`) on the same loopback server:
 - `srp`       the server side of Cognito's SRP sign-in (pure)
 - `moto_state` the only module that reads moto's in-process backends
 - `edge`      hosted UI (`/login`, `/signup`, `/logout`) and OAuth endpoints, JWKS, discovery
+- `grants`    the tokens the stand-in issues and the refresh tokens it keeps (and revokes)
 - `cognito_api` Cognito's sign-in and user APIs as AWS answers them, in front of moto's:
   it dispatches to `cognito_signin` (flows, SRP, refresh) and `cognito_user_calls` (the
   calls that take a token, recovery); `cognito_front` holds what both share

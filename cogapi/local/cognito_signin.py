@@ -26,7 +26,7 @@ from cogapi.local.cognito_front import (
     fail,
     ok,
 )
-from cogapi.local.edge import ADMIN_SCOPE
+from cogapi.local.grants import ADMIN_SCOPE
 from cogapi.local.moto_state import ClientView
 
 CHALLENGE_SECONDS = 180  # AuthSessionValidity's default: 3 minutes

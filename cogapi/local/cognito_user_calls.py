@@ -21,7 +21,7 @@ from cogapi.local.cognito_front import (
     fail,
     ok,
 )
-from cogapi.local.edge import ADMIN_SCOPE
+from cogapi.local.grants import ADMIN_SCOPE
 from cogapi.local.moto_state import ClientView
 from cogapi.local.tokens import InvalidToken, is_expired
 
