@@ -10,6 +10,7 @@ those behind one prefix (`urls.LOCAL_PREFIX`) on the same loopback server:
 - `moto_state` the only module that reads moto's in-process backends
 - `edge`      hosted UI (`/login`, `/signup`, `/logout`) and OAuth endpoints, JWKS, discovery
 - `grants`    the tokens the stand-in issues and the refresh tokens it keeps (and revokes)
+- `codes`     the codes Cognito would send by email or SMS, and the outbox standing in for both
 - `cognito_api` Cognito's sign-in and user APIs as AWS answers them, in front of moto's:
   it dispatches to `cognito_signin` (flows, SRP, refresh) and `cognito_user_calls` (the
   calls that take a token, recovery); `cognito_front` holds what both share
@@ -36,10 +37,13 @@ Known differences from AWS (each a deliberate simplification):
 - The tokens' issuer is `<endpoint>/<pool id>` (AWS: `https://cognito-idp.<region>.amazonaws.com/
   <pool id>`); its JWKS and discovery document are served there.
 - SRP's password verifier is derived from the password moto stores, when the challenge is made.
-- No code is ever sent: ConfirmSignUp, ConfirmForgotPassword and VerifyUserAttribute accept any
-  code. The user-existence rules cover the sign-in flows, ForgotPassword, ConfirmForgotPassword
-  and ResendConfirmationCode, not ConfirmSignUp.
-- Sign-up confirms the user at once with `email_verified=true` (no mailbox locally).
+- No email or SMS is sent: the codes go to the outbox (`codes`), printed in the terminal and
+  listed at `/_cogapi/outbox`; ConfirmSignUp, ConfirmForgotPassword and VerifyUserAttribute take
+  only the last one sent. The user-existence rules cover the sign-in flows, ForgotPassword,
+  ConfirmForgotPassword, ResendConfirmationCode and ConfirmSignUp. No attempt limit
+  (LimitExceededException) is emulated, and UpdateUserAttributes sends no code for a new address.
+- The hosted UI's sign-up confirms the user at once with `email_verified=true` (AWS asks for the
+  code on a page of its own).
 - Refresh token rotation is not emulated: `GetTokensFromRefreshToken` answers as AWS does with
   rotation off (no new refresh token).
 - CORS on the control plane: only pages on loopback origins, only for the user-pool calls AWS

@@ -40,6 +40,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from cogapi.local.codes import Outbox
 from cogapi.local.cognito_front import TARGET_PREFIX, Answer, StartResponse, fail, with_body
 from cogapi.local.cognito_signin import SignIn
 from cogapi.local.cognito_user_calls import TOKEN_CALLS, UserCalls
@@ -62,6 +63,7 @@ class CognitoApi(SignIn, UserCalls):
         endpoint: str,
         moto_app: Callable[..., Iterable[bytes]],
         clock: Callable[[], float] = time.time,
+        outbox: Outbox | None = None,
     ) -> None:
         self.state = state
         self.hosted_ui = hosted_ui
@@ -73,6 +75,8 @@ class CognitoApi(SignIn, UserCalls):
         self._pending = {}
         self._auth_times = {}
         self._lock = threading.Lock()
+        self.outbox = outbox or Outbox(clock=clock)
+        self._code_attributes = {}
         self._handlers: dict[str, Callable[[dict[str, Any], dict[str, Any]], Answer]] = {
             "InitiateAuth": self._initiate_auth,
             "AdminInitiateAuth": self._initiate_auth,
@@ -87,6 +91,8 @@ class CognitoApi(SignIn, UserCalls):
             "ForgotPassword": self._forgot_password,
             "ConfirmForgotPassword": self._confirm_forgot_password,
             "ResendConfirmationCode": self._resend_confirmation_code,
+            "SignUp": self._sign_up,
+            "ConfirmSignUp": self._confirm_sign_up,
             **{name: self._token_call for name in TOKEN_CALLS},
         }
 

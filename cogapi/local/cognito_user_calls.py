@@ -1,7 +1,9 @@
 """The user APIs as AWS answers them: the calls that take an access token (checked as AWS
 checks it first: signature, expiry, the `aws.cognito.signin.user.admin` scope, revocation),
-`RevokeToken`, and recovery and confirmation (`ForgotPassword`, `ConfirmForgotPassword`,
-`ResendConfirmationCode`), with the neutral answers that hide whether a user exists. moto lacks
+`RevokeToken`, and sign-up, recovery and confirmation (`SignUp`, `ConfirmSignUp`,
+`ForgotPassword`, `ConfirmForgotPassword`, `ResendConfirmationCode`), with the neutral answers
+that hide whether a user exists. The codes AWS would send go to the outbox (`codes`), and the
+calls that take one back accept only it (moto takes any code). moto lacks
 several of them (`DeleteUser`, `DeleteUserAttributes`, `RevokeToken`, `ResendConfirmationCode`,
 `GetUserAttributeVerificationCode`, `VerifyUserAttribute`). The design is in `cognito_api`'s
 docstring.
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cogapi.local import urls
+from cogapi.local import codes, urls
 from cogapi.local.cognito_front import (
     INCORRECT,
     NOT_FOUND,
@@ -53,6 +55,9 @@ def _mask_email(address: str) -> str:
 
 class UserCalls(CognitoFront):
     """The user APIs (see the module docstring)."""
+
+    outbox: codes.Outbox
+    _code_attributes: dict[tuple[str, str, str], str]  # (pool, user, purpose) -> where it went
 
     def _check_access_token(self, token: str) -> tuple[str, dict[str, Any]] | Answer:
         """(pool id, claims) of an access token AWS's user APIs would accept, or their answer."""
@@ -111,16 +116,18 @@ class UserCalls(CognitoFront):
         return ok({})
 
     def _attribute_verification_code(self, environ: dict[str, Any], body: dict[str, Any]) -> Answer:
-        """A code "sent" to the attribute (locally nowhere: VerifyUserAttribute takes any)."""
+        """A code "sent" to the attribute: into the outbox (`codes`), for VerifyUserAttribute."""
         checked = self._check_access_token(str(body.get("AccessToken") or ""))
         if isinstance(checked, Answer):
             return checked
         pool_id, claims = checked
         name = str(body.get("AttributeName") or "")
-        subject = self.state.subject(pool_id, str(claims.get("username", "")))
+        username = str(claims.get("username", ""))
+        subject = self.state.subject(pool_id, username)
         value = subject.attributes.get(name) if subject else None
         if name not in ("email", "phone_number") or not value:
             return fail("InvalidParameterException", f"{name} is not an attribute to verify.")
+        self.outbox.send(pool_id, username, codes.attribute_purpose(name), value)
         return ok(_code_delivery(name, value))
 
     def _verify_user_attribute(self, environ: dict[str, Any], body: dict[str, Any]) -> Answer:
@@ -129,11 +136,15 @@ class UserCalls(CognitoFront):
             return checked
         pool_id, claims = checked
         name = str(body.get("AttributeName") or "")
-        if name not in ("email", "phone_number") or not body.get("Code"):
+        username = str(claims.get("username", ""))
+        if name not in ("email", "phone_number"):
             return fail("InvalidParameterException", f"{name} is not an attribute to verify.")
-        self.state.set_user_attributes(
-            pool_id, str(claims.get("username", "")), {f"{name}_verified": "true"}
+        refused = self.outbox.check(
+            pool_id, username, codes.attribute_purpose(name), str(body.get("Code") or "")
         )
+        if refused is not None:
+            return fail(*refused)
+        self.state.set_user_attributes(pool_id, username, {f"{name}_verified": "true"})
         return ok({})
 
     def _revoke_token(self, environ: dict[str, Any], body: dict[str, Any]) -> Answer:
@@ -176,20 +187,112 @@ class UserCalls(CognitoFront):
             if client.prevent_user_existence_errors:
                 return ok(self._simulated_delivery(client, username))
             return fail("UserNotFoundException", NOT_FOUND)
-        return self._moto(environ, body)
+        answer = self._moto(environ, body)
+        if client is not None and answer.error is None:
+            self._send_code(client, username, codes.PASSWORD, answer)
+        return answer
 
     def _confirm_forgot_password(self, environ: dict[str, Any], body: dict[str, Any]) -> Answer:
         client = self._client_for(body)
-        if client is not None and self._unknown(client, str(body.get("Username") or "")):
+        username = str(body.get("Username") or "")
+        if client is not None and self._unknown(client, username):
             if client.prevent_user_existence_errors:
-                return fail(
-                    "CodeMismatchException", "Invalid verification code provided, please try again."
-                )
+                return fail(*codes.MISMATCH)
             return fail("UserNotFoundException", NOT_FOUND)
+        if client is not None:
+            refused = self._check_code(client, username, codes.PASSWORD, body)
+            if refused is not None:
+                return refused
         return self._moto(environ, body)
 
+    def _sign_up(self, environ: dict[str, Any], body: dict[str, Any]) -> Answer:
+        """moto signs the user up; the code AWS sends goes to the outbox. It goes where AWS
+        sends it: to the phone number when the pool verifies phone numbers and the user gave
+        one, else to the email address when the pool verifies those (moto names a phone
+        number even where there is none); no code when the pool verifies neither."""
+        answer = self._moto(environ, body)
+        client = self._client_for(body)
+        if client is None or answer.error is not None or answer.body.get("UserConfirmed"):
+            return answer
+        username = str(body.get("Username") or "")
+        user = self.state.user_record(client.pool_id, username)
+        subject = self.state.subject(client.pool_id, user.username) if user else None
+        pool = self.state.pool(client.pool_id)
+        verified = pool.auto_verified_attributes if pool else ()
+        answer.body.pop("CodeDeliveryDetails", None)
+        for attribute in ("phone_number", "email"):
+            value = subject.attributes.get(attribute) if subject else None
+            if value and attribute in verified:
+                answer.body.update(_code_delivery(attribute, value))
+                self._send_code(client, username, codes.SIGN_UP, answer)
+                break
+        return answer
+
+    def _confirm_sign_up(self, environ: dict[str, Any], body: dict[str, Any]) -> Answer:
+        """The code the outbox holds for the user's sign-up, or AWS's refusal; on success the
+        address it went to is verified, as on AWS (moto only confirms)."""
+        client = self._client_for(body)
+        username = str(body.get("Username") or "")
+        if client is None:
+            return self._moto(environ, body)
+        user = self.state.user_record(client.pool_id, username)
+        if user is None or not user.enabled:
+            if client.prevent_user_existence_errors:
+                return fail(*codes.MISMATCH)
+            return self._moto(environ, body)
+        if user.status != "UNCONFIRMED":
+            # AWS's wording, as its users report it (amplify-ui#219)
+            return fail(
+                "NotAuthorizedException",
+                f"User cannot be confirmed. Current status is {user.status}",
+            )
+        refused = self._check_code(client, username, codes.SIGN_UP, body)
+        if refused is not None:
+            return refused
+        answer = self._moto(environ, body)
+        if answer.error is None:
+            subject = self.state.subject(client.pool_id, user.username)
+            attributes = subject.attributes if subject else {}
+            verified = {
+                f"{name}_verified": "true"
+                for name in ("email", "phone_number")
+                if attributes.get(name) and self._sent_to(client, user.username, name)
+            }
+            if verified:
+                self.state.set_user_attributes(client.pool_id, user.username, verified)
+        return answer
+
+    def _send_code(self, client: ClientView, username: str, purpose: str, answer: Answer) -> None:
+        """The code of a call whose answer says where it went (`CodeDeliveryDetails`), to the
+        user's real address or number, into the outbox."""
+        details = answer.body.get("CodeDeliveryDetails") or {}
+        user = self.state.user_record(client.pool_id, username)
+        subject = self.state.subject(client.pool_id, user.username) if user else None
+        if not isinstance(details, dict) or user is None or subject is None:
+            return
+        attribute = "phone_number" if details.get("DeliveryMedium") == "SMS" else "email"
+        destination = subject.attributes.get(attribute) or str(details.get("Destination") or "")
+        self.outbox.send(client.pool_id, user.username, purpose, destination)
+        with self._lock:
+            self._code_attributes[(client.pool_id, user.username, purpose)] = attribute
+
+    def _sent_to(self, client: ClientView, username: str, attribute: str) -> bool:
+        with self._lock:
+            sent = self._code_attributes.get((client.pool_id, username, codes.SIGN_UP))
+        return sent == attribute
+
+    def _check_code(
+        self, client: ClientView, username: str, purpose: str, body: dict[str, Any]
+    ) -> Answer | None:
+        user = self.state.user_record(client.pool_id, username)
+        key = user.username if user else username
+        refused = self.outbox.check(
+            client.pool_id, key, purpose, str(body.get("ConfirmationCode") or "")
+        )
+        return fail(*refused) if refused is not None else None
+
     def _resend_confirmation_code(self, environ: dict[str, Any], body: dict[str, Any]) -> Answer:
-        """Not in moto: a code is "sent" (locally nowhere; ConfirmSignUp accepts any code)."""
+        """Not in moto: a new code goes to the outbox (`codes`), in place of the last."""
         client = self._client_for(body)
         if client is None:
             return client_not_found(body)
@@ -203,6 +306,8 @@ class UserCalls(CognitoFront):
             return fail("InvalidParameterException", "User is already confirmed.")
         subject = self.state.subject(client.pool_id, user.username)
         email = subject.attributes.get("email") if subject else None
-        if email:
-            return ok(_code_delivery("email", email))
-        return ok(self._simulated_delivery(client, username))
+        answer = ok(
+            _code_delivery("email", email) if email else self._simulated_delivery(client, username)
+        )
+        self._send_code(client, username, codes.SIGN_UP, answer)
+        return answer

@@ -39,6 +39,7 @@ from werkzeug.wrappers import Request, Response
 from cogapi.errors import CogapiError, UsageError
 from cogapi.local import guard, urls
 from cogapi.local.accepting import AcceptingThreadsServer
+from cogapi.local.codes import Message, Outbox
 from cogapi.local.cognito_api import TARGET_PREFIX, CognitoApi
 from cogapi.local.dataplane import MAX_INTEGRATION_SECONDS, WHY_KEY, DataPlane
 from cogapi.local.dataplane_http import FastDataPlaneHandler
@@ -116,6 +117,7 @@ class LocalServer:
         self.hosted_ui: HostedUi | None = None
         self.idp: IdentityProvider | None = None
         self.cognito_api: CognitoApi | None = None
+        self.outbox: Outbox | None = None
         self.dataplane: DataPlane | None = None
         self._server: BaseWSGIServer | None = None
         self._listening_port = port
@@ -163,8 +165,15 @@ class LocalServer:
         )
         self.hosted_ui = HostedUi(self.state, self.keys, self.endpoint, self.clock)
         self.idp = IdentityProvider(self.state, self.keys, self.endpoint)
+        self.outbox = Outbox(self._code_sent, self.clock)
         self.cognito_api = CognitoApi(
-            self.state, self.hosted_ui, self.keys, self.endpoint, self._moto_app, self.clock
+            self.state,
+            self.hosted_ui,
+            self.keys,
+            self.endpoint,
+            self._moto_app,
+            self.clock,
+            outbox=self.outbox,
         )
         self.dataplane = DataPlane(
             self.state,
@@ -257,6 +266,11 @@ class LocalServer:
         """A function's own output (stdout and stderr), one line each, prefixed by its name,
         as `sam local` shows it. Shown with or without -v: it is the user's own output."""
         self._write("".join(f"[{function_name}] {line}\n" for line in lines))
+
+    def _code_sent(self, message: Message) -> None:
+        """A code Cognito would have sent by email or SMS: the terminal is the local mailbox
+        (shown with or without -v), as `/_cogapi/outbox` is for scripts."""
+        self._write(message.line() + "\n")
 
     def _logged(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         """Under -v: one line per request, `METHOD PATH STATUS MS`, and why the gateway refused
@@ -378,12 +392,15 @@ class LocalServer:
         return [body]
 
     def _local(self, request: Request, path: str) -> Response:
-        assert self.hosted_ui and self.idp and self.dataplane
+        assert self.hosted_ui and self.idp and self.dataplane and self.outbox
         try:
             if path in ("/info", "/info/"):
                 return json_response({"cogapi_local": True, "endpoint": self.endpoint})
             if path == "/expired-tokens" and request.method == "POST":
                 return self._expired_tokens(request)
+            if path == "/outbox" and request.method == "GET":
+                pool_id = request.args.get("pool_id")
+                return json_response({"messages": self.outbox.messages(pool_id)})
             api = _API.fullmatch(path)
             if api is not None:
                 return self.dataplane.handle(

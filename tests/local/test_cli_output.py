@@ -135,9 +135,22 @@ def _serve_quiet(tmp: Path) -> Served:
         invoke_url = _deploy(endpoint, source)
         assert [_call(invoke_url) for _ in range(2)] == [200, 200]
         assert _call(invoke_url + "/nope") == 403
+        _sign_up(endpoint)
     finally:
         stdout, stderr = _stop(proc)
     return Served(endpoint, stdout, stderr, invoke_url)
+
+
+def _sign_up(endpoint: str) -> None:
+    """A sign-up in a pool that verifies email: Cognito would send a code."""
+    idp = boto3.client(
+        "cognito-idp", endpoint_url=endpoint, region_name=REGION,
+        aws_access_key_id="local", aws_secret_access_key="local")  # fmt: skip
+    pool = idp.create_user_pool(PoolName="talk", AutoVerifiedAttributes=["email"])["UserPool"]
+    client = idp.create_user_pool_client(UserPoolId=pool["Id"], ClientName="talk")
+    idp.sign_up(
+        ClientId=client["UserPoolClient"]["ClientId"], Username="ann", Password="Ann-Pass-1234",
+        UserAttributes=[{"Name": "email", "Value": "ann@example.com"}])  # fmt: skip
 
 
 def _serve_verbose(tmp: Path) -> Served:
@@ -167,8 +180,10 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Served]
 def test_quiet_by_default(runs: dict[str, Served]) -> None:
     run = runs["quiet"]
     assert f"export AWS_ENDPOINT_URL={run.endpoint}" in run.stdout
-    # nothing per request, nothing from werkzeug: the function's own output only
-    others = [line for line in run.stderr.splitlines() if not line.startswith("[talker] ")]
+    # nothing per request, nothing from werkzeug: the function's own output and the code only
+    others = [
+        line for line in run.stderr.splitlines() if not line.startswith(("[talker] ", "[cognito] "))
+    ]
     assert others == ["cogapi local stopped."], run.stderr
     assert "/talk" not in run.stderr and "HTTP/1.1" not in run.stderr
 
@@ -178,6 +193,15 @@ def test_handler_output_is_prefixed_by_the_function_name(runs: dict[str, Served]
     talk = [line for line in run.stderr.splitlines() if line.startswith("[talker] ")]
     assert talk == ["[talker] hello from the handler", "[talker] and from its stderr"] * 2
     assert "hello from the handler" not in run.stdout
+
+
+def test_a_code_cognito_would_send_is_shown_without_v(runs: dict[str, Served]) -> None:
+    # the terminal is the local mailbox: the sign-up code, once, to the address it went to
+    codes = [line for line in runs["quiet"].stderr.splitlines() if line.startswith("[cognito] ")]
+    assert len(codes) == 1, codes
+    assert re.fullmatch(
+        r"\[cognito\] sign-up code for ann@example\.com \(pool us-east-1_\w+\): \d{6}", codes[0]
+    ), codes
 
 
 def test_verbose_shows_one_line_per_request(runs: dict[str, Served]) -> None:

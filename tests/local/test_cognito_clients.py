@@ -88,6 +88,17 @@ class Pool:
                                  "aws_access_key_id": "testing",
                                  "aws_secret_access_key": "testing"})  # fmt: skip
 
+    def code(self, username: str, purpose: str) -> str:
+        """The last code "sent" to the user for `purpose`, read from the outbox as a script
+        would (the terminal running `cogapi local` shows the same line)."""
+        messages = requests.get(
+            f"{self.endpoint}/_cogapi/outbox", params={"pool_id": self.pool_id}, timeout=10
+        ).json()["messages"]
+        mine = [m for m in messages if purpose == m["purpose"] and username in (
+            m["username"], m["destination"])]  # fmt: skip
+        assert mine, (username, purpose, messages)
+        return str(mine[-1]["code"])
+
     def srp_sign_in(self, username: str, password: str, client_id: str | None = None) -> Any:
         return AWSSRP(
             username=username,
@@ -142,6 +153,14 @@ def pool(stack: Stack) -> Iterator[Pool]:
 
 def jwt_claims(token: str) -> dict[str, Any]:
     return dict(pyjwt.decode(token, options={"verify_signature": False}))
+
+
+MISMATCH = ("CodeMismatchException", "Invalid verification code provided, please try again.")
+
+
+def _other(code: str) -> str:
+    """A six-digit code that is not `code`."""
+    return f"{(int(code) + 1) % 1_000_000:06d}"
 
 
 def _error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
@@ -310,6 +329,71 @@ def test_neutral_answers_for_recovery_and_confirmation(pool: Pool) -> None:
     assert _error(legacy)[0] == "UserNotFoundException"
 
 
+# --- sign-up, recovery and the codes they send --------------------------------------------------
+
+
+def test_sign_up_is_confirmed_only_with_the_code_sent(pool: Pool) -> None:
+    name = "s" + secrets.token_hex(4)
+    email = f"{name}@example.com"
+    user = pool.cognito(name)
+    user.set_base_attributes(email=email)
+    signed_up = user.register(name, PASSWORD)  # SignUp: the pool verifies email, so a code goes
+    assert signed_up["UserConfirmed"] is False
+    assert signed_up["CodeDeliveryDetails"]["DeliveryMedium"] == "EMAIL"
+    first = pool.code(name, "sign-up")
+    with pytest.raises(ClientError) as wrong:
+        user.confirm_sign_up(_other(first), username=name)
+    assert _error(wrong) == MISMATCH
+    pool.idp.resend_confirmation_code(ClientId=pool.srp, Username=name)
+    second = pool.code(name, "sign-up")
+    if second != first:  # a new code replaces the last (one in a million is the same)
+        with pytest.raises(ClientError) as old:
+            user.confirm_sign_up(first, username=name)
+        assert _error(old) == MISMATCH
+    with pytest.raises(ClientError) as unconfirmed:
+        user.authenticate(PASSWORD)
+    assert _error(unconfirmed)[0] == "UserNotConfirmedException"
+    user.confirm_sign_up(second, username=name)
+    got = pool.idp.admin_get_user(UserPoolId=pool.pool_id, Username=name)
+    assert got["UserStatus"] == "CONFIRMED"
+    attributes = {a["Name"]: a["Value"] for a in got["UserAttributes"]}
+    assert attributes["email_verified"] == "true"  # the code went to that address
+    with pytest.raises(ClientError) as again:
+        user.confirm_sign_up(second, username=name)
+    assert _error(again) == (
+        "NotAuthorizedException", "User cannot be confirmed. Current status is CONFIRMED")  # fmt: skip
+    user.authenticate(PASSWORD)
+    assert user.id_claims["email"] == email
+
+
+def test_confirming_an_unknown_user_hides_that_it_is_unknown(pool: Pool) -> None:
+    with pytest.raises(ClientError) as hidden:  # PreventUserExistenceErrors=ENABLED
+        pool.idp.confirm_sign_up(
+            ClientId=pool.srp, Username="nobody@example.com", ConfirmationCode="123456"
+        )
+    assert _error(hidden) == MISMATCH
+    with pytest.raises(ClientError) as legacy:
+        pool.idp.confirm_sign_up(
+            ClientId=pool.legacy, Username="nobody@example.com", ConfirmationCode="123456"
+        )
+    assert _error(legacy)[0] == "UserNotFoundException"
+
+
+def test_a_password_reset_takes_only_the_code_sent_and_only_once(pool: Pool) -> None:
+    name = pool.user()
+    user = pool.cognito(name)
+    user.initiate_forgot_password()  # ForgotPassword
+    code = pool.code(name, "password reset")
+    with pytest.raises(ClientError) as wrong:
+        user.confirm_forgot_password(_other(code), "Another-Horse-7")
+    assert _error(wrong) == MISMATCH
+    user.confirm_forgot_password(code, "Another-Horse-7")
+    pool.cognito(name).authenticate("Another-Horse-7")
+    with pytest.raises(ClientError) as used:
+        user.confirm_forgot_password(code, "Third-Horse-8")
+    assert _error(used) == MISMATCH
+
+
 # --- flows the client does not enable ---------------------------------------------------------
 
 
@@ -357,8 +441,13 @@ def test_get_and_update_user_with_the_access_token(pool: Pool) -> None:
     pool.idp.admin_update_user_attributes(
         UserPoolId=pool.pool_id, Username=name,
         UserAttributes=[{"Name": "email_verified", "Value": "false"}])  # fmt: skip
-    user.send_verification("email")  # GetUserAttributeVerificationCode
-    user.validate_verification("123456", "email")  # VerifyUserAttribute: no mailbox, any code
+    user.send_verification("email")  # GetUserAttributeVerificationCode: a code in the outbox
+    code = pool.code(name, "email verification")
+    with pytest.raises(ClientError) as exc:
+        user.validate_verification(_other(code), "email")  # VerifyUserAttribute
+    assert _error(exc) == MISMATCH
+    assert user.get_user(attr_map={}).email_verified is False
+    user.validate_verification(code, "email")
     assert user.get_user(attr_map={}).email_verified is True  # pycognito parses "true"
 
 

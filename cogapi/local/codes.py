@@ -1,0 +1,99 @@
+"""The codes Cognito would send by email or SMS, and the local outbox that stands in for both.
+
+AWS sends a code to confirm a sign-up (when the pool verifies the address the user gave), to reset
+a password (`ForgotPassword`), and to verify an attribute (`GetUserAttributeVerificationCode`),
+and the call that takes it back refuses any other code. Locally there is no mailbox, so each code
+"sent" goes to the outbox: `Outbox.send` makes a six-digit code, keeps it for its purpose, and
+hands a message to the server, which prints it in the terminal that runs `cogapi local` (the
+developer's mailbox, shown with or without -v) and lists it at `/_cogapi/outbox`.
+
+`Outbox.check` answers as AWS does:
+- the code last sent for that user and purpose, and not expired: accepted, and used up;
+- any other code: `CodeMismatchException` "Invalid verification code provided, please try again."
+  (also when none was sent);
+- the right code past its validity: `ExpiredCodeException` "Invalid code provided, please request
+  a code again." (sign-up and attribute codes last 24 hours, password-reset codes one hour).
+A new code for the same purpose replaces the last (ResendConfirmationCode, ForgotPassword again).
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+SIGN_UP = "sign-up"
+PASSWORD = "password reset"
+MISMATCH = ("CodeMismatchException", "Invalid verification code provided, please try again.")
+EXPIRED = ("ExpiredCodeException", "Invalid code provided, please request a code again.")
+_VALID_SECONDS = {SIGN_UP: 24 * 3600, PASSWORD: 3600}  # an attribute's: 24 hours, as sign-up's
+KEPT_MESSAGES = 100  # the outbox lists the latest this many
+
+
+def attribute_purpose(attribute: str) -> str:
+    return f"{attribute} verification"
+
+
+@dataclass(frozen=True)
+class Message:
+    """One code "sent": to whom, what for, and the code."""
+
+    pool_id: str
+    username: str  # the user's user name in the pool (moto's key for the user)
+    destination: str  # the address or number the code "went" to
+    purpose: str  # SIGN_UP, PASSWORD or attribute_purpose(name)
+    code: str
+    sent_at: int
+
+    def line(self) -> str:
+        return (
+            f"[cognito] {self.purpose} code for {self.destination} "
+            f"(pool {self.pool_id}): {self.code}"
+        )
+
+
+class Outbox:
+    """The codes of one server (see the module docstring); `notify` gets each message sent."""
+
+    def __init__(
+        self,
+        notify: Callable[[Message], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.notify = notify or (lambda message: None)
+        self.clock = clock
+        self._live: dict[tuple[str, str, str], tuple[str, float]] = {}
+        self._sent: deque[Message] = deque(maxlen=KEPT_MESSAGES)
+        self._lock = threading.Lock()
+
+    def send(self, pool_id: str, username: str, purpose: str, destination: str) -> Message:
+        code = f"{secrets.randbelow(1_000_000):06d}"
+        now = self.clock()
+        valid = _VALID_SECONDS.get(purpose, 24 * 3600)
+        message = Message(pool_id, username, destination, purpose, code, int(now))
+        with self._lock:
+            self._live[(pool_id, username, purpose)] = (code, now + valid)
+            self._sent.append(message)
+        self.notify(message)
+        return message
+
+    def check(self, pool_id: str, username: str, purpose: str, code: str) -> tuple[str, str] | None:
+        """None if `code` is the live one (then it is used up), else AWS's (error type, message)."""
+        key = (pool_id, username, purpose)
+        with self._lock:
+            live = self._live.get(key)
+            if live is None or not secrets.compare_digest(live[0].encode(), code.encode()):
+                return MISMATCH
+            if live[1] < self.clock():
+                return EXPIRED
+            del self._live[key]
+        return None
+
+    def messages(self, pool_id: str | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            sent = list(self._sent)
+        return [asdict(m) for m in sent if pool_id is None or m.pool_id == pool_id]
