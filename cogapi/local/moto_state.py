@@ -34,11 +34,10 @@ INSTALL_HINT = "pip install -e '.[local]' in the cogapi checkout"
 def require_local_extra() -> None:
     """Say how to install the `local` extra, before anything imports moto or werkzeug (which
     moto[server] brings): without the extra, neither is installed."""
-    try:
-        import moto  # noqa: F401
-        import werkzeug  # noqa: F401
-    except ImportError:
-        raise CogapiError("moto is not installed (the local extra)", hint=INSTALL_HINT) from None
+    import importlib.util
+
+    if any(importlib.util.find_spec(name) is None for name in ("moto", "werkzeug")):
+        raise CogapiError("moto is not installed (the local extra)", hint=INSTALL_HINT)
 
 
 def load_moto() -> Any:
