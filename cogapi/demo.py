@@ -169,6 +169,9 @@ def call(url: str, token: str | None) -> tuple[int, str]:
 
 def run_demo(ui: UI, keep: bool = False) -> ExitStatus:
     from cogapi.config import parse_config
+    from cogapi.local.moto_state import require_local_extra
+
+    require_local_extra()
     from cogapi.local.server import LocalServer
     from cogapi.stack.context import Options, open_stack, plan_stack
     from cogapi.stack.executor import Executor, apply_down

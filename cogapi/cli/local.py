@@ -25,7 +25,7 @@ def local(port: int, host: str, verbose: bool, debug: bool) -> None:
     """Run AWS's control plane, the Cognito hosted UI and API Gateway on this machine.
 
     Quiet by default: only the functions' own output is shown, each line prefixed by the
-    function's name. Needs the optional extra: pip install 'cogapi[local]'. Runs until Ctrl-C.
+    function's name. Needs the local extra: pip install -e '.[local]'. Runs until Ctrl-C.
     """
     from cogapi.local.foreground import run_local
     from cogapi.stack.context import Options

@@ -26,7 +26,7 @@ def up(opts: Any, ui: Any, dry_run: bool, yes: bool) -> int:
 @click.command(short_help="What exists, what drifted, what is missing.")
 @common_options
 def status(opts: Any, ui: Any) -> int:
-    """Show each resource as ok, drifted, missing or foreign (exit 3 when not all ok)."""
+    """Show each resource as ok, drifted, missing, foreign or skip (exit 3 when out of sync)."""
     from cogapi.stack.commands import run_status
 
     return run_status(opts, ui)

@@ -11,6 +11,9 @@ from cogapi.ui import UI
 def run_local(ui: UI, host: str, port: int, *, verbose: bool = False) -> ExitStatus:
     import logging
 
+    from cogapi.local.moto_state import require_local_extra
+
+    require_local_extra()
     from cogapi.local.server import LocalServer
 
     server = LocalServer(host, port, log_requests=verbose)

@@ -28,6 +28,17 @@ from cogapi.errors import CogapiError
 from cogapi.local.runner import FunctionCode
 from cogapi.local.tokens import Subject
 
+INSTALL_HINT = "pip install -e '.[local]' in the cogapi checkout"
+
+
+def require_local_extra() -> None:
+    """Say how to install the `local` extra, before anything imports moto or werkzeug (which
+    moto[server] brings): without the extra, neither is installed."""
+    import importlib.util
+
+    if any(importlib.util.find_spec(name) is None for name in ("moto", "werkzeug")):
+        raise CogapiError("moto is not installed (the local extra)", hint=INSTALL_HINT)
+
 
 def load_moto() -> Any:
     """moto's WSGI app (the one `ThreadedMotoServer` runs) and its request handler class."""
@@ -40,7 +51,7 @@ def load_moto() -> Any:
             create_backend_app,
         )
     except ImportError:
-        raise CogapiError("moto is not installed", hint="pip install 'cogapi[local]'") from None
+        raise CogapiError("moto is not installed (the local extra)", hint=INSTALL_HINT) from None
     from cogapi.local import apigw_import, iam_policies
 
     iam_policies.install()  # AWS managed policies built once, not once per account or reset
