@@ -333,10 +333,11 @@ class UI:
             a: sum(1 for c in plan.changes if c.action == a)
             for a in ("create", "update", "replace", "delete")
         }
-        summary = ", ".join(f"{n} to {a}" for a, n in counts.items() if n) or "no changes"
+        parts = [f"{n} to {a}" for a, n in counts.items() if n]
+        if plan.blocked:  # the command then stops with an error naming the first (`blocked_error`)
+            parts.append(f"{len(plan.blocked)} blocked")
+        summary = ", ".join(parts) or "no changes"
         print(f"Plan: {summary}.", file=self.stdout, flush=True)
-        for c in plan.blocked:
-            self.error(f"{c.kind} {c.name}: {c.reason}", c.hint or None)
 
     def status(self, rows: list[dict[str, Any]]) -> None:
         if self.tables:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+from cogapi.stack.commands import blocked_error
 from cogapi.stack.planner import Change, FieldChange, Plan
 from cogapi.ui import UI
 
@@ -22,6 +23,7 @@ def _ui(interactive: bool) -> tuple[UI, io.StringIO, io.StringIO]:
 def test_plain_plan_is_one_greppable_line_per_resource() -> None:
     ui, out, err = _ui(False)
     ui.plan(PLAN, "Plan:")
+    blocked = blocked_error(PLAN, "nothing was changed")
     lines = out.getvalue().splitlines()
     assert lines[0] == "Plan:"
     assert lines[1].split() == [
@@ -34,9 +36,25 @@ def test_plain_plan_is_one_greppable_line_per_resource() -> None:
         "->",
         "256",
     ]
-    assert lines[-1] == "Plan: 1 to update."
+    assert lines[-2].split() == ["blocked", "user_pool_domain", "d", "taken", "by", "[red]pool-2"]
+    assert lines[-1] == "Plan: 1 to update, 1 blocked."
     assert "┃" not in out.getvalue()  # no table off a terminal
-    assert err.getvalue() == "error: user_pool_domain d: taken by [red]pool-2\nhint: pick another\n"
+    # the blocked row's error is the command's, printed once (`blocked_error`), not the plan's
+    assert err.getvalue() == ""
+    ui.error(blocked.message, blocked.hint)
+    assert err.getvalue() == (
+        "error: user_pool_domain d: taken by [red]pool-2; nothing was changed\nhint: pick another\n"
+    )
+
+
+def test_a_blocked_plan_stops_with_one_error_counting_the_others() -> None:
+    two = Plan([*PLAN.changes, Change("iam_role", "r", "blocked", reason="not ours")])
+    error = blocked_error(two, "nothing was deleted")
+    assert error.message == (
+        "user_pool_domain d: taken by [red]pool-2 (and 1 more blocked change(s), listed in the "
+        "plan); nothing was deleted"
+    )
+    assert error.hint == "pick another"
 
 
 def test_terminal_table_prints_aws_text_literally() -> None:

@@ -12,11 +12,24 @@ import re
 import secrets
 import string
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cogapi.errors import ExitStatus, PlanBlocked, UsageError
 from cogapi.stack.context import Options, open_stack, plan_stack, stack_ids
 from cogapi.ui import UI, describe_field
+
+if TYPE_CHECKING:
+    from cogapi.stack.planner import Plan
+
+
+def blocked_error(plan: Plan, outcome: str) -> PlanBlocked:
+    """The one error a blocked plan stops with: its first blocked row (each is in the plan
+    printed above, with its reason), how many more there are, and that nothing changed."""
+    first, more = plan.blocked[0], len(plan.blocked) - 1
+    also = f" (and {more} more blocked change(s), listed in the plan)" if more else ""
+    return PlanBlocked(
+        f"{first.kind} {first.name}: {first.reason}{also}; {outcome}", first.hint or None
+    )
 
 
 def run_up(opts: Options, ui: UI, dry_run: bool, yes: bool) -> ExitStatus:
@@ -36,10 +49,7 @@ def run_up(opts: Options, ui: UI, dry_run: bool, yes: bool) -> ExitStatus:
                     "blocked": [c.reason for c in plan.blocked],
                 }
             )
-        first = plan.blocked[0]
-        raise PlanBlocked(
-            f"{first.kind} {first.name}: {first.reason}; nothing was changed", first.hint or None
-        )
+        raise blocked_error(plan, "nothing was changed")
     ids = stack_ids(observed, ctx.cfg)
     if plan.mutating and not dry_run:
         if ui.interactive and not yes and not ui.confirm("Apply these changes?"):
@@ -123,10 +133,7 @@ def run_down(opts: Options, ui: UI, yes: bool, keep_user_pool: bool) -> ExitStat
     if plan.blocked:
         if ui.json:
             ui.emit_json({"plan": plan.to_json(), "deleted": []})
-        first = plan.blocked[0]
-        raise PlanBlocked(
-            f"{first.kind} {first.name}: {first.reason}; nothing was deleted", first.hint or None
-        )
+        raise blocked_error(plan, "nothing was deleted")
     if plan.mutating and not yes:
         if not ui.interactive:
             raise UsageError(

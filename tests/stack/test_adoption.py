@@ -7,6 +7,7 @@ first stack update leave them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -91,10 +92,17 @@ def test_up_and_down_refuse_to_change_an_adopted_stack(
         "managed by CloudFormation stack 'shop'" in up.stderr and "nothing was changed" in up.stderr
     )
     assert "hint: change the stack through its CloudFormation template" in up.stderr
+    # one error, once (the plan above lists every blocked row), and a summary that counts them
+    errors = [line for line in up.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, up.stderr
+    assert "more blocked change(s), listed in the plan" in errors[0]
+    assert re.search(r"^Plan: .*\b\d+ blocked\.$", up.stdout, re.M), up.stdout
     down = run_cli("down", "-c", str(cfg), "--yes")
     assert down.exit_code == 1
     assert down.mutating == []
     assert "CloudFormation stack 'shop'" in down.stderr and "nothing was deleted" in down.stderr
+    assert len([line for line in down.stderr.splitlines() if line.startswith("error: ")]) == 1
+    assert re.search(r"^Plan: \d+ blocked\.$", down.stdout, re.M), down.stdout
 
     # Reads keep working: status reports (and names the reason), the sign-in lookups find the ids.
     st = run_cli("status", "-c", str(cfg), "-o", "json")
