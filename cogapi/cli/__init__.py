@@ -15,6 +15,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import signal
 import sys
 
 import click
@@ -65,6 +66,11 @@ def run() -> None:
     console script does this: `main` itself ends as any function does, for callers and tests
     that run it in-process.
     """
+    # SIGTERM (a CI job cancelled, `kill`, a supervisor stopping `cogapi local`) ends a command
+    # as Ctrl-C does: `up` stops starting changes, `local` and `demo` stop their workers and
+    # remove their temporary files, and the exit status is 130. By default it killed the
+    # process at once, leaving those files behind.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         main()
         code: object = 0

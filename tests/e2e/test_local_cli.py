@@ -154,8 +154,11 @@ def test_local_refuses_a_busy_port_and_a_public_address(tmp_path: Path) -> None:
         assert "unexpected" not in port_arg.stderr and "Traceback" not in port_arg.stderr
 
 
-def test_demo_keep_serves_until_ctrl_c(tmp_path: Path) -> None:
+def test_demo_keep_serves_until_stopped_and_leaves_nothing_behind(tmp_path: Path) -> None:
     env = {k: v for k, v in _env(tmp_path).items() if not k.startswith("AWS_")}
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env["TMPDIR"] = str(scratch)  # where the demo's and the workers' temporary files go
     proc = subprocess.Popen([*cogapi_command(), "demo", "--keep"], env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
     try:
@@ -178,10 +181,14 @@ def test_demo_keep_serves_until_ctrl_c(tmp_path: Path) -> None:
             raise AssertionError("the stack answered without a token")
         except urllib.error.HTTPError as e:
             assert e.code == 401  # the server is still up, and the stack with it
-        proc.send_signal(signal.SIGINT)
+        assert list(scratch.iterdir())  # the demo's files, and the function's extracted code
+        # SIGTERM (a supervisor, `kill`) ends it as Ctrl-C does: it killed the process at once
+        proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
         assert proc.returncode == 0, err
         assert "Demo passed" in out and "Stopped the local stand-in" in err
+        assert "Traceback" not in err
+        assert list(scratch.iterdir()) == []
     finally:
         if proc.poll() is None:
             proc.kill()
