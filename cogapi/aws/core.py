@@ -33,13 +33,39 @@ LAMBDA_BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExe
 def make_session(profile: str | None, region: str) -> botocore.session.Session:
     try:
         session = botocore.session.Session(profile=profile)
-        session.get_scoped_config()  # an unknown profile fails here, before any call
+        session.get_scoped_config()  # an unknown profile or a broken config file fails here
         session.set_config_variable("region", region)
         return session
     except botocore.exceptions.ProfileNotFound:
         raise UsageError(
             f"AWS profile {profile!r} not found", hint="check ~/.aws/config or drop --profile"
         ) from None
+    except (botocore.exceptions.BotoCoreError, OSError) as exc:
+        raise settings_error(exc, profile) from None
+
+
+SETTINGS_HINT = (
+    "check the AWS_* environment variables and the profile in ~/.aws/config and "
+    "~/.aws/credentials (or the files AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE name)"
+)
+
+
+def settings_error(exc: BaseException, profile: str | None) -> UsageError:
+    """The AWS settings themselves are unusable (a config file that does not parse, half a key
+    pair, a profile loop, a credential_process that cannot run, an invalid AWS_* value): a
+    usage error naming the profile, found before any request is sent."""
+    where = f"AWS profile {profile!r}" if profile else "the default AWS profile and environment"
+    if isinstance(exc, botocore.exceptions.ConfigParseError):
+        path = exc.kwargs.get("path", "?")
+        return UsageError(
+            f"cannot parse the AWS config file {path} ({where})",
+            hint="fix its [sections] and key = value lines, or point AWS_CONFIG_FILE / "
+            "AWS_SHARED_CREDENTIALS_FILE at another file",
+        )
+    if isinstance(exc, OSError):  # only a credential_process is run while settings are read
+        what = f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
+        return UsageError(f"cannot run the AWS credential_process: {what} ({where})", SETTINGS_HINT)
+    return UsageError(f"the AWS settings cannot be used: {exc} ({where})", SETTINGS_HINT)
 
 
 class AwsCore:
@@ -93,7 +119,13 @@ class AwsCore:
                     retries={"mode": "standard", "max_attempts": attempts},
                 )  # fmt: skip
                 make = getattr(self._session, "create_client", None) or self._session.client
-                client = make(service, config=cfg, endpoint_url=self.endpoint_url)
+                try:  # credentials are resolved here, before the client's first request
+                    client = make(service, config=cfg, endpoint_url=self.endpoint_url)
+                except (botocore.exceptions.BotoCoreError, OSError) as exc:
+                    profile = getattr(self._session, "profile", None)
+                    raise settings_error(
+                        exc, profile if isinstance(profile, str) else None
+                    ) from None
                 client.meta.events.register("before-call", self._count)
                 client.meta.events.register("after-call", self._after)
                 event = client.meta.service_model.service_id.hyphenize()
