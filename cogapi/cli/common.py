@@ -8,6 +8,7 @@ pydantic and rich. Each command imports its body when it runs.
 from __future__ import annotations
 
 import functools
+import signal
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -63,6 +64,10 @@ def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 def run_command(opts: Any, body: Callable[[Any], Any]) -> None:
     from cogapi.ui import UI
 
+    # From here on Ctrl-C is a KeyboardInterrupt the body may handle (`up` lets the running
+    # changes finish); before, the installed command's start-up handler exits 130 at once.
+    if getattr(signal.getsignal(signal.SIGINT), "until_the_command_runs", False):
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     ui = UI(output=opts.output)
     try:
         status = body(ui)
