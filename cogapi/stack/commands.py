@@ -226,7 +226,16 @@ def run_init(path: str, ui: UI, name: str = "test") -> ExitStatus:
     prefix = random_prefix(name)
     text = init_config_text(name, prefix)
     parse_config(text, path, target.resolve().parent)  # never write a file we would reject
-    target.write_text(text, encoding="utf-8")
+    try:  # "x": made here or not at all, never through a link or over a file made meanwhile
+        with target.open("x", encoding="utf-8") as f:
+            f.write(text)
+    except FileExistsError:
+        raise UsageError(
+            f"{path} already exists; not overwriting it",
+            hint="remove it first, or pass -c OTHER_PATH",
+        ) from None
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
     ui.info(f"Wrote {path} (domain prefix {prefix}). Next: cogapi up --dry-run")
     if ui.json:
         ui.emit_json({"path": str(target), "domain_prefix": prefix})
