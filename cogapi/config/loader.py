@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 from cogapi.config.checks import cross_checks
 from cogapi.config.model import DEFAULT_PATH, Config
 from cogapi.config.yaml_doc import MAX_BYTES, ValueProblem, read_yaml
-from cogapi.errors import ConfigError
+from cogapi.errors import ConfigError, UsageError
 
 UNION_BRANCH_TAGS = ("cognito", "ses", "PasswordPolicy", "literal['default']")
 # UTF-32 first: its little-endian mark starts with UTF-16's.
@@ -185,6 +185,8 @@ def parse_config(text: str, path: str = DEFAULT_PATH, base_dir: Path | None = No
 
 
 def resolve_path(explicit: str | None) -> str:
+    if explicit == "":  # `-c "$CONFIG"` with CONFIG unset: not silently ./cogapi.yaml
+        raise UsageError("-c/--config: the path is empty", hint="name a config file, or drop -c")
     return explicit or os.environ.get("COGAPI_CONFIG") or DEFAULT_PATH
 
 

@@ -349,7 +349,7 @@ def run_iam_policy(opts: Options, ui: UI, command: str, account_id: str | None) 
     from cogapi.stack.iam_policy import iam_policy
 
     cfg = load_config(resolve_path(opts.config_path))
-    if opts.region:
+    if opts.region is not None:
         problem = region_problem(opts.region)
         if problem:
             raise UsageError(f"--region: {problem}")

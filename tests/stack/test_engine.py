@@ -680,6 +680,21 @@ def test_the_pool_waits_for_the_sms_role_only() -> None:
             "'ünï.example' is not a host name",
         ),
         (
+            ["--region", ""],
+            {},
+            "error: --region: '' is not an AWS region name, e.g. us-east-1",
+        ),
+        (
+            ["--endpoint-url", ""],
+            {},
+            "error: --endpoint-url: '' is not an http(s) URL",
+        ),
+        (
+            ["-c", ""],
+            {},
+            "error: -c/--config: the path is empty",
+        ),
+        (
             ["--region", "us-east-1\n"],
             {},
             "error: --region: 'us-east-1\\n' is not an AWS region name, e.g. us-east-1",
