@@ -14,6 +14,7 @@ from typing import Any
 
 import botocore.config
 import botocore.exceptions
+import botocore.parsers
 import botocore.session
 
 from cogapi.errors import AwsError, NotFound, UsageError
@@ -203,6 +204,19 @@ class AwsCore:
         )
 
     def _after(self, model: Any, http_response: Any = None, **_: Any) -> None:
+        # A web page, or a JSON service's answer that is not JSON (a web server at the endpoint),
+        # parses as an empty result ("no user pool", where the truth is "not AWS") or as an
+        # error with no code ("Unknown").
+        body = getattr(http_response, "content", None) if http_response is not None else None
+        if isinstance(body, bytes) and body.strip():
+            start = body.lstrip()[:15].lower()
+            json_service = model.service_model.protocol in ("json", "rest-json")
+            if start.startswith((b"<!doctype html", b"<html")) or (
+                json_service and start[:1] == b"<"
+            ):
+                raise NotAwsAnswer(f"HTTP {http_response.status_code} and a web page")
+            if json_service and start[:1] not in (b"{", b"["):
+                raise NotAwsAnswer(f"HTTP {http_response.status_code} and a body that is not JSON")
         if self._interrupt_after and not model.name.startswith(READ_PREFIXES):
             with self._lock:
                 self._interrupt_after -= 1
@@ -227,6 +241,8 @@ class AwsCore:
                 code == "InvalidParameterException" and "does not exist" in message
             ):
                 raise NotFound(f"{where} not found") from None
+            if code.isdigit() and message.lstrip().startswith("<"):  # no AWS error: a web page
+                raise _not_aws(client, op, where, f"HTTP {code} and a web page") from None
             raise AwsError(f"{op} failed for {where}: {code}: {message}", hint=_hint(code)) from exc
         except botocore.exceptions.NoCredentialsError:
             raise AwsError(
@@ -241,6 +257,12 @@ class AwsCore:
             ) from None
         except botocore.exceptions.BotoCoreError as exc:
             raise AwsError(f"{op} failed for {where}: {exc}") from None
+        except (botocore.parsers.ResponseParserError, KeyError, TypeError, ValueError) as exc:
+            if not _raised_by_the_parser(exc):
+                raise
+            raise _not_aws(client, op, where, "an answer botocore cannot parse") from None
+        except NotAwsAnswer as exc:
+            raise _not_aws(client, op, where, str(exc)) from None
 
     def _delete(self, client: Any, op: str, where: str, **params: Any) -> None:
         """A delete that is done when the thing is already gone (teardown re-runs are no-ops)."""
@@ -274,6 +296,30 @@ class AwsCore:
             ident = self._call(self.client("sts"), "get_caller_identity", "caller identity")
             self._account = str(ident["Account"])
         return self._account
+
+
+class NotAwsAnswer(Exception):
+    """Raised by the after-call hook when an answer is plainly not AWS's (names what it was)."""
+
+
+def _raised_by_the_parser(exc: BaseException) -> bool:
+    """Whether botocore's response parser raised this: it fails with ResponseParserError, or,
+    on well-formed XML of the wrong shape (an HTML page answering 200), with a bare KeyError."""
+    if isinstance(exc, botocore.parsers.ResponseParserError):
+        return True
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and tb.tb_frame.f_globals.get("__name__") == "botocore.parsers"
+
+
+def _not_aws(client: Any, op: str, where: str, answer: str) -> AwsError:
+    """The endpoint answered, but not as AWS does: a web server, a proxy, the wrong port."""
+    endpoint = getattr(getattr(client, "meta", None), "endpoint_url", None) or "the endpoint"
+    return AwsError(
+        f"{op} failed for {where}: {endpoint} does not answer as AWS does ({answer})",
+        hint="check --endpoint-url / AWS_ENDPOINT_URL: it should be AWS or `cogapi local`",
+    )
 
 
 def _refused(exc: BaseException) -> bool:
