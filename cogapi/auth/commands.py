@@ -168,9 +168,10 @@ def run_user_add(opts: Any, ui: Any, email: str, password_stdin: bool) -> ExitSt
 
 
 def run_user_rm(opts: Any, ui: Any, email: str) -> ExitStatus:
-    from cogapi.auth.users import Users
+    from cogapi.auth.users import Users, check_username
     from cogapi.stack.context import open_stack
 
+    check_username(email)  # an email, or the user name (sub) `user ls` shows
     ctx = open_stack(opts, ui)
     users = Users.for_stack(ctx.aws, ctx.cfg)
     users.remove(email)

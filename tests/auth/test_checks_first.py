@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import run_cli, write_config
 
 
@@ -18,6 +20,27 @@ def test_user_add_rejects_an_address_before_asking_for_the_password(tmp_path: Pa
     result = run_cli("user", "add", "not-an-email", "-c", _config(tmp_path), input="")
     assert result.exit_code == 2, result.stderr
     assert result.stderr == "error: 'not-an-email' is not an email address\n"
+    assert result.calls == []
+
+
+@pytest.mark.parametrize(
+    ("command", "name", "message"),
+    [
+        ("add", " me@example.com ", "' me@example.com ' holds a space or a control character"),
+        ("add", "a\nb@example.com", "'a\\nb@example.com' holds a space or a control character"),
+        ("add", "a" * 120 + "@example.com", "'" + "a" * 40 + "'... is 132 characters long"),
+        ("rm", "", "the user name is empty"),
+        ("rm", "me@example.com\t", "'me@example.com\\t' holds a space or a control character"),
+    ],
+    ids=["spaces", "newline", "too-long", "rm-empty", "rm-tab"],
+)
+def test_user_names_cognito_refuses_are_refused_before_any_call(
+    tmp_path: Path, command: str, name: str, message: str
+) -> None:
+    result = run_cli("user", command, name, "-c", _config(tmp_path), input="")
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.startswith(f"error: {message}")
+    assert len([line for line in result.stderr.splitlines() if line.startswith("error:")]) == 1
     assert result.calls == []
 
 
