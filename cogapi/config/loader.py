@@ -193,7 +193,11 @@ def resolve_path(explicit: str | None) -> str:
 def load_config(path: str) -> Config:
     p = Path(path)
     try:
-        with p.open("rb") as f:
+        # Opened without blocking: opening a named pipe that nothing writes to waits forever.
+        # Reading then blocks again, so `-c <(generate-config)` reads what its writer sends.
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as f:
+            os.set_blocking(fd, True)
             data = f.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(
@@ -201,6 +205,8 @@ def load_config(path: str) -> Config:
         ) from None
     except OSError as exc:
         raise ConfigError(path, [("", f"cannot read: {exc.strerror or exc}")]) from None
+    if not data and p.is_fifo():
+        raise ConfigError(path, [("", "is a named pipe that nothing writes to")])
     if len(data) > MAX_BYTES:
         raise ConfigError(
             path, [("", f"is larger than {MAX_BYTES // 1024} KiB; a config never is")]
