@@ -56,3 +56,15 @@ def test_password_flow_is_refused_before_asking_when_the_client_does_not_allow_i
         "error: the app client does not allow the password flow (USER_PASSWORD_AUTH"
     )
     assert "Password" not in result.stderr and result.calls == []
+
+
+@pytest.mark.parametrize("value", ["nan", "NaN", "0", "-inf"])
+def test_a_timeout_that_is_not_a_number_of_seconds_is_a_usage_error(
+    tmp_path: Path, value: str
+) -> None:
+    """click's FloatRange(min=1) let nan through, which then failed inside the callback
+    server's wait as 'unexpected ValueError: cannot convert float NaN to integer'."""
+    result = run_cli("token", "--timeout", value, "-c", _config(tmp_path), input="")
+    assert result.exit_code == 2, result.stderr
+    assert "Invalid value for '--timeout'" in result.stderr
+    assert result.calls == []
