@@ -112,3 +112,23 @@ def test_ctrl_c_while_the_command_line_is_still_importing_exits_130_quietly(
     assert proc.returncode == 130, proc.stderr
     assert proc.stderr == "error: interrupted\n"
     assert proc.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["status", "extra"], "Error: cogapi status does not take the argument(s) extra"),
+        (["call", "/x", "y", "z"], "Error: cogapi call does not take the argument(s) y z"),
+        (["user", "ls", "me"], "Error: cogapi user ls does not take the argument(s) me"),
+    ],
+)
+def test_an_extra_argument_is_named_without_the_word_unexpected(
+    args: list[str], message: str
+) -> None:
+    """click's own wording is "Got unexpected extra argument (x)"; cogapi never says that."""
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(cogapi.cli.cli, args, prog_name="cogapi")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == message
+    assert "unexpected" not in result.stderr.lower()

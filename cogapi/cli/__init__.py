@@ -21,7 +21,7 @@ import click
 
 from cogapi import __version__
 from cogapi.cli import auth, local, stack
-from cogapi.cli.common import CONTEXT
+from cogapi.cli.common import CONTEXT, CogapiContext
 
 
 class _InOrder(click.Group):
@@ -47,6 +47,15 @@ for command in (  # the order `cogapi --help` lists them in
     local.local, local.demo,
 ):  # fmt: skip
     cli.add_command(command)
+
+
+def _use_our_context(command: click.Command) -> None:
+    command.context_class = CogapiContext
+    for sub in getattr(command, "commands", {}).values():
+        _use_our_context(sub)
+
+
+_use_our_context(cli)
 
 
 def main() -> None:

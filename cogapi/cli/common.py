@@ -8,16 +8,29 @@ pydantic and rich. Each command imports its body when it runs.
 from __future__ import annotations
 
 import functools
+import re
 import signal
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from cogapi.errors import CogapiError, ExitStatus
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+_EXTRA_ARGUMENTS = re.compile(r"^Got unexpected extra arguments? \((.*)\)$", re.DOTALL)
+
+
+class CogapiContext(click.Context):
+    """click's context, with its one usage error that breaks the product's wording: its extra
+    argument error reads "Got unexpected extra argument (x)"; ours names the command instead."""
+
+    def fail(self, message: str) -> NoReturn:
+        extra = _EXTRA_ARGUMENTS.match(message)
+        if extra:
+            message = f"{self.command_path} does not take the argument(s) {extra.group(1)}"
+        raise click.UsageError(message, self)
 
 
 def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
