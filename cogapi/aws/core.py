@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import ssl
 import threading
 import time
 import urllib.parse
@@ -183,6 +184,12 @@ class AwsCore:
             caught_exception
         ):
             raise caught_exception
+        # A TLS refusal that the next attempt would meet again (plain HTTP on the port, an
+        # untrusted certificate, a CA bundle that is not there) is not retried either.
+        if isinstance(caught_exception, botocore.exceptions.SSLError) and _tls_refusal(
+            caught_exception
+        ):
+            raise caught_exception
         if request_dict is not None:
             request_dict.setdefault("context", {})["cogapi_retry_reason"] = _failure(
                 caught_exception, response
@@ -255,6 +262,8 @@ class AwsCore:
                 f"cannot reach AWS at {exc.kwargs.get('endpoint_url', '?')} ({op})",
                 hint="check --endpoint-url / AWS_ENDPOINT_URL, or start `cogapi local`",
             ) from None
+        except botocore.exceptions.SSLError as exc:
+            raise AwsError(f"{op} failed for {where}: {exc}", hint=_tls_refusal(exc)) from None
         except botocore.exceptions.BotoCoreError as exc:
             raise AwsError(f"{op} failed for {where}: {exc}") from None
         except (botocore.parsers.ResponseParserError, KeyError, TypeError, ValueError) as exc:
@@ -320,6 +329,22 @@ def _not_aws(client: Any, op: str, where: str, answer: str) -> AwsError:
         f"{op} failed for {where}: {endpoint} does not answer as AWS does ({answer})",
         hint="check --endpoint-url / AWS_ENDPOINT_URL: it should be AWS or `cogapi local`",
     )
+
+
+def _tls_refusal(exc: BaseException) -> str | None:
+    """What to do about a TLS failure that would fail the same way again, or None (retry it)."""
+    seen: BaseException | None = exc.kwargs.get("error") if hasattr(exc, "kwargs") else exc
+    for _ in range(10):
+        if seen is None:
+            return None
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return "the endpoint's certificate is not trusted: check the URL, or AWS_CA_BUNDLE"
+        if isinstance(seen, ssl.SSLError) and seen.reason == "WRONG_VERSION_NUMBER":
+            return "the endpoint speaks plain HTTP there: write http://, not https://"
+        if isinstance(seen, FileNotFoundError):
+            return "the CA bundle is not there: check AWS_CA_BUNDLE (or ca_bundle in ~/.aws/config)"
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _refused(exc: BaseException) -> bool:

@@ -82,3 +82,17 @@ def test_a_query_service_answered_by_a_web_server(web_server: str, path: str, an
         f"get_caller_identity failed for caller identity: {url} does not answer as AWS does "
         f"({answer})"
     )
+
+
+def test_https_to_a_plain_http_port_fails_at_once_with_a_hint(web_server: str) -> None:
+    """The TLS handshake meets plain HTTP: every retry would meet it again (it took 35 s)."""
+    messages: list[str] = []
+    session = botocore.session.Session()
+    session.set_credentials("testing", "testing")
+    url = web_server.replace("http://", "https://") + "/page-200"
+    aws = Aws(session, "us-east-1", endpoint_url=url, on_wait=messages.append)
+    with pytest.raises(AwsError) as info:
+        aws.account_id()
+    assert "WRONG_VERSION_NUMBER" in info.value.message
+    assert info.value.hint == "the endpoint speaks plain HTTP there: write http://, not https://"
+    assert messages == []  # not retried, so nothing announced
