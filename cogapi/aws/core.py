@@ -46,6 +46,22 @@ def make_session(profile: str | None, region: str) -> botocore.session.Session:
         raise settings_error(exc, profile) from None
 
 
+CREDENTIAL_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+
+
+def check_credential_variables() -> None:
+    """A key with a space or a control character in it (a pasted newline) cannot sign: botocore
+    sent it anyway, and a newline failed as an 'Invalid header value' after ten retries. Named,
+    never quoted: the value is a secret."""
+    for name in CREDENTIAL_VARIABLES:
+        value = os.environ.get(name) or ""
+        if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+            raise UsageError(
+                f"{name} holds a space or a control character (environment)",
+                hint="set it to the key alone: a copy and paste may have added a newline or a space",
+            )
+
+
 SETTINGS_HINT = (
     "check the AWS_* environment variables and the profile in ~/.aws/config and "
     "~/.aws/credentials (or the files AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE name)"
@@ -120,6 +136,7 @@ class AwsCore:
                     region_name=self.region, connect_timeout=10, read_timeout=60,
                     retries={"mode": "standard", "max_attempts": attempts},
                 )  # fmt: skip
+                check_credential_variables()
                 make = getattr(self._session, "create_client", None) or self._session.client
                 try:  # credentials are resolved here, before the client's first request
                     client = make(service, config=cfg, endpoint_url=self.endpoint_url)

@@ -84,3 +84,19 @@ def test_an_invalid_aws_setting_in_the_environment(monkeypatch: pytest.MonkeyPat
     assert message.startswith(
         "the AWS settings cannot be used: Client configured with invalid defaults mode: bogus."
     )
+
+
+@pytest.mark.parametrize(
+    "name", ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"]
+)
+@pytest.mark.parametrize("value", ["key\n", "ke y", "key\x7f"], ids=["newline", "space", "del"])
+def test_a_credential_variable_with_a_space_or_control_character(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    """Named, never quoted (a secret); before: ten retries of an 'Invalid header value'."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv(name, "x" * 12 + value)
+    error = _first_client_error()
+    assert error.message == f"{name} holds a space or a control character (environment)"
+    assert "x" * 12 not in str(error.hint)
