@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import ssl
 import threading
 import time
@@ -197,10 +198,10 @@ class AwsCore:
         listens there (a wrong endpoint, `cogapi local` not started), and botocore's backoff
         would spend half a minute finding that out again. Anything else is noted, so the retry
         (if botocore makes one) can say why."""
-        if isinstance(caught_exception, botocore.exceptions.EndpointConnectionError) and _refused(
-            caught_exception
+        if isinstance(caught_exception, botocore.exceptions.EndpointConnectionError) and (
+            _refused(caught_exception) or _unresolvable(caught_exception)
         ):
-            raise caught_exception
+            raise caught_exception  # also a host name DNS says does not exist (a made-up region)
         # A TLS refusal that the next attempt would meet again (plain HTTP on the port, an
         # untrusted certificate, a CA bundle that is not there) is not retried either.
         if isinstance(caught_exception, botocore.exceptions.SSLError) and _tls_refusal(
@@ -275,8 +276,14 @@ class AwsCore:
                 "for the local stand-in any non-empty AWS_ACCESS_KEY_ID works",
             ) from None
         except botocore.exceptions.EndpointConnectionError as exc:
+            endpoint = exc.kwargs.get("endpoint_url", "?")
+            if _unresolvable(exc):
+                raise AwsError(
+                    f"cannot reach AWS at {endpoint} ({op}): the host name does not resolve",
+                    hint="check --region and --endpoint-url / AWS_ENDPOINT_URL (and the network)",
+                ) from None
             raise AwsError(
-                f"cannot reach AWS at {exc.kwargs.get('endpoint_url', '?')} ({op})",
+                f"cannot reach AWS at {endpoint} ({op})",
                 hint="check --endpoint-url / AWS_ENDPOINT_URL, or start `cogapi local`",
             ) from None
         except botocore.exceptions.SSLError as exc:
@@ -362,6 +369,21 @@ def _tls_refusal(exc: BaseException) -> str | None:
             return "the CA bundle is not there: check AWS_CA_BUNDLE (or ca_bundle in ~/.aws/config)"
         seen = seen.__cause__ or seen.__context__
     return None
+
+
+def _unresolvable(exc: BaseException) -> bool:
+    """Whether DNS answered that the host does not exist (not "try again": that one is retried)."""
+    seen: BaseException | None = exc.kwargs.get("error") if hasattr(exc, "kwargs") else exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, socket.gaierror):
+            return seen.errno in (
+                socket.EAI_NONAME,
+                getattr(socket, "EAI_NODATA", socket.EAI_NONAME),
+            )
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _refused(exc: BaseException) -> bool:
