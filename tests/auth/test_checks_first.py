@@ -68,3 +68,10 @@ def test_a_timeout_that_is_not_a_number_of_seconds_is_a_usage_error(
     assert result.exit_code == 2, result.stderr
     assert "Invalid value for '--timeout'" in result.stderr
     assert result.calls == []
+
+
+def test_call_data_at_sign_without_a_file_name(tmp_path: Path) -> None:
+    result = run_cli("call", "-d", "@", "-c", _config(tmp_path), input="")
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.splitlines()[0] == "error: -d @: no file name after the @"
+    assert result.calls == []
