@@ -295,6 +295,18 @@ def run_export(
         not_imported,
     )
 
+    # What each file is for is checked before anything is written or read from AWS.
+    for flag, value in (("--output-file", output_file), ("--import-file", import_file)):
+        if value == "":
+            raise UsageError(f"{flag}: the path is empty", hint=f"name a file, or drop {flag}")
+    if output_file and import_file:
+        for path in (Path(import_file), import_template_path(Path(import_file))):
+            if path.resolve() == Path(output_file).resolve():
+                raise UsageError(
+                    f"--output-file {output_file} and --import-file {import_file} would both "
+                    f"write {path}",
+                    hint="give them different names",
+                )
     ctx = open_stack(opts, ui)
     cfg = ctx.cfg
     code = package(Path(cfg.function.source) if cfg.function.source else None, cfg.function.handler)
