@@ -27,7 +27,15 @@ def read_password(from_stdin: bool, ui: Any, confirm: bool = False) -> str:
         )
     import click
 
-    return str(click.prompt("Password", hide_input=True, confirmation_prompt=confirm, err=True))
+    try:
+        return str(click.prompt("Password", hide_input=True, confirmation_prompt=confirm, err=True))
+    except click.exceptions.Abort as exc:  # click's answer to Ctrl-C and to Ctrl-D at a prompt
+        if isinstance(exc.__context__, KeyboardInterrupt):
+            raise KeyboardInterrupt from None  # "interrupted", exit 130, as anywhere else
+        raise UsageError(
+            "no password given: the input ended at the prompt (Ctrl-D)",
+            hint="type the password and press Enter, or pass --password-stdin",
+        ) from None
 
 
 def run_token(
