@@ -14,7 +14,9 @@ import os
 import sys
 import threading
 from collections.abc import Sequence
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, NoReturn
+
+from cogapi.errors import CogapiError
 
 if TYPE_CHECKING:  # types only: the UI sits below the engine and imports none of it
     from cogapi.stack.planner import Change, Plan
@@ -160,6 +162,8 @@ class _ClosedPipeSafe:
 
     A reader that stops early is normal for a CLI (`git log | head`): the first write that meets
     a closed pipe points the stream at /dev/null, and the command goes on to its own exit code.
+    Any other failed write (`cogapi schema > /dev/full`: no space left) loses the result, so it
+    is an error naming stdout; the stream is silenced first, so the exit flush cannot fail again.
     """
 
     def __init__(self, stream: IO[str]) -> None:
@@ -183,6 +187,8 @@ class _ClosedPipeSafe:
         except BrokenPipeError:
             self._silence()
             return len(text)
+        except OSError as exc:
+            self._failed(exc)
 
     def flush(self) -> None:
         if self.closed_pipe:
@@ -191,6 +197,15 @@ class _ClosedPipeSafe:
             self._stream.flush()
         except BrokenPipeError:
             self._silence()
+        except OSError as exc:
+            self._failed(exc)
+
+    def _failed(self, exc: OSError) -> NoReturn:
+        self._silence()
+        raise CogapiError(
+            f"cannot write the result: {exc.strerror or exc} (stdout)",
+            hint="write it where there is room, or to a file that can be written",
+        ) from None
 
     def __getattr__(self, name: str) -> Any:  # isatty, fileno, encoding, ...
         return getattr(self._stream, name)

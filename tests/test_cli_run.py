@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 import cogapi.cli
+from tests.helpers import cogapi_command
 
 
 class Exited(Exception):
@@ -85,3 +86,49 @@ def test_the_real_exit_keeps_buffered_output_and_runs_atexit(tmp_path: Any) -> N
     assert proc.returncode == 3
     assert proc.stdout == "x" * 100000 + "tail"
     assert marker.exists()
+
+
+@pytest.mark.parametrize("module", ["click", "cogapi.cli.stack"])
+def test_ctrl_c_while_the_command_line_is_still_importing_exits_130_quietly(
+    tmp_path: Any, module: str
+) -> None:
+    """SIGINT arrives while the installed `cogapi` imports click or its own commands: one line,
+    exit 130, no KeyboardInterrupt traceback (nor click's `Aborted!` with exit 1)."""
+    (tmp_path / "sitecustomize.py").write_text(
+        "import os, signal, sys\n"
+        "class CtrlC:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        f"        if name == {module!r}:\n"
+        "            sys.meta_path.remove(self)\n"
+        "            os.kill(os.getpid(), signal.SIGINT)\n"
+        "        return None\n"
+        "sys.meta_path.insert(0, CtrlC())\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    proc = subprocess.run(
+        [*cogapi_command(), "schema"], capture_output=True, text=True, timeout=60, env=env,
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stderr == "error: interrupted\n"
+    assert proc.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["status", "extra"], "Error: cogapi status does not take the argument(s) extra"),
+        (["call", "/x", "y", "z"], "Error: cogapi call does not take the argument(s) y z"),
+        (["user", "ls", "me"], "Error: cogapi user ls does not take the argument(s) me"),
+    ],
+)
+def test_an_extra_argument_is_named_without_the_word_unexpected(
+    args: list[str], message: str
+) -> None:
+    """click's own wording is "Got unexpected extra argument (x)"; cogapi never says that."""
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(cogapi.cli.cli, args, prog_name="cogapi")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == message
+    assert "unexpected" not in result.stderr.lower()

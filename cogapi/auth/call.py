@@ -106,6 +106,8 @@ def read_data(data: str | None) -> bytes | None:
     if data == "-":
         return sys.stdin.buffer.read()
     if data.startswith("@"):
+        if data == "@":  # Path("") is the current directory: "cannot read  (Is a directory)"
+            raise UsageError("-d @: no file name after the @", hint="-d @FILE reads FILE")
         try:
             return Path(data[1:]).read_bytes()
         except OSError as exc:

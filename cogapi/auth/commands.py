@@ -27,7 +27,15 @@ def read_password(from_stdin: bool, ui: Any, confirm: bool = False) -> str:
         )
     import click
 
-    return str(click.prompt("Password", hide_input=True, confirmation_prompt=confirm, err=True))
+    try:
+        return str(click.prompt("Password", hide_input=True, confirmation_prompt=confirm, err=True))
+    except click.exceptions.Abort as exc:  # click's answer to Ctrl-C and to Ctrl-D at a prompt
+        if isinstance(exc.__context__, KeyboardInterrupt):
+            raise KeyboardInterrupt from None  # "interrupted", exit 130, as anywhere else
+        raise UsageError(
+            "no password given: the input ended at the prompt (Ctrl-D)",
+            hint="type the password and press Enter, or pass --password-stdin",
+        ) from None
 
 
 def run_token(
@@ -168,9 +176,10 @@ def run_user_add(opts: Any, ui: Any, email: str, password_stdin: bool) -> ExitSt
 
 
 def run_user_rm(opts: Any, ui: Any, email: str) -> ExitStatus:
-    from cogapi.auth.users import Users
+    from cogapi.auth.users import Users, check_username
     from cogapi.stack.context import open_stack
 
+    check_username(email)  # an email, or the user name (sub) `user ls` shows
     ctx = open_stack(opts, ui)
     users = Users.for_stack(ctx.aws, ctx.cfg)
     users.remove(email)

@@ -10,7 +10,8 @@ Lives under `$XDG_CACHE_HOME/cogapi/tokens/` (default `~/.cache`), directory mod
 temp file in the same directory, then `os.replace`), so a concurrent `cogapi call` never reads
 half a file and the token is never world-readable, not even for a moment. A file that cannot be
 parsed is treated as empty (and overwritten on the next sign-in), never as an error: it is a
-cache.
+cache. Something other than a file in its place (a directory, a named pipe) is refused with its
+path, before a sign-in that could not be kept; a file opened to others is made 0600 again.
 
 The cache holds tokens, never a decision: where a refresh token, a code or the client secret
 is sent is derived from the config and the stack in use, never read from this file.
@@ -111,6 +112,16 @@ class TokenCache:
             st = directory.stat()
         except FileNotFoundError:
             return False
+        except OSError as exc:  # a file where a directory of the path should be, a loop, ...
+            raise CacheRefused(
+                f"cannot use the token cache directory {directory}: {exc.strerror or exc}",
+                hint="set XDG_CACHE_HOME to a directory of yours",
+            ) from None
+        if not stat.S_ISDIR(st.st_mode):
+            raise CacheRefused(
+                f"cannot use the token cache directory {directory}: it is not a directory",
+                hint="remove it, or set XDG_CACHE_HOME to a directory of yours",
+            )
         if hasattr(os, "getuid") and st.st_uid != os.getuid():
             raise CacheRefused(
                 f"the token cache directory {directory} belongs to another user (uid "
@@ -130,12 +141,35 @@ class TokenCache:
                 )
         return True
 
+    def _check_file(self) -> bool:
+        """Whether the cache file exists; something other than a file in its place (a directory,
+        a named pipe that would block the read) is refused, before a sign-in it would waste."""
+        try:
+            st = self.path.stat()
+        except OSError:  # missing, a dangling or looping link: no tokens, and replaceable
+            return False
+        if not stat.S_ISREG(st.st_mode):
+            raise CacheRefused(
+                f"the token cache file {self.path} is not a regular file",
+                hint="remove it; cogapi writes a new one at the next sign-in",
+            )
+        if stat.S_IMODE(st.st_mode) != FILE_MODE:  # made readable by others since it was written
+            try:
+                os.chmod(self.path, FILE_MODE)
+            except OSError as exc:
+                raise CacheRefused(
+                    f"the token cache file {self.path} cannot be made private (mode 0600): "
+                    f"{exc.strerror or exc}",
+                    hint="fix its permissions, or remove it",
+                ) from None
+        return True
+
     def load(self) -> CachedTokens | None:
-        if not self._check_directory(create=False):
+        if not self._check_directory(create=False) or not self._check_file():
             return None
         try:
             text = self.path.read_text(encoding="utf-8")
-        except OSError:
+        except (OSError, ValueError):  # unreadable, or not UTF-8: an empty cache
             return None
         try:
             return CachedTokens.from_json(json.loads(text))
@@ -144,6 +178,7 @@ class TokenCache:
 
     def store(self, tokens: CachedTokens) -> None:
         self._check_directory(create=True)
+        self._check_file()
         fd, tmp = tempfile.mkstemp(prefix=".tokens-", dir=self.path.parent)  # created 0600
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -158,6 +193,8 @@ class TokenCache:
             raise
 
     def clear(self) -> bool:
+        if self._check_directory(create=False):
+            self._check_file()
         try:
             self.path.unlink()
             return True

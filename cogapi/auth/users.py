@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import string
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,10 +40,34 @@ def password_problems(password: str, policy: Any) -> list[str]:
     return problems
 
 
+MAX_USERNAME_LENGTH = (
+    128  # Cognito's UsernameType: 1..128 letters, marks, symbols, digits, punctuation
+)
+
+
+def check_username(name: str) -> None:
+    """Refuse what Cognito's UsernameType refuses (a space, a control character, over 128
+    characters), before any call: AWS would answer with a multi-line validation error."""
+    if not name:
+        raise UsageError("the user name is empty")
+    if any(unicodedata.category(c)[0] not in "LMSNP" for c in name):
+        raise UsageError(
+            f"{name[:60]!r} holds a space or a control character, which Cognito does not take "
+            "in a user name",
+            hint="drop the spaces around it (quote it exactly)",
+        )
+    if len(name) > MAX_USERNAME_LENGTH:
+        raise UsageError(
+            f"{name[:40]!r}... is {len(name)} characters long; Cognito takes at most "
+            f"{MAX_USERNAME_LENGTH} in a user name"
+        )
+
+
 def check_email(email: str) -> None:
     """Refuse what is not an email address, before any call or prompt."""
     if "@" not in email.strip("@"):
         raise UsageError(f"{email!r} is not an email address")
+    check_username(email)
 
 
 def _attr(user: dict[str, Any], name: str) -> str | None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
+import ssl
 import threading
 import time
 import urllib.parse
@@ -14,6 +16,7 @@ from typing import Any
 
 import botocore.config
 import botocore.exceptions
+import botocore.parsers
 import botocore.session
 
 from cogapi.errors import AwsError, NotFound, UsageError
@@ -33,13 +36,55 @@ LAMBDA_BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExe
 def make_session(profile: str | None, region: str) -> botocore.session.Session:
     try:
         session = botocore.session.Session(profile=profile)
-        session.get_scoped_config()  # an unknown profile fails here, before any call
+        session.get_scoped_config()  # an unknown profile or a broken config file fails here
         session.set_config_variable("region", region)
         return session
     except botocore.exceptions.ProfileNotFound:
         raise UsageError(
             f"AWS profile {profile!r} not found", hint="check ~/.aws/config or drop --profile"
         ) from None
+    except (botocore.exceptions.BotoCoreError, OSError) as exc:
+        raise settings_error(exc, profile) from None
+
+
+CREDENTIAL_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+
+
+def check_credential_variables() -> None:
+    """A key with a space or a control character in it (a pasted newline) cannot sign: botocore
+    sent it anyway, and a newline failed as an 'Invalid header value' after ten retries. Named,
+    never quoted: the value is a secret."""
+    for name in CREDENTIAL_VARIABLES:
+        value = os.environ.get(name) or ""
+        if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+            raise UsageError(
+                f"{name} holds a space or a control character (environment)",
+                hint="set it to the key alone: a copy and paste may have added a newline or a space",
+            )
+
+
+SETTINGS_HINT = (
+    "check the AWS_* environment variables and the profile in ~/.aws/config and "
+    "~/.aws/credentials (or the files AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE name)"
+)
+
+
+def settings_error(exc: BaseException, profile: str | None) -> UsageError:
+    """The AWS settings themselves are unusable (a config file that does not parse, half a key
+    pair, a profile loop, a credential_process that cannot run, an invalid AWS_* value): a
+    usage error naming the profile, found before any request is sent."""
+    where = f"AWS profile {profile!r}" if profile else "the default AWS profile and environment"
+    if isinstance(exc, botocore.exceptions.ConfigParseError):
+        path = exc.kwargs.get("path", "?")
+        return UsageError(
+            f"cannot parse the AWS config file {path} ({where})",
+            hint="fix its [sections] and key = value lines, or point AWS_CONFIG_FILE / "
+            "AWS_SHARED_CREDENTIALS_FILE at another file",
+        )
+    if isinstance(exc, OSError):  # only a credential_process is run while settings are read
+        what = f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
+        return UsageError(f"cannot run the AWS credential_process: {what} ({where})", SETTINGS_HINT)
+    return UsageError(f"the AWS settings cannot be used: {exc} ({where})", SETTINGS_HINT)
 
 
 class AwsCore:
@@ -92,8 +137,15 @@ class AwsCore:
                     region_name=self.region, connect_timeout=10, read_timeout=60,
                     retries={"mode": "standard", "max_attempts": attempts},
                 )  # fmt: skip
+                check_credential_variables()
                 make = getattr(self._session, "create_client", None) or self._session.client
-                client = make(service, config=cfg, endpoint_url=self.endpoint_url)
+                try:  # credentials are resolved here, before the client's first request
+                    client = make(service, config=cfg, endpoint_url=self.endpoint_url)
+                except (botocore.exceptions.BotoCoreError, OSError) as exc:
+                    profile = getattr(self._session, "profile", None)
+                    raise settings_error(
+                        exc, profile if isinstance(profile, str) else None
+                    ) from None
                 client.meta.events.register("before-call", self._count)
                 client.meta.events.register("after-call", self._after)
                 event = client.meta.service_model.service_id.hyphenize()
@@ -146,7 +198,13 @@ class AwsCore:
         listens there (a wrong endpoint, `cogapi local` not started), and botocore's backoff
         would spend half a minute finding that out again. Anything else is noted, so the retry
         (if botocore makes one) can say why."""
-        if isinstance(caught_exception, botocore.exceptions.EndpointConnectionError) and _refused(
+        if isinstance(caught_exception, botocore.exceptions.EndpointConnectionError) and (
+            _refused(caught_exception) or _unresolvable(caught_exception)
+        ):
+            raise caught_exception  # also a host name DNS says does not exist (a made-up region)
+        # A TLS refusal that the next attempt would meet again (plain HTTP on the port, an
+        # untrusted certificate, a CA bundle that is not there) is not retried either.
+        if isinstance(caught_exception, botocore.exceptions.SSLError) and _tls_refusal(
             caught_exception
         ):
             raise caught_exception
@@ -171,6 +229,19 @@ class AwsCore:
         )
 
     def _after(self, model: Any, http_response: Any = None, **_: Any) -> None:
+        # A web page, or a JSON service's answer that is not JSON (a web server at the endpoint),
+        # parses as an empty result ("no user pool", where the truth is "not AWS") or as an
+        # error with no code ("Unknown").
+        body = getattr(http_response, "content", None) if http_response is not None else None
+        if isinstance(body, bytes) and body.strip():
+            start = body.lstrip()[:15].lower()
+            json_service = model.service_model.protocol in ("json", "rest-json")
+            if start.startswith((b"<!doctype html", b"<html")) or (
+                json_service and start[:1] == b"<"
+            ):
+                raise NotAwsAnswer(f"HTTP {http_response.status_code} and a web page")
+            if json_service and start[:1] not in (b"{", b"["):
+                raise NotAwsAnswer(f"HTTP {http_response.status_code} and a body that is not JSON")
         if self._interrupt_after and not model.name.startswith(READ_PREFIXES):
             with self._lock:
                 self._interrupt_after -= 1
@@ -195,6 +266,8 @@ class AwsCore:
                 code == "InvalidParameterException" and "does not exist" in message
             ):
                 raise NotFound(f"{where} not found") from None
+            if code.isdigit() and message.lstrip().startswith("<"):  # no AWS error: a web page
+                raise _not_aws(client, op, where, f"HTTP {code} and a web page") from None
             raise AwsError(f"{op} failed for {where}: {code}: {message}", hint=_hint(code)) from exc
         except botocore.exceptions.NoCredentialsError:
             raise AwsError(
@@ -203,12 +276,26 @@ class AwsCore:
                 "for the local stand-in any non-empty AWS_ACCESS_KEY_ID works",
             ) from None
         except botocore.exceptions.EndpointConnectionError as exc:
+            endpoint = exc.kwargs.get("endpoint_url", "?")
+            if _unresolvable(exc):
+                raise AwsError(
+                    f"cannot reach AWS at {endpoint} ({op}): the host name does not resolve",
+                    hint="check --region and --endpoint-url / AWS_ENDPOINT_URL (and the network)",
+                ) from None
             raise AwsError(
-                f"cannot reach AWS at {exc.kwargs.get('endpoint_url', '?')} ({op})",
+                f"cannot reach AWS at {endpoint} ({op})",
                 hint="check --endpoint-url / AWS_ENDPOINT_URL, or start `cogapi local`",
             ) from None
+        except botocore.exceptions.SSLError as exc:
+            raise AwsError(f"{op} failed for {where}: {exc}", hint=_tls_refusal(exc)) from None
         except botocore.exceptions.BotoCoreError as exc:
             raise AwsError(f"{op} failed for {where}: {exc}") from None
+        except (botocore.parsers.ResponseParserError, KeyError, TypeError, ValueError) as exc:
+            if not _raised_by_the_parser(exc):
+                raise
+            raise _not_aws(client, op, where, "an answer botocore cannot parse") from None
+        except NotAwsAnswer as exc:
+            raise _not_aws(client, op, where, str(exc)) from None
 
     def _delete(self, client: Any, op: str, where: str, **params: Any) -> None:
         """A delete that is done when the thing is already gone (teardown re-runs are no-ops)."""
@@ -242,6 +329,61 @@ class AwsCore:
             ident = self._call(self.client("sts"), "get_caller_identity", "caller identity")
             self._account = str(ident["Account"])
         return self._account
+
+
+class NotAwsAnswer(Exception):
+    """Raised by the after-call hook when an answer is plainly not AWS's (names what it was)."""
+
+
+def _raised_by_the_parser(exc: BaseException) -> bool:
+    """Whether botocore's response parser raised this: it fails with ResponseParserError, or,
+    on well-formed XML of the wrong shape (an HTML page answering 200), with a bare KeyError."""
+    if isinstance(exc, botocore.parsers.ResponseParserError):
+        return True
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and tb.tb_frame.f_globals.get("__name__") == "botocore.parsers"
+
+
+def _not_aws(client: Any, op: str, where: str, answer: str) -> AwsError:
+    """The endpoint answered, but not as AWS does: a web server, a proxy, the wrong port."""
+    endpoint = getattr(getattr(client, "meta", None), "endpoint_url", None) or "the endpoint"
+    return AwsError(
+        f"{op} failed for {where}: {endpoint} does not answer as AWS does ({answer})",
+        hint="check --endpoint-url / AWS_ENDPOINT_URL: it should be AWS or `cogapi local`",
+    )
+
+
+def _tls_refusal(exc: BaseException) -> str | None:
+    """What to do about a TLS failure that would fail the same way again, or None (retry it)."""
+    seen: BaseException | None = exc.kwargs.get("error") if hasattr(exc, "kwargs") else exc
+    for _ in range(10):
+        if seen is None:
+            return None
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return "the endpoint's certificate is not trusted: check the URL, or AWS_CA_BUNDLE"
+        if isinstance(seen, ssl.SSLError) and seen.reason == "WRONG_VERSION_NUMBER":
+            return "the endpoint speaks plain HTTP there: write http://, not https://"
+        if isinstance(seen, FileNotFoundError):
+            return "the CA bundle is not there: check AWS_CA_BUNDLE (or ca_bundle in ~/.aws/config)"
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _unresolvable(exc: BaseException) -> bool:
+    """Whether DNS answered that the host does not exist (not "try again": that one is retried)."""
+    seen: BaseException | None = exc.kwargs.get("error") if hasattr(exc, "kwargs") else exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, socket.gaierror):
+            return seen.errno in (
+                socket.EAI_NONAME,
+                getattr(socket, "EAI_NODATA", socket.EAI_NONAME),
+            )
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _refused(exc: BaseException) -> bool:

@@ -15,14 +15,13 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
-import signal
 import sys
 
 import click
 
 from cogapi import __version__
 from cogapi.cli import auth, local, stack
-from cogapi.cli.common import CONTEXT
+from cogapi.cli.common import CONTEXT, CogapiContext
 
 
 class _InOrder(click.Group):
@@ -50,6 +49,15 @@ for command in (  # the order `cogapi --help` lists them in
     cli.add_command(command)
 
 
+def _use_our_context(command: click.Command) -> None:
+    command.context_class = CogapiContext
+    for sub in getattr(command, "commands", {}).values():
+        _use_our_context(sub)
+
+
+_use_our_context(cli)
+
+
 def main() -> None:
     # Click handles its own usage errors with exit 2, matching ExitStatus.USAGE.
     cli(prog_name="cogapi")
@@ -66,11 +74,7 @@ def run() -> None:
     console script does this: `main` itself ends as any function does, for callers and tests
     that run it in-process.
     """
-    # SIGTERM (a CI job cancelled, `kill`, a supervisor stopping `cogapi local`) ends a command
-    # as Ctrl-C does: `up` stops starting changes, `local` and `demo` stop their workers and
-    # remove their temporary files, and the exit status is 130. By default it killed the
-    # process at once, leaving those files behind.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    _fill_closed_std_streams()
     try:
         main()
         code: object = 0
@@ -84,10 +88,31 @@ def run() -> None:
         print(code, file=sys.stderr)
         status = 1
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(BrokenPipeError, ValueError):  # reader gone, or stream closed
+        # reader gone, stream closed, or a device that refuses the rest (a full disk: said already)
+        with contextlib.suppress(OSError, ValueError):
             stream.flush()
     atexit._run_exitfuncs()
     os._exit(status)
+
+
+def _fill_closed_std_streams() -> None:
+    """Point a standard stream the caller closed (`cogapi status >&-`, `0<&-`) at /dev/null.
+
+    Python leaves `sys.stdin`/`sys.stdout`/`sys.stderr` as None when its descriptor was closed,
+    and every read or write would fail on None; worse, the next file or socket opened would get
+    that descriptor and take the output meant for the stream. A closed stdin then reads as
+    empty, and results written to a closed stdout go nowhere, as to a reader that left early.
+    """
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        if getattr(sys, name) is not None:
+            continue
+        with contextlib.suppress(OSError):
+            devnull = os.open(os.devnull, os.O_RDONLY if fd == 0 else os.O_WRONLY)
+            if devnull != fd:
+                os.dup2(devnull, fd)
+                os.close(devnull)
+            stream = open(fd, "r" if fd == 0 else "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+            setattr(sys, name, stream)
 
 
 if __name__ == "__main__":

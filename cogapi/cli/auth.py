@@ -14,6 +14,13 @@ from cogapi.cli.common import common_options
 FLOWS = ("code", "implicit", "password", "client_credentials")
 
 
+def _a_number(value: float) -> float:
+    """FloatRange lets nan through (every comparison with nan is false)."""
+    if value != value:
+        raise click.BadParameter(f"{value!r} is not a number of seconds")
+    return value
+
+
 @click.command(short_help="Sign in through the hosted UI; print a verified token.")
 @click.option(
     "--flow",
@@ -56,6 +63,7 @@ FLOWS = ("code", "implicit", "password", "client_credentials")
 @click.option(
     "--timeout",
     type=click.FloatRange(min=1),
+    callback=lambda ctx, param, value: _a_number(value),
     default=300.0,
     show_default=True,
     metavar="SECONDS",

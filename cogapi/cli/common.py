@@ -8,15 +8,29 @@ pydantic and rich. Each command imports its body when it runs.
 from __future__ import annotations
 
 import functools
+import re
+import signal
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from cogapi.errors import CogapiError, ExitStatus
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+_EXTRA_ARGUMENTS = re.compile(r"^Got unexpected extra arguments? \((.*)\)$", re.DOTALL)
+
+
+class CogapiContext(click.Context):
+    """click's context, with its one usage error that breaks the product's wording: its extra
+    argument error reads "Got unexpected extra argument (x)"; ours names the command instead."""
+
+    def fail(self, message: str) -> NoReturn:
+        extra = _EXTRA_ARGUMENTS.match(message)
+        if extra:
+            message = f"{self.command_path} does not take the argument(s) {extra.group(1)}"
+        raise click.UsageError(message, self)
 
 
 def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -63,6 +77,11 @@ def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 def run_command(opts: Any, body: Callable[[Any], Any]) -> None:
     from cogapi.ui import UI
 
+    # From here on Ctrl-C is a KeyboardInterrupt the body may handle (`up` lets the running
+    # changes finish); before, the installed command's start-up handler exits 130 at once.
+    if getattr(signal.getsignal(signal.SIGINT), "until_the_command_runs", False):
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.default_int_handler)  # as Ctrl-C (`__main__`)
     ui = UI(output=opts.output)
     try:
         status = body(ui)

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 from cogapi.config.checks import cross_checks
 from cogapi.config.model import DEFAULT_PATH, Config
 from cogapi.config.yaml_doc import MAX_BYTES, ValueProblem, read_yaml
-from cogapi.errors import ConfigError
+from cogapi.errors import ConfigError, UsageError
 
 UNION_BRANCH_TAGS = ("cognito", "ses", "PasswordPolicy", "literal['default']")
 # UTF-32 first: its little-endian mark starts with UTF-16's.
@@ -185,13 +185,19 @@ def parse_config(text: str, path: str = DEFAULT_PATH, base_dir: Path | None = No
 
 
 def resolve_path(explicit: str | None) -> str:
+    if explicit == "":  # `-c "$CONFIG"` with CONFIG unset: not silently ./cogapi.yaml
+        raise UsageError("-c/--config: the path is empty", hint="name a config file, or drop -c")
     return explicit or os.environ.get("COGAPI_CONFIG") or DEFAULT_PATH
 
 
 def load_config(path: str) -> Config:
     p = Path(path)
     try:
-        with p.open("rb") as f:
+        # Opened without blocking: opening a named pipe that nothing writes to waits forever.
+        # Reading then blocks again, so `-c <(generate-config)` reads what its writer sends.
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as f:
+            os.set_blocking(fd, True)
             data = f.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(
@@ -199,6 +205,8 @@ def load_config(path: str) -> Config:
         ) from None
     except OSError as exc:
         raise ConfigError(path, [("", f"cannot read: {exc.strerror or exc}")]) from None
+    if not data and p.is_fifo():
+        raise ConfigError(path, [("", "is a named pipe that nothing writes to")])
     if len(data) > MAX_BYTES:
         raise ConfigError(
             path, [("", f"is larger than {MAX_BYTES // 1024} KiB; a config never is")]

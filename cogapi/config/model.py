@@ -27,18 +27,35 @@ ENV_KEY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 MAX_ENVIRONMENT_BYTES = 4096  # Lambda: "the total size of all environment variables"
 
 
+# A DNS name as botocore accepts one (`botocore.utils.is_valid_endpoint_url`): labels of ASCII
+# letters, digits and inner hyphens. Anything else it refuses with a bare ValueError at the call.
+HOST_NAME_RE = re.compile(r"^((?!-)[A-Za-z\d-]{1,63}(?<!-)\.)*((?!-)[A-Za-z\d-]{1,63}(?<!-))\.?$")
+
+
 def endpoint_problem(url: str) -> str | None:
     """What is wrong with an AWS endpoint URL, or None (shared by the config key and the flag)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- raises for a port that is not a number in 0..65535
+    except ValueError as exc:  # "Invalid IPv6 URL", "Port out of range 0-65535", ...
+        return f"{url!r} is not an http(s) URL: {str(exc)[:1].lower()}{str(exc)[1:]}"
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return f"{url!r} is not an http(s) URL, e.g. http://127.0.0.1:4566"
     if any(c.isspace() or ord(c) < 0x20 for c in url):  # else "cannot reach AWS" at the call
         return f"{url!r} is not an http(s) URL: it holds a space or a control character"
+    host = parts.hostname or ""
+    if not host:
+        return f"{url!r} is not an http(s) URL: it names no host"
+    if not parts.netloc.rpartition("@")[2].startswith("[") and not HOST_NAME_RE.match(host):
+        return (
+            f"{url!r} is not an http(s) URL: {host!r} is not a host name (ASCII letters, digits, "
+            "hyphens and dots; a non-ASCII name is written in its xn-- form)"
+        )
     return None
 
 
 def region_problem(region: str) -> str | None:
-    if re.match(REGION_PATTERN, region):
+    if re.fullmatch(REGION_PATTERN, region):  # fullmatch: `$` alone lets a final newline through
         return None
     return f"{region!r} is not an AWS region name, e.g. us-east-1"
 

@@ -15,7 +15,9 @@ error. Instead:
   and AWS requires the password there ("You can only create a passwordless user when
   passwordless sign-in is available"). The wording is AWS's from when the model required it.
 - `contained`: any call into moto that still raises gets a JSON error naming the action: 501
-  `NotImplemented` for an action moto has not implemented, 500 `InternalFailure` otherwise. The
+  `NotImplemented` for an action moto has not implemented, 400 `UnrecognizedRegion` for a
+  request signed for a region moto has no backend for (its `KeyError` names the region; AWS
+  has no endpoint there at all), 500 `InternalFailure` otherwise. The
   traceback goes to the server's log (`cogapi local -v`), not to the terminal by default.
 """
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
@@ -144,6 +147,15 @@ def contained(app: WsgiApp) -> WsgiApp:
                     "NotImplemented",
                     f"cogapi local does not emulate {action}: moto has not implemented it",
                 )
+            region = _signed_region(environ)
+            if isinstance(exc, KeyError) and region and exc.args == (region,):
+                return json_error(  # 400, not 500: a retry would meet the same unknown region
+                    start_response,
+                    "400 Bad Request",
+                    "UnrecognizedRegion",
+                    f"cogapi local has no region {region!r} ({action}): it is not an AWS region, "
+                    "or one this moto does not know",
+                )
             log.info("moto failed on %s", action, exc_info=True)
             return json_error(
                 start_response,
@@ -154,6 +166,15 @@ def contained(app: WsgiApp) -> WsgiApp:
             )
 
     return call
+
+
+_CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/,\s]+)/")
+
+
+def _signed_region(environ: dict[str, Any]) -> str | None:
+    """The region a SigV4 request was signed for (moto keys its backends by it)."""
+    match = _CREDENTIAL_SCOPE.search(str(environ.get("HTTP_AUTHORIZATION", "")))
+    return match.group(1) if match else None
 
 
 def _action(environ: dict[str, Any]) -> str:

@@ -233,7 +233,16 @@ def run_init(path: str, ui: UI, name: str = "test") -> ExitStatus:
     prefix = random_prefix(name)
     text = init_config_text(name, prefix)
     parse_config(text, path, target.resolve().parent)  # never write a file we would reject
-    target.write_text(text, encoding="utf-8")
+    try:  # "x": made here or not at all, never through a link or over a file made meanwhile
+        with target.open("x", encoding="utf-8") as f:
+            f.write(text)
+    except FileExistsError:
+        raise UsageError(
+            f"{path} already exists; not overwriting it",
+            hint="remove it first, or pass -c OTHER_PATH",
+        ) from None
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
     ui.info(f"Wrote {path} (domain prefix {prefix}). Next: cogapi up --dry-run")
     if ui.json:
         ui.emit_json({"path": str(target), "domain_prefix": prefix})
@@ -293,6 +302,18 @@ def run_export(
         not_imported,
     )
 
+    # What each file is for is checked before anything is written or read from AWS.
+    for flag, value in (("--output-file", output_file), ("--import-file", import_file)):
+        if value == "":
+            raise UsageError(f"{flag}: the path is empty", hint=f"name a file, or drop {flag}")
+    if output_file and import_file:
+        for path in (Path(import_file), import_template_path(Path(import_file))):
+            if path.resolve() == Path(output_file).resolve():
+                raise UsageError(
+                    f"--output-file {output_file} and --import-file {import_file} would both "
+                    f"write {path}",
+                    hint="give them different names",
+                )
     ctx = open_stack(opts, ui)
     cfg = ctx.cfg
     code = package(Path(cfg.function.source) if cfg.function.source else None, cfg.function.handler)
@@ -347,7 +368,7 @@ def run_iam_policy(opts: Options, ui: UI, command: str, account_id: str | None) 
     from cogapi.stack.iam_policy import iam_policy
 
     cfg = load_config(resolve_path(opts.config_path))
-    if opts.region:
+    if opts.region is not None:
         problem = region_problem(opts.region)
         if problem:
             raise UsageError(f"--region: {problem}")

@@ -49,16 +49,16 @@ def open_stack(opts: Options, ui: UI) -> StackContext:
     path = resolve_path(opts.config_path)
     cfg = load_config(path)
     # Flags and the environment are checked like the config: before any AWS call.
-    if opts.region:
+    if opts.region is not None:  # `--region ""` (an unset `$REGION`) is refused, not ignored
         problem = region_problem(opts.region)
         if problem:
             raise UsageError(f"--region: {problem}")
         cfg = cfg.model_copy(update={"region": opts.region})
     for where, url in (
         ("--endpoint-url", opts.endpoint_url),
-        ("AWS_ENDPOINT_URL", os.environ.get("AWS_ENDPOINT_URL")),
+        ("AWS_ENDPOINT_URL", os.environ.get("AWS_ENDPOINT_URL") or None),  # empty: unset
     ):
-        problem = endpoint_problem(url) if url else None
+        problem = endpoint_problem(url) if url is not None else None
         if problem:
             raise UsageError(f"{where}: {problem}")
     endpoint = opts.endpoint_url or cfg.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import socket
 import stat
 import threading
@@ -19,7 +20,13 @@ import pytest
 from cogapi.auth.call import find_route, quoted_path, unauthorized_hint
 from cogapi.auth.callback_server import CallbackError, CallbackServer
 from cogapi.auth.hosted_ui import HostedUiFlow, Pkce, TokenEndpoint, has_desktop, loopback_callback
-from cogapi.auth.token_cache import CachedTokens, TokenCache, cache_file_name, cache_root
+from cogapi.auth.token_cache import (
+    CachedTokens,
+    CacheRefused,
+    TokenCache,
+    cache_file_name,
+    cache_root,
+)
 from cogapi.errors import CogapiError, UsageError
 from tests.helpers import free_port
 
@@ -353,3 +360,36 @@ def test_call_paths_are_sent_as_a_browser_sends_them() -> None:
     assert quoted_path("/caf\u00e9?q=a b&x=1") == "/caf%C3%A9?q=a%20b&x=1"
     assert quoted_path("/a#b\x01") == "/a%23b%01"
     assert quoted_path("/{proxy}/x:y@z") == "/%7Bproxy%7D/x:y@z"
+
+
+def test_token_cache_path_taken_by_something_else(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What stands in the cache's place is refused with its path (before a sign-in that could not
+    be kept), a file that is not UTF-8 is an empty cache, and a file opened to others is made
+    0600 again; nothing here is a crash or a read that blocks."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    cache = TokenCache.for_stack("demo", "eu-west-1", None)
+    cache.store(CachedTokens("pool", "client", "code", "access"))
+    cache.path.write_bytes(b"\xff\xfe\x00")
+    assert cache.load() is None
+    cache.store(CachedTokens("pool", "client", "code", "access"))
+    cache.path.chmod(0o644)
+    assert cache.load() is not None
+    assert stat.S_IMODE(cache.path.stat().st_mode) == 0o600
+    cache.path.unlink()
+    for make in (cache.path.mkdir, lambda: os.mkfifo(cache.path)):
+        make()
+        for attempt in (cache.load, lambda: cache.store(CachedTokens("p", "c", "code", "a"))):
+            with pytest.raises(CacheRefused, match="is not a regular file"):
+                attempt()
+        with pytest.raises(CacheRefused, match="is not a regular file"):
+            cache.clear()
+        (cache.path.rmdir if cache.path.is_dir() else cache.path.unlink)()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    with pytest.raises(
+        CacheRefused, match="cannot use the token cache directory .*Not a directory"
+    ):
+        TokenCache.for_stack("demo", "eu-west-1", None).load()

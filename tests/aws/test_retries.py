@@ -4,9 +4,11 @@ that botocore does make is announced (what, where, attempt n of m)."""
 from __future__ import annotations
 
 import http.server
+import socket
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import botocore.session
 import pytest
@@ -67,3 +69,27 @@ def test_a_retry_says_what_where_and_which_attempt(flaky_sts: str) -> None:
     assert _aws(flaky_sts, messages).account_id() == "123456789012"
     host = flaky_sts.removeprefix("http://")
     assert messages == [f"  retrying GetCallerIdentity at {host} after HTTP 503 (attempt 2 of 5)"]
+
+
+def test_a_host_name_dns_says_does_not_exist_is_not_retried(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A made-up region (cognito-idp.us-east-9.amazonaws.com) or a mistyped endpoint host: DNS's
+    "no such name" is its final answer, so no half minute of retries; "try again" still is."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "sts.example.invalid":
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    messages: list[str] = []
+    aws = _aws("http://sts.example.invalid:4566", messages)
+    with pytest.raises(AwsError) as info:
+        aws.account_id()
+    assert info.value.message == (
+        "cannot reach AWS at http://sts.example.invalid:4566/ (get_caller_identity): the host "
+        "name does not resolve"
+    )
+    assert messages == []  # no retry announced

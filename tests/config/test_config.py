@@ -705,6 +705,22 @@ def test_init_refuses_to_overwrite(tmp_path: Path) -> None:
     assert path.read_text() == "keep: me\n"
 
 
+def test_init_into_a_missing_directory_or_through_a_dangling_link_is_a_usage_error(
+    tmp_path: Path,
+) -> None:
+    missing = tmp_path / "no-such-dir" / "cogapi.yaml"
+    result = run_cli(["init", "-c", str(missing)])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"error: cannot write {missing}: No such file or directory"
+    ]
+    link = tmp_path / "link.yaml"
+    link.symlink_to(tmp_path / "elsewhere" / "target.yaml")
+    result = run_cli(["init", "-c", str(link)])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == f"error: {link} already exists; not overwriting it"
+
+
 def test_init_json_output(tmp_path: Path) -> None:
     path = tmp_path / "cogapi.yaml"
     result = run_cli(["init", "-c", str(path), "-o", "json"])

@@ -12,8 +12,10 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
+import os
 import resource
 import subprocess
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -114,6 +116,36 @@ def test_a_key_given_twice_is_refused(tmp_path: Path) -> None:
         load_config(str(path))
     assert "key 'name' is given twice" in str(info.value)
     assert "first on line 5" in str(info.value)
+
+
+def test_a_named_pipe_is_read_and_one_nothing_writes_to_is_refused(tmp_path: Path) -> None:
+    """Opening a FIFO without a writer blocked `cogapi status -c fifo` forever; with a writer
+    (`-c <(generate-config)`) the config is read as any file."""
+    fifo = tmp_path / "cogapi.yaml"
+    os.mkfifo(fifo)
+    refused: list[ConfigError] = []
+
+    def load() -> None:
+        try:
+            load_config(str(fifo))
+        except ConfigError as exc:
+            refused.append(exc)
+
+    reader = threading.Thread(target=load, daemon=True)
+    reader.start()
+    reader.join(10)
+    if reader.is_alive():  # stuck opening the pipe: a writer lets it go, then fail
+        os.close(os.open(fifo, os.O_WRONLY))
+        pytest.fail("load_config blocked on a named pipe that nothing writes to")
+    assert [e.lines for e in refused] == [[f"{fifo}: is a named pipe that nothing writes to"]]
+    keep_open = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # so the writer can open it first
+    try:
+        writer = os.open(fifo, os.O_WRONLY)
+        os.write(writer, EXAMPLE_BYTES)  # smaller than a pipe's buffer
+        os.close(writer)  # what it wrote stays in the pipe while a reader has it open
+        assert load_config(str(fifo)).name == yaml.safe_load(EXAMPLE_TEXT)["name"]
+    finally:
+        os.close(keep_open)
 
 
 # ---- the fuzz --------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -39,3 +40,44 @@ def test_a_closed_stdout_exits_quietly_with_the_commands_own_code(
     assert returncode == code, err
     for noise in ("error:", "BrokenPipe", "Traceback", "Exception ignored"):
         assert noise not in err, err
+
+
+def test_a_closed_stdout_descriptor_is_not_a_crash() -> None:
+    """`cogapi schema >&-`: Python starts with `sys.stdout = None`; the result goes nowhere."""
+    proc = subprocess.run(
+        [*cogapi_command(), "schema"], stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+        text=True, timeout=60, preexec_fn=lambda: os.close(1),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs Linux's /dev/full")
+def test_a_stdout_that_refuses_the_result_is_an_error_naming_stdout() -> None:
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(
+            [*cogapi_command(), "schema"], stdout=full, stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL, text=True, timeout=60,
+        )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.splitlines()[0] == (
+        "error: cannot write the result: No space left on device (stdout)"
+    )
+    assert "Traceback" not in proc.stderr and "unexpected" not in proc.stderr
+
+
+def test_a_closed_stdin_reads_as_empty() -> None:
+    """`cogapi user add me@example.com --password-stdin 0<&-` reads an empty password (a usage
+    error), not `None.readline()`: the installed command points a closed stdin at /dev/null."""
+    code = (
+        "import sys, cogapi.cli\n"
+        "def main():\n"
+        "    sys.exit(7 if sys.stdin.read() == '' else 8)\n"
+        "cogapi.cli.main = main\n"
+        "cogapi.cli.run()\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], stderr=subprocess.PIPE, text=True, timeout=60,
+        preexec_fn=lambda: os.close(0),
+    )  # fmt: skip
+    assert proc.returncode == 7, proc.stderr

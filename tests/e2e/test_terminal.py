@@ -163,3 +163,48 @@ def test_asking_depends_on_stdin_not_stdout(
     )
     assert code == 0, piped
     assert count_resources(moto_server) == NONE_LEFT
+
+
+def at_the_password_prompt(args: list[str], env: dict[str, str], then: str) -> tuple[int, str]:
+    """Run cogapi on a pseudo-terminal that is its controlling terminal (the password prompt
+    reads /dev/tty) and, at `Password:`, press Ctrl-D (`then="eof"`) or send SIGINT."""
+    pid, master = pty.fork()
+    if pid == 0:  # the child: exec at once, nothing else
+        os.execve(cogapi_command()[0], [*cogapi_command(), *args], env)
+    seen, done, deadline = b"", False, time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+        if not done and b"Password:" in seen:
+            time.sleep(0.2)  # let the prompt turn echo off and wait for input
+            if then == "eof":
+                os.write(master, b"\x04")
+            else:
+                os.kill(pid, signal.SIGINT)
+            done = True
+    else:
+        os.kill(pid, signal.SIGKILL)
+    _, status = os.waitpid(pid, 0)
+    os.close(master)
+    return os.waitstatus_to_exitcode(status), seen.decode(errors="replace")
+
+
+def test_ctrl_d_or_ctrl_c_at_the_password_prompt(cogapi: Any, tmp_path: Path) -> None:
+    """click answers both with `Abort`, which was an 'unexpected Abort' (exit 1)."""
+    cfg = str(write_config(tmp_path / "cogapi.yaml"))
+    assert cogapi("up", "-c", cfg).returncode == 0
+    env = _env(cogapi)
+    code, screen = at_the_password_prompt(["user", "add", "a@example.com", "-c", cfg], env, "eof")
+    assert code == 2, screen
+    assert "error: no password given: the input ended at the prompt (Ctrl-D)" in screen
+    code, screen = at_the_password_prompt(["user", "add", "a@example.com", "-c", cfg], env, "int")
+    assert code == 130, screen
+    assert screen.rstrip().endswith("error: interrupted")
+    assert "unexpected" not in screen and "Traceback" not in screen

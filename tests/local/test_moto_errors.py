@@ -115,6 +115,27 @@ def test_an_action_moto_lacks_is_a_clear_501_without_retries(stack: Stack) -> No
     assert time.monotonic() - started < 2
 
 
+@pytest.mark.parametrize("service", ["cognito-idp", "lambda"])
+def test_a_region_moto_does_not_know_is_a_400_naming_it_without_retries(
+    stack: Stack, service: str
+) -> None:
+    """moto keys its backends by region: one it lacks was a KeyError, a 500 the SDKs retried,
+    then "a required parameter may be missing"."""
+    client = boto3.client(
+        service, endpoint_url=stack.endpoint, region_name="us-east-9",
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+        config=Config(retries={"mode": "standard", "max_attempts": 5}))  # fmt: skip
+    with pytest.raises(ClientError) as exc:
+        client.list_user_pools(
+            MaxResults=1
+        ) if service == "cognito-idp" else client.list_functions()
+    error = exc.value.response["Error"]
+    assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert error["Code"] == "UnrecognizedRegion"
+    assert error["Message"].startswith("cogapi local has no region 'us-east-9'")
+    assert exc.value.response["ResponseMetadata"]["RetryAttempts"] == 0
+
+
 def _app(raising: BaseException | None, *, after_start: bool = False) -> Any:
     def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         if after_start:

@@ -656,6 +656,49 @@ def test_the_pool_waits_for_the_sms_role_only() -> None:
             "error: --endpoint-url: 'http://127.0.0.1:4566/x y' is not an http(s) URL: it holds "
             "a space or a control character",
         ),
+        (
+            [],
+            {"AWS_ENDPOINT_URL": "http://127.0.0.1:99999"},
+            "error: AWS_ENDPOINT_URL: 'http://127.0.0.1:99999' is not an http(s) URL: port out "
+            "of range 0-65535",
+        ),
+        (
+            ["--endpoint-url", "http://127.0.0.1:abc"],
+            {},
+            "error: --endpoint-url: 'http://127.0.0.1:abc' is not an http(s) URL: port could not "
+            "be cast to integer value as 'abc'",
+        ),
+        (
+            ["--endpoint-url", "http://[::1:4566"],
+            {},
+            "error: --endpoint-url: 'http://[::1:4566' is not an http(s) URL: invalid IPv6 URL",
+        ),
+        (
+            [],
+            {"AWS_ENDPOINT_URL": "http://ünï.example:4566"},
+            "error: AWS_ENDPOINT_URL: 'http://ünï.example:4566' is not an http(s) URL: "
+            "'ünï.example' is not a host name",
+        ),
+        (
+            ["--region", ""],
+            {},
+            "error: --region: '' is not an AWS region name, e.g. us-east-1",
+        ),
+        (
+            ["--endpoint-url", ""],
+            {},
+            "error: --endpoint-url: '' is not an http(s) URL",
+        ),
+        (
+            ["-c", ""],
+            {},
+            "error: -c/--config: the path is empty",
+        ),
+        (
+            ["--region", "us-east-1\n"],
+            {},
+            "error: --region: 'us-east-1\\n' is not an AWS region name, e.g. us-east-1",
+        ),
     ],
 )
 def test_bad_region_or_endpoint_is_a_usage_error_before_any_call(

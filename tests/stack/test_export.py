@@ -400,3 +400,23 @@ def test_import_file_lists_every_discovered_resource_with_its_identifier(
     assert list(tpl["Parameters"]) == ["IdentityProviderGoogleSecret"]
     assert lint_errors((tmp_path / "import.template.yaml").read_text()) == []
     assert tpl == import_template(template, list(listed.values()))
+
+
+def test_export_refuses_an_empty_path_or_two_flags_naming_one_file(tmp_path: Path) -> None:
+    """Before: `--output-file ""` printed to stdout, and the template overwrote the import
+    file of the same name (after both were announced as written)."""
+    cfg = str(write_config(tmp_path / "cogapi.yaml"))
+    same = str(tmp_path / "out.yaml")
+    for args, message in (
+        (["--output-file", ""], "error: --output-file: the path is empty"),
+        (["--import-file", ""], "error: --import-file: the path is empty"),
+        (
+            ["--output-file", same, "--import-file", same],
+            f"error: --output-file {same} and --import-file {same} would both write {same}",
+        ),
+    ):
+        run = run_cli("export", "-c", cfg, *args)
+        assert run.exit_code == 2, run.stderr
+        assert run.stderr.splitlines()[0] == message
+        assert run.calls == [] and run.stdout == ""
+    assert not (tmp_path / "out.yaml").exists()
