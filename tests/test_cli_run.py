@@ -88,19 +88,23 @@ def test_the_real_exit_keeps_buffered_output_and_runs_atexit(tmp_path: Any) -> N
     assert marker.exists()
 
 
-@pytest.mark.parametrize("module", ["click", "cogapi.cli.stack"])
+@pytest.mark.parametrize(
+    ("module", "signame"),
+    [("click", "SIGINT"), ("cogapi.cli.stack", "SIGINT"), ("cogapi.cli.stack", "SIGTERM")],
+)
 def test_ctrl_c_while_the_command_line_is_still_importing_exits_130_quietly(
-    tmp_path: Any, module: str
+    tmp_path: Any, module: str, signame: str
 ) -> None:
     """SIGINT arrives while the installed `cogapi` imports click or its own commands: one line,
-    exit 130, no KeyboardInterrupt traceback (nor click's `Aborted!` with exit 1)."""
+    exit 130, no KeyboardInterrupt traceback (nor click's `Aborted!` with exit 1). SIGTERM is
+    taken as Ctrl-C (it killed the process at once)."""
     (tmp_path / "sitecustomize.py").write_text(
         "import os, signal, sys\n"
         "class CtrlC:\n"
         "    def find_spec(self, name, path=None, target=None):\n"
         f"        if name == {module!r}:\n"
         "            sys.meta_path.remove(self)\n"
-        "            os.kill(os.getpid(), signal.SIGINT)\n"
+        f"            os.kill(os.getpid(), signal.{signame})\n"
         "        return None\n"
         "sys.meta_path.insert(0, CtrlC())\n"
     )
