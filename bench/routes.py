@@ -184,7 +184,8 @@ def markdown(results: dict[str, Any]) -> str:
         "enforced as 429s (10 req/s burst 40; CreateResource 5/s; CreateDeployment 1 per 5 s; "
         "CreateRestApi/ImportRestApi 1 per 3 s; PutRestApi 1/s; DeleteRestApi 1 per 30 s; "
         f"GetResources 5 per 2 s); medians of {results['repeat']} round(s). Rerun: "
-        "`python bench/routes.py`. Calls: all requests (mutating; refused with 429).",
+        f"`python bench/routes.py --repeat {results['repeat']}`. Calls: all requests (mutating; "
+        "refused with 429).",
         "",
         "| routes | phase | cogapi wall s | cogapi calls (mutating; refused) | Chalice wall s | Chalice calls (mutating; refused) |",
         "|--:|---|--:|--:|--:|--:|",
