@@ -99,7 +99,8 @@ class LocalServer:
             raise UsageError(f"port {port} is not a TCP port (0 to 65535; 0 picks a free one)")
         if not _is_loopback(host):
             raise UsageError(
-                f"cogapi local serves loopback only, not {host}", hint="use 127.0.0.1 (the default)"
+                f"cogapi local serves loopback only, not {host!r}",
+                hint="use 127.0.0.1 (the default)",
             )
         self.host = host
         self.port = port

@@ -28,9 +28,12 @@ def test_urls_contract() -> None:
     assert urls.info_url(e) == f"{e}/_cogapi/info"
 
 
-def test_refuses_a_non_loopback_host() -> None:
-    with pytest.raises(CogapiError, match="loopback"):
-        LocalServer(host="0.0.0.0", port=0)
+@pytest.mark.parametrize("host", ["0.0.0.0", "", " 127.0.0.1"])
+def test_refuses_a_non_loopback_host(host: str) -> None:
+    with pytest.raises(CogapiError) as exc:
+        LocalServer(host=host, port=0)
+    # the host is quoted: an empty one read "serves loopback only, not " and nothing
+    assert exc.value.message == f"cogapi local serves loopback only, not {host!r}"
 
 
 @pytest.mark.parametrize("port", [-1, 65536])
