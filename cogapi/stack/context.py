@@ -28,19 +28,44 @@ class Options:
     debug: bool = False
 
 
+# Where the stack's two endpoints can be set apart (botocore's AWS_ENDPOINT_URL_<service id>).
+SERVICE_ENDPOINT_VARIABLES = (
+    "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
+    "AWS_ENDPOINT_URL_API_GATEWAY",
+)
+
+
 @dataclass
 class StackContext:
     cfg: Any  # Config
     aws: Any  # Aws
-    endpoint_url: str | None
+    given_endpoint: str | None  # --endpoint-url, the config's, or AWS_ENDPOINT_URL
     _local_probe: Future[bool] | None = None
+    _probe_url: str | None = None
 
     @property
     def local_endpoint(self) -> str | None:
         """The endpoint when it is `cogapi local` (then URLs printed are the local ones)."""
         if self._local_probe is None or not self._local_probe.result():
             return None
-        return self.endpoint_url
+        return self._probe_url
+
+    @property
+    def endpoint_url(self) -> str | None:
+        """The one endpoint the stack is reached at, when it is not AWS's own."""
+        return self.given_endpoint or self.local_endpoint
+
+
+def service_endpoint() -> str | None:
+    """The endpoint that AWS_ENDPOINT_URL_<SERVICE> names for both the user pool and the API,
+    when it is one (as for `cogapi local` without AWS_ENDPOINT_URL); else None."""
+    from cogapi.config import endpoint_problem
+
+    values = {os.environ.get(name, "").strip() for name in SERVICE_ENDPOINT_VARIABLES}
+    if len(values) != 1:
+        return None
+    value = values.pop()
+    return value if value and not endpoint_problem(value) else None
 
 
 def open_stack(opts: Options, ui: UI) -> StackContext:
@@ -71,9 +96,10 @@ def open_stack(opts: Options, ui: UI) -> StackContext:
         session, cfg.region, endpoint_url=opts.endpoint_url or cfg.endpoint_url, on_wait=ui.info
     )
     probe = None
-    if endpoint:  # asked in the background, while discovery runs
-        probe = ThreadPoolExecutor(max_workers=1).submit(is_local_endpoint, endpoint)
-    return StackContext(cfg, aws, endpoint, probe)
+    probe_url = endpoint or service_endpoint()
+    if probe_url:  # asked in the background, while discovery runs
+        probe = ThreadPoolExecutor(max_workers=1).submit(is_local_endpoint, probe_url)
+    return StackContext(cfg, aws, endpoint, probe, probe_url)
 
 
 def plan_stack(ctx: StackContext) -> tuple[Any, Any, Any]:

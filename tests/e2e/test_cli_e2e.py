@@ -272,3 +272,36 @@ def test_cors_on_cogapi_local_preflight_and_a_readable_401(
     assert status == 401  # the gateway's own answer carries the (first) origin
     assert headers["Access-Control-Allow-Origin"] == "https://app.example.com"
     assert cogapi_local("status", "-c", cfg).returncode == 0
+
+
+def test_service_endpoint_variables_alone_reach_cogapi_local_and_print_its_urls(
+    local_server: MotoServer, tmp_path: Path
+) -> None:
+    # AWS_ENDPOINT_URL_<SERVICE> for each service, no AWS_ENDPOINT_URL: the printed URLs were
+    # AWS's, for a stack that lives in cogapi local
+    import os
+    import subprocess
+
+    from tests.helpers import cogapi_command
+
+    local_server.reset()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "COGAPI_"))}
+    env.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_CONFIG_FILE": str(tmp_path / "none"),
+                "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+                "XDG_CACHE_HOME": str(tmp_path / "cache")})  # fmt: skip
+    for service in ("COGNITO_IDENTITY_PROVIDER", "API_GATEWAY", "IAM", "LAMBDA", "STS"):
+        env[f"AWS_ENDPOINT_URL_{service}"] = local_server.url
+    cfg = str(write_config(tmp_path / "cogapi.yaml"))
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*cogapi_command(), *args], env=env, capture_output=True,
+                              text=True, timeout=120, stdin=subprocess.DEVNULL)  # fmt: skip
+
+    up = run("up", "-c", cfg, "-o", "json")
+    assert up.returncode == 0, up.stderr
+    out = json.loads(up.stdout)["outputs"]
+    assert out["invoke_url"].startswith(f"{local_server.url}/_cogapi/api/{out['api_id']}/")
+    assert out["hosted_ui_url"].startswith(f"{local_server.url}/_cogapi/auth/")
+    assert _status_of(out["invoke_url"], "GET") == 401  # the local gateway answers
+    assert run("down", "-c", cfg, "--yes").returncode == 0
