@@ -8,7 +8,8 @@ hands a message to the server, which prints it in the terminal that runs `cogapi
 developer's mailbox, shown with or without -v) and lists it at `/_cogapi/outbox`.
 
 `Outbox.check` answers as AWS does:
-- the code last sent for that user and purpose, and not expired: accepted, and used up;
+- the code last sent for that user and purpose, and not expired: accepted, and used up (the
+  message comes back, so the caller knows which attribute the code went to);
 - any other code: `CodeMismatchException` "Invalid verification code provided, please try again."
   (also when none was sent);
 - the right code past its validity: `ExpiredCodeException` "Invalid code provided, please request
@@ -26,10 +27,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from cogapi.local.moto_errors import Refused
+
 SIGN_UP = "sign-up"
 PASSWORD = "password reset"
-MISMATCH = ("CodeMismatchException", "Invalid verification code provided, please try again.")
-EXPIRED = ("ExpiredCodeException", "Invalid code provided, please request a code again.")
+MISMATCH = Refused("CodeMismatchException", "Invalid verification code provided, please try again.")
+EXPIRED = Refused("ExpiredCodeException", "Invalid code provided, please request a code again.")
 _VALID_SECONDS = {SIGN_UP: 24 * 3600, PASSWORD: 3600}  # an attribute's: 24 hours, as sign-up's
 KEPT_MESSAGES = 100  # the outbox lists the latest this many
 
@@ -44,6 +47,7 @@ class Message:
 
     pool_id: str
     username: str  # the user's user name in the pool (moto's key for the user)
+    attribute: str  # "email" or "phone_number": what the destination is
     destination: str  # the address or number the code "went" to
     purpose: str  # SIGN_UP, PASSWORD or attribute_purpose(name)
     code: str
@@ -66,32 +70,35 @@ class Outbox:
     ) -> None:
         self.notify = notify or (lambda message: None)
         self.clock = clock
-        self._live: dict[tuple[str, str, str], tuple[str, float]] = {}
+        self._live: dict[tuple[str, str, str], tuple[Message, float]] = {}
         self._sent: deque[Message] = deque(maxlen=KEPT_MESSAGES)
         self._lock = threading.Lock()
 
-    def send(self, pool_id: str, username: str, purpose: str, destination: str) -> Message:
+    def send(
+        self, pool_id: str, username: str, purpose: str, attribute: str, destination: str
+    ) -> Message:
         code = f"{secrets.randbelow(1_000_000):06d}"
         now = self.clock()
         valid = _VALID_SECONDS.get(purpose, 24 * 3600)
-        message = Message(pool_id, username, destination, purpose, code, int(now))
+        message = Message(pool_id, username, attribute, destination, purpose, code, int(now))
         with self._lock:
-            self._live[(pool_id, username, purpose)] = (code, now + valid)
+            self._live[(pool_id, username, purpose)] = (message, now + valid)
             self._sent.append(message)
         self.notify(message)
         return message
 
-    def check(self, pool_id: str, username: str, purpose: str, code: str) -> tuple[str, str] | None:
-        """None if `code` is the live one (then it is used up), else AWS's (error type, message)."""
+    def check(self, pool_id: str, username: str, purpose: str, code: str) -> Message | Refused:
+        """The message that sent `code` if it is the live one (then it is used up), else AWS's
+        refusal."""
         key = (pool_id, username, purpose)
         with self._lock:
             live = self._live.get(key)
-            if live is None or not secrets.compare_digest(live[0].encode(), code.encode()):
+            if live is None or not secrets.compare_digest(live[0].code.encode(), code.encode()):
                 return MISMATCH
             if live[1] < self.clock():
                 return EXPIRED
             del self._live[key]
-        return None
+        return live[0]
 
     def messages(self, pool_id: str | None = None) -> list[dict[str, Any]]:
         with self._lock:

@@ -76,7 +76,6 @@ class CognitoApi(SignIn, UserCalls):
         self._auth_times = {}
         self._lock = threading.Lock()
         self.outbox = outbox or Outbox(clock=clock)
-        self._code_attributes = {}
         self._handlers: dict[str, Callable[[dict[str, Any], dict[str, Any]], Answer]] = {
             "InitiateAuth": self._initiate_auth,
             "AdminInitiateAuth": self._initiate_auth,

@@ -24,6 +24,7 @@ from cogapi.local.cognito_front import (
     ok,
 )
 from cogapi.local.grants import ADMIN_SCOPE
+from cogapi.local.moto_errors import Refused
 from cogapi.local.moto_state import ClientView
 from cogapi.local.tokens import InvalidToken, is_expired
 
@@ -57,7 +58,6 @@ class UserCalls(CognitoFront):
     """The user APIs (see the module docstring)."""
 
     outbox: codes.Outbox
-    _code_attributes: dict[tuple[str, str, str], str]  # (pool, user, purpose) -> where it went
 
     def _check_access_token(self, token: str) -> tuple[str, dict[str, Any]] | Answer:
         """(pool id, claims) of an access token AWS's user APIs would accept, or their answer."""
@@ -127,7 +127,7 @@ class UserCalls(CognitoFront):
         value = subject.attributes.get(name) if subject else None
         if name not in ("email", "phone_number") or not value:
             return fail("InvalidParameterException", f"{name} is not an attribute to verify.")
-        self.outbox.send(pool_id, username, codes.attribute_purpose(name), value)
+        self.outbox.send(pool_id, username, codes.attribute_purpose(name), name, value)
         return ok(_code_delivery(name, value))
 
     def _verify_user_attribute(self, environ: dict[str, Any], body: dict[str, Any]) -> Answer:
@@ -139,11 +139,11 @@ class UserCalls(CognitoFront):
         username = str(claims.get("username", ""))
         if name not in ("email", "phone_number"):
             return fail("InvalidParameterException", f"{name} is not an attribute to verify.")
-        refused = self.outbox.check(
+        checked_code = self.outbox.check(
             pool_id, username, codes.attribute_purpose(name), str(body.get("Code") or "")
         )
-        if refused is not None:
-            return fail(*refused)
+        if isinstance(checked_code, Refused):
+            return fail(*checked_code)
         self.state.set_user_attributes(pool_id, username, {f"{name}_verified": "true"})
         return ok({})
 
@@ -200,9 +200,9 @@ class UserCalls(CognitoFront):
                 return fail(*codes.MISMATCH)
             return fail("UserNotFoundException", NOT_FOUND)
         if client is not None:
-            refused = self._check_code(client, username, codes.PASSWORD, body)
-            if refused is not None:
-                return refused
+            accepted = self._check_code(client, username, codes.PASSWORD, body)
+            if isinstance(accepted, Answer):
+                return accepted
         return self._moto(environ, body)
 
     def _sign_up(self, environ: dict[str, Any], body: dict[str, Any]) -> Answer:
@@ -246,20 +246,15 @@ class UserCalls(CognitoFront):
                 "NotAuthorizedException",
                 f"User cannot be confirmed. Current status is {user.status}",
             )
-        refused = self._check_code(client, username, codes.SIGN_UP, body)
-        if refused is not None:
-            return refused
+        accepted = self._check_code(client, username, codes.SIGN_UP, body)
+        if isinstance(accepted, Answer):
+            return accepted
         answer = self._moto(environ, body)
-        if answer.error is None:
-            subject = self.state.subject(client.pool_id, user.username)
-            attributes = subject.attributes if subject else {}
-            verified = {
-                f"{name}_verified": "true"
-                for name in ("email", "phone_number")
-                if attributes.get(name) and self._sent_to(client, user.username, name)
-            }
-            if verified:
-                self.state.set_user_attributes(client.pool_id, user.username, verified)
+        subject = self.state.subject(client.pool_id, user.username)
+        if answer.error is None and subject and subject.attributes.get(accepted.attribute):
+            self.state.set_user_attributes(
+                client.pool_id, user.username, {f"{accepted.attribute}_verified": "true"}
+            )
         return answer
 
     def _send_code(self, client: ClientView, username: str, purpose: str, answer: Answer) -> None:
@@ -272,24 +267,19 @@ class UserCalls(CognitoFront):
             return
         attribute = "phone_number" if details.get("DeliveryMedium") == "SMS" else "email"
         destination = subject.attributes.get(attribute) or str(details.get("Destination") or "")
-        self.outbox.send(client.pool_id, user.username, purpose, destination)
-        with self._lock:
-            self._code_attributes[(client.pool_id, user.username, purpose)] = attribute
-
-    def _sent_to(self, client: ClientView, username: str, attribute: str) -> bool:
-        with self._lock:
-            sent = self._code_attributes.get((client.pool_id, username, codes.SIGN_UP))
-        return sent == attribute
+        self.outbox.send(client.pool_id, user.username, purpose, attribute, destination)
 
     def _check_code(
         self, client: ClientView, username: str, purpose: str, body: dict[str, Any]
-    ) -> Answer | None:
+    ) -> codes.Message | Answer:
+        """The message of the `ConfirmationCode` given, if the outbox accepts it; else the
+        refusal, as the call's answer."""
         user = self.state.user_record(client.pool_id, username)
         key = user.username if user else username
-        refused = self.outbox.check(
+        checked = self.outbox.check(
             client.pool_id, key, purpose, str(body.get("ConfirmationCode") or "")
         )
-        return fail(*refused) if refused is not None else None
+        return fail(*checked) if isinstance(checked, Refused) else checked
 
     def _resend_confirmation_code(self, environ: dict[str, Any], body: dict[str, Any]) -> Answer:
         """Not in moto: a new code goes to the outbox (`codes`), in place of the last."""

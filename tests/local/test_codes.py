@@ -17,7 +17,7 @@ class Clock:
 def test_a_code_is_checked_for_its_user_and_purpose_and_used_once() -> None:
     seen: list[Message] = []
     outbox = Outbox(seen.append)
-    sent = outbox.send("pool", "alice", SIGN_UP, "alice@example.com")
+    sent = outbox.send("pool", "alice", SIGN_UP, "email", "alice@example.com")
     assert seen == [sent] and len(sent.code) == 6 and sent.code.isdigit()
     assert sent.line() == (f"[cognito] sign-up code for alice@example.com (pool pool): {sent.code}")
     wrong = f"{(int(sent.code) + 1) % 1_000_000:06d}"
@@ -26,29 +26,30 @@ def test_a_code_is_checked_for_its_user_and_purpose_and_used_once() -> None:
     assert outbox.check("pool", "bob", SIGN_UP, sent.code) == MISMATCH  # another user
     assert outbox.check("other", "alice", SIGN_UP, sent.code) == MISMATCH  # another pool
     assert outbox.check("pool", "alice", SIGN_UP, "é") == MISMATCH  # not even ASCII
-    assert outbox.check("pool", "alice", SIGN_UP, sent.code) is None
+    assert outbox.check("pool", "alice", SIGN_UP, sent.code) == sent  # says where it went
     assert outbox.check("pool", "alice", SIGN_UP, sent.code) == MISMATCH  # used up
     assert outbox.check("pool", "carol", SIGN_UP, "123456") == MISMATCH  # none sent
 
 
 def test_a_new_code_replaces_the_last() -> None:
     outbox = Outbox()
-    first = outbox.send("pool", "alice", PASSWORD, "alice@example.com").code
-    second = outbox.send("pool", "alice", PASSWORD, "alice@example.com").code
+    first = outbox.send("pool", "alice", PASSWORD, "email", "alice@example.com").code
+    second = outbox.send("pool", "alice", PASSWORD, "phone_number", "+15550100").code
     if first != second:
         assert outbox.check("pool", "alice", PASSWORD, first) == MISMATCH
-    assert outbox.check("pool", "alice", PASSWORD, second) is None
+    accepted = outbox.check("pool", "alice", PASSWORD, second)
+    assert isinstance(accepted, Message) and accepted.attribute == "phone_number"
 
 
 def test_codes_expire_as_awss_do() -> None:
     clock = Clock()
     outbox = Outbox(clock=clock)
-    reset = outbox.send("pool", "alice", PASSWORD, "a@example.com").code
-    signup = outbox.send("pool", "alice", SIGN_UP, "a@example.com").code
+    reset = outbox.send("pool", "alice", PASSWORD, "email", "a@example.com").code
+    signup = outbox.send("pool", "alice", SIGN_UP, "email", "a@example.com").code
     clock.now += 3601  # a password-reset code lasts an hour
     assert outbox.check("pool", "alice", PASSWORD, reset) == EXPIRED
-    assert outbox.check("pool", "alice", SIGN_UP, signup) is None  # a sign-up code a day
-    again = outbox.send("pool", "alice", SIGN_UP, "a@example.com").code
+    assert isinstance(outbox.check("pool", "alice", SIGN_UP, signup), Message)  # a day
+    again = outbox.send("pool", "alice", SIGN_UP, "email", "a@example.com").code
     clock.now += 24 * 3600 + 1
     assert outbox.check("pool", "alice", SIGN_UP, again) == EXPIRED
 
@@ -56,7 +57,7 @@ def test_codes_expire_as_awss_do() -> None:
 def test_the_outbox_lists_the_latest_messages_per_pool() -> None:
     outbox = Outbox()
     for i in range(120):
-        outbox.send("a" if i % 2 else "b", f"user{i}", SIGN_UP, f"user{i}@example.com")
+        outbox.send("a" if i % 2 else "b", f"user{i}", SIGN_UP, "email", f"user{i}@example.com")
     everything = outbox.messages()
     assert len(everything) == 100 and everything[-1]["username"] == "user119"
     assert {m["pool_id"] for m in outbox.messages("a")} == {"a"}
