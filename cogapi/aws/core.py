@@ -355,47 +355,42 @@ def _not_aws(client: Any, op: str, where: str, answer: str) -> AwsError:
     )
 
 
-def _tls_refusal(exc: BaseException) -> str | None:
-    """What to do about a TLS failure that would fail the same way again, or None (retry it)."""
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The error botocore wraps (its `error` kwarg) and what caused that, ten deep at most."""
     seen: BaseException | None = exc.kwargs.get("error") if hasattr(exc, "kwargs") else exc
     for _ in range(10):
         if seen is None:
-            return None
+            return
+        yield seen
+        seen = seen.__cause__ or seen.__context__
+
+
+def _tls_refusal(exc: BaseException) -> str | None:
+    """What to do about a TLS failure that would fail the same way again, or None (retry it)."""
+    for seen in _causes(exc):
         if isinstance(seen, ssl.SSLCertVerificationError):
             return "the endpoint's certificate is not trusted: check the URL, or AWS_CA_BUNDLE"
         if isinstance(seen, ssl.SSLError) and seen.reason == "WRONG_VERSION_NUMBER":
             return "the endpoint speaks plain HTTP there: write http://, not https://"
         if isinstance(seen, FileNotFoundError):
             return "the CA bundle is not there: check AWS_CA_BUNDLE (or ca_bundle in ~/.aws/config)"
-        seen = seen.__cause__ or seen.__context__
     return None
 
 
 def _unresolvable(exc: BaseException) -> bool:
     """Whether DNS answered that the host does not exist (not "try again": that one is retried)."""
-    seen: BaseException | None = exc.kwargs.get("error") if hasattr(exc, "kwargs") else exc
-    for _ in range(10):
-        if seen is None:
-            return False
+    for seen in _causes(exc):
         if isinstance(seen, socket.gaierror):
             return seen.errno in (
                 socket.EAI_NONAME,
                 getattr(socket, "EAI_NODATA", socket.EAI_NONAME),
             )
-        seen = seen.__cause__ or seen.__context__
     return False
 
 
 def _refused(exc: BaseException) -> bool:
     """Whether a connection error was a refused connection (ECONNREFUSED), however wrapped."""
-    seen: BaseException | None = exc.kwargs.get("error") if hasattr(exc, "kwargs") else exc
-    for _ in range(10):
-        if seen is None:
-            return False
-        if isinstance(seen, ConnectionRefusedError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
+    return any(isinstance(seen, ConnectionRefusedError) for seen in _causes(exc))
 
 
 def _failure(exc: BaseException | None, response: Any) -> str:
