@@ -7,7 +7,7 @@ import json
 import shutil
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,3 +147,34 @@ def check_calls_against_policy(args: tuple[str, ...] | list[str], log: Path) -> 
         "cogapi/stack/iam_policy.py COMMAND_ACTIONS"
     )
     log.unlink(missing_ok=True)
+
+
+@contextmanager
+def answering_server(
+    answer: Callable[[str], tuple[int, str, bytes]],
+) -> Iterator[str]:
+    """A loopback HTTP server answering every POST with `answer(path)`: (status, content type,
+    body); yields its base URL. For endpoints that answer as AWS would not, or not at once."""
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            status, content_type, body = answer(self.path)
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

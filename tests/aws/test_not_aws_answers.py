@@ -4,8 +4,6 @@ one AwsError naming the call, the endpoint and what came back, never a botocore 
 
 from __future__ import annotations
 
-import http.server
-import threading
 from collections.abc import Iterator
 
 import botocore.session
@@ -13,6 +11,7 @@ import pytest
 
 from cogapi.aws import Aws
 from cogapi.errors import AwsError
+from tests.helpers import answering_server
 
 PAGE = b"<html><body>Welcome to nginx</body></html>"
 
@@ -22,23 +21,12 @@ def web_server() -> Iterator[str]:
     """Answers every POST with the status and body its path asks for."""
     answers = {"/page-200": (200, PAGE), "/page-403": (403, PAGE), "/text-200": (200, b"hello {")}
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            status, body = answers[self.path.rstrip("/")]
-            self.send_response(status)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def answer(path: str) -> tuple[int, str, bytes]:
+        status, body = answers[path.rstrip("/")]
+        return status, "text/html", body
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with answering_server(answer) as url:
+        yield url
 
 
 def _aws(endpoint: str) -> Aws:

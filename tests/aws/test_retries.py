@@ -3,9 +3,7 @@ that botocore does make is announced (what, where, attempt n of m)."""
 
 from __future__ import annotations
 
-import http.server
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -15,7 +13,7 @@ import pytest
 
 from cogapi.aws import Aws
 from cogapi.errors import AwsError
-from tests.helpers import free_port
+from tests.helpers import answering_server, free_port
 
 IDENTITY = b"""<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
 <GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/t</Arn><UserId>AID</UserId>
@@ -34,24 +32,12 @@ def flaky_sts() -> Iterator[str]:
     """Answers 503 to the first request, then a valid GetCallerIdentity."""
     answers = [503]
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            status = answers.pop(0) if answers else 200
-            body = IDENTITY if status == 200 else b"<ErrorResponse/>"
-            self.send_response(status)
-            self.send_header("Content-Type", "text/xml")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def answer(path: str) -> tuple[int, str, bytes]:
+        status = answers.pop(0) if answers else 200
+        return status, "text/xml", IDENTITY if status == 200 else b"<ErrorResponse/>"
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with answering_server(answer) as url:
+        yield url
 
 
 def test_a_refused_connection_is_not_retried() -> None:
