@@ -15,9 +15,9 @@ from typing import Any
 
 from werkzeug.wrappers import Request
 
-from cogapi.local import urls
+from cogapi.local import moto_state, urls
 from cogapi.local.gateway_errors import GatewayError, internal, unauthorized
-from cogapi.local.moto_state import ApiSnapshot, MethodSpec, MotoState
+from cogapi.local.moto_state import ApiSnapshot, MethodSpec, MotoState, PoolView
 from cogapi.local.tokens import InvalidToken, KeySet, is_expired
 
 
@@ -43,7 +43,8 @@ class CognitoAuthorizer:
     runs, so a token that verified once verifies again, and a warm call skips the RSA check and
     the JWT parsing (and the claims' string form for the event is made once). Everything that
     can change (expiry, the authorizer's pools, the pool's clients, the method's scopes) is
-    checked on every call.
+    checked on every call; the pools' clients are read from moto once per state generation
+    (`moto_state.generation`), as they change only when the backends do.
     """
 
     VERIFIED_TOKENS = 4096  # remembered signature checks, least recently used dropped first
@@ -59,6 +60,8 @@ class CognitoAuthorizer:
             OrderedDict()
         )
         self._verified_keys: KeySet | None = None
+        self._issuers: dict[tuple[str, ...], dict[str, str]] = {}
+        self._pools: dict[str, tuple[int, PoolView | None]] = {}
         self._lock = threading.Lock()
 
     def _verified(self, token: str) -> tuple[dict[str, Any], dict[str, str]]:
@@ -83,6 +86,29 @@ class CognitoAuthorizer:
                 self._verified_tokens.popitem(last=False)
         return known
 
+    def _trusted_issuers(self, provider_arns: tuple[str, ...]) -> dict[str, str]:
+        """issuer -> pool id for an authorizer's pools (a function of the ARNs alone)."""
+        known = self._issuers.get(provider_arns)
+        if known is None:
+            pool_ids = [arn.rsplit("/", 1)[-1] for arn in provider_arns]
+            known = {urls.issuer(self.endpoint, pool_id): pool_id for pool_id in pool_ids}
+            if len(self._issuers) >= 256:
+                self._issuers.clear()
+            self._issuers[provider_arns] = known
+        return known
+
+    def _pool(self, pool_id: str) -> PoolView | None:
+        """The pool as it stands, looked up once per state generation (`moto_state`)."""
+        generation = moto_state.generation()
+        known = self._pools.get(pool_id)
+        if known is not None and known[0] == generation:
+            return known[1]
+        pool = self.state.pool(pool_id)
+        if len(self._pools) >= 256:
+            self._pools.clear()
+        self._pools[pool_id] = (generation, pool)
+        return pool
+
     def authorize(
         self, request: Request, api: ApiSnapshot, method: MethodSpec
     ) -> tuple[dict[str, Any], dict[str, str]]:
@@ -99,11 +125,7 @@ class CognitoAuthorizer:
             raise unauthorized(f"no token in header {header}")
         verified = self._verified(token)
         claims = verified[0]
-        pools = {
-            urls.issuer(self.endpoint, arn.rsplit("/", 1)[-1]): arn.rsplit("/", 1)[-1]
-            for arn in authorizer.provider_arns
-        }
-        pool_id = pools.get(str(claims.get("iss")))
+        pool_id = self._trusted_issuers(authorizer.provider_arns).get(str(claims.get("iss")))
         if pool_id is None:
             raise unauthorized("token issued by a pool this authorizer does not trust")
         if is_expired(claims, self.clock()):
@@ -115,7 +137,7 @@ class CognitoAuthorizer:
             if claims.get("token_use") != "access" or not granted & set(method.scopes):
                 raise unauthorized(f"needs an access token with one of {list(method.scopes)}")
         else:
-            pool = self.state.pool(pool_id)
+            pool = self._pool(pool_id)
             if (
                 claims.get("token_use") != "id"
                 or pool is None

@@ -21,7 +21,6 @@ snapshots), answering as aws-notes describes ("What AWS's edge looks like from o
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import re
 import secrets
@@ -34,7 +33,7 @@ from typing import Any
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
-from cogapi.local import vtl
+from cogapi.local import moto_state, vtl
 from cogapi.local.authorizer import CognitoAuthorizer
 from cogapi.local.gateway_errors import (
     GatewayError,
@@ -51,6 +50,7 @@ from cogapi.local.moto_state import (
     MotoState,
     ResourceSpec,
 )
+from cogapi.local.proxy_answer import ProxyAnswer, proxy_response
 from cogapi.local.response_mapping import (
     MappingSource,
     gateway_answer,
@@ -64,7 +64,6 @@ from cogapi.local.tokens import KeySet
 MAX_INTEGRATION_SECONDS = 29.0
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's request payload quota
 WHY_KEY = "cogapi.why"  # WSGI environ key: why the gateway refused a request, for the log line
-_PROXY_KEYS = {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"}
 _FUNCTION_ARN = re.compile(r"functions/(arn:[^/]+)/invocations")
 
 
@@ -121,16 +120,32 @@ def find_route(api: ApiSnapshot, path: str, http_method: str) -> Route:
 # --- events and answers ------------------------------------------------------------------------
 
 
-def _headers(request: Request) -> tuple[dict[str, str] | None, dict[str, list[str]] | None]:
+def _headers(environ: dict[str, Any]) -> tuple[dict[str, str] | None, dict[str, list[str]]]:
+    """The request's headers as werkzeug's `request.headers` names them, read straight from the
+    environ (werkzeug's header view costs several times more per request)."""
     multi: dict[str, list[str]] = {}
-    for name, value in request.headers.items():
+    for key, value in environ.items():
+        if key[:5] == "HTTP_":
+            if key in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
+                continue
+            name = key[5:].replace("_", "-").title()
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+            name = key.replace("_", "-").title()
+        else:
+            continue
         multi.setdefault(name, []).append(value)
     if not multi:
-        return None, None
+        return None, multi
     return {k: v[-1] for k, v in multi.items()}, multi
 
 
+def _has_body(environ: dict[str, Any]) -> bool:
+    return "wsgi.input_terminated" in environ or environ.get("CONTENT_LENGTH", "") not in ("", "0")
+
+
 def _body(request: Request) -> tuple[str | None, bool]:
+    if not _has_body(request.environ):
+        return None, False
     raw = request.get_data()
     if not raw:
         return None, False
@@ -153,6 +168,7 @@ class Call:
 
     def context(self) -> dict[str, Any]:
         api = self.deployed.api
+        environ = self.request.environ
         now = time.time()
         ctx: dict[str, Any] = {
             "resourceId": self.route.resource.resource_id,
@@ -162,7 +178,7 @@ class Call:
             "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
             "path": f"/{self.deployed.stage}{self.path}",
             "accountId": api.account_id,
-            "protocol": self.request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+            "protocol": environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
             "stage": self.deployed.stage,
             "domainPrefix": api.api_id,
             "requestTimeEpoch": int(now * 1000),
@@ -172,13 +188,13 @@ class Call:
                 "accountId": None,
                 "cognitoIdentityId": None,
                 "caller": None,
-                "sourceIp": self.request.remote_addr,
+                "sourceIp": environ.get("REMOTE_ADDR"),
                 "principalOrgId": None,
                 "accessKey": None,
                 "cognitoAuthenticationType": None,
                 "cognitoAuthenticationProvider": None,
                 "userArn": None,
-                "userAgent": self.request.headers.get("User-Agent") or None,
+                "userAgent": environ.get("HTTP_USER_AGENT") or None,
                 "user": None,
             },
             "domainName": self.request.host,
@@ -190,8 +206,13 @@ class Call:
         return ctx
 
     def proxy_event(self) -> dict[str, Any]:
-        headers, multi_headers = _headers(self.request)
-        args = self.request.args
+        headers, multi_headers = _headers(self.request.environ)
+        query: dict[str, str] | None = None
+        multi_query: dict[str, list[str]] | None = None
+        if self.request.environ.get("QUERY_STRING"):
+            args = self.request.args
+            query = {k: args.getlist(k)[-1] for k in args} or None
+            multi_query = {k: args.getlist(k) for k in args} or None
         body, is_b64 = _body(self.request)
         variables = dict(self.deployed.variables)
         return {
@@ -199,9 +220,9 @@ class Call:
             "path": self.path,
             "httpMethod": self.request.method,
             "headers": headers,
-            "multiValueHeaders": multi_headers,
-            "queryStringParameters": {k: args.getlist(k)[-1] for k in args} or None,
-            "multiValueQueryStringParameters": {k: args.getlist(k) for k in args} or None,
+            "multiValueHeaders": multi_headers or None,
+            "queryStringParameters": query,
+            "multiValueQueryStringParameters": multi_query,
             "pathParameters": self.route.path_parameters or None,
             "stageVariables": variables or None,
             "requestContext": self.context(),
@@ -232,60 +253,25 @@ class Call:
             raise internal(f"request template did not render to JSON: {rendered[:200]}") from None
 
 
-def proxy_response(value: Any) -> Response:
-    """The HTTP answer for an `AWS_PROXY` function's result; GatewayError(502) when malformed."""
-    if not isinstance(value, dict):
-        raise bad_gateway("proxy answer is not an object")
-    unknown = set(value) - _PROXY_KEYS
-    if unknown:
-        raise bad_gateway(f"proxy answer has unknown keys {sorted(unknown)}")
-    status = value.get("statusCode")
-    if isinstance(status, bool) or not (
-        isinstance(status, int) or (isinstance(status, str) and status.isdigit())
-    ):
-        raise bad_gateway(f"statusCode {status!r} is not a number")
-    if not 100 <= int(status) <= 599:
-        raise bad_gateway(f"statusCode {status} is not an HTTP status")
-    body = value.get("body")
-    if body is not None and not isinstance(body, str):
-        raise bad_gateway("body is not a string")
-    data = (body or "").encode()
-    if value.get("isBase64Encoded"):
-        try:
-            data = base64.b64decode(body or "", validate=True)
-        except (binascii.Error, ValueError):
-            raise bad_gateway("isBase64Encoded but body is not base64") from None
-    single = value.get("headers") or {}
-    multi = value.get("multiValueHeaders") or {}
-    if not isinstance(single, dict) or not isinstance(multi, dict):
-        raise bad_gateway("headers are not objects")
-    headers: list[tuple[str, str]] = []
-    for name, values in multi.items():
-        if not isinstance(values, list):
-            raise bad_gateway(f"multiValueHeaders.{name} is not a list")
-        headers.extend((name, _header_value(item)) for item in values)
-    headers.extend(
-        (name, _header_value(item)) for name, item in single.items() if name not in multi
-    )
-    if not any(name.lower() == "content-type" for name, _ in headers):
-        headers.append(("Content-Type", "application/json"))
-    # Built with all its headers at once: werkzeug adds no default Content-Type to a response
-    # that has one, and one Headers construction is half the cost of editing it afterwards.
-    return Response(data, status=int(status), headers=headers)
-
-
-def _header_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (str, int, float)):
-        return str(value)
-    raise bad_gateway("a header value is not a string")
-
-
 # --- the data plane ----------------------------------------------------------------------------
 
 
+class _Target:
+    """What `DataPlane._target` found for a request line in one state generation; `code` is
+    the function once it has been found to exist and to let API Gateway call it."""
+
+    __slots__ = ("generation", "deployed", "route", "code")
+
+    def __init__(self, generation: int, deployed: DeployedStage, route: Route) -> None:
+        self.generation = generation
+        self.deployed = deployed
+        self.route = route
+        self.code: FunctionCode | None = None
+
+
 class DataPlane:
+    REMEMBERED_TARGETS = 1024  # request lines whose route is kept; all dropped past that
+
     def __init__(
         self,
         state: MotoState,
@@ -301,8 +287,11 @@ class DataPlane:
         self.max_integration_seconds = max_integration_seconds
         self.handler_output = handler_output or _discard
         self.authorizer = CognitoAuthorizer(state, keys, endpoint, clock)
+        self._targets: dict[tuple[str, str, str, str], _Target] = {}
 
-    def handle(self, request: Request, api_id: str, stage: str, path: str) -> Response:
+    def handle(
+        self, request: Request, api_id: str, stage: str, path: str
+    ) -> Response | ProxyAnswer:
         request_id = str(uuid.uuid4())
         request.max_content_length = MAX_REQUEST_BYTES  # a chunked body is cut off there too
         try:
@@ -315,17 +304,20 @@ class DataPlane:
             if exc.why:  # the server's request line (`-v`) says why the gateway refused
                 request.environ[WHY_KEY] = exc.why
             response = self._gateway_answer(exc, request, api_id, stage, path, request_id)
-        response.headers["x-amzn-RequestId"] = request_id
-        response.headers["x-amz-apigw-id"] = secrets.token_urlsafe(12)[:15] + "="
+        apigw_id = secrets.token_urlsafe(12)[:15] + "="
+        if isinstance(response, ProxyAnswer):
+            response.set_header("x-amzn-RequestId", request_id)
+            response.set_header("x-amz-apigw-id", apigw_id)
+        else:
+            response.headers["x-amzn-RequestId"] = request_id
+            response.headers["x-amz-apigw-id"] = apigw_id
         return response
 
     def _handle(
         self, request: Request, api_id: str, stage: str, path: str, request_id: str
-    ) -> Response:
-        deployed = self.state.deployed_stage(api_id, stage)
-        if deployed is None:
-            raise missing_token()
-        route = find_route(deployed.api, path, request.method)
+    ) -> Response | ProxyAnswer:
+        target = self._target(api_id, stage, path, request.method)
+        deployed, route = target.deployed, target.route
         method = route.method
         claims = None
         if method.authorization_type == "COGNITO_USER_POOLS":
@@ -346,8 +338,9 @@ class DataPlane:
         match = _FUNCTION_ARN.search(integration.uri)
         if match is None:
             raise internal(f"integration URI is not a Lambda function: {integration.uri}")
-        function_arn = match.group(1)
-        code = self._permitted_code(call, function_arn)
+        code = target.code
+        if code is None:
+            code = target.code = self._permitted_code(call, match.group(1))
         if integration.type == "AWS" and not integration.responses:
             raise internal("no integration response (AWS integrations need one)")
         event = (
@@ -373,6 +366,24 @@ class DataPlane:
         return Response(
             json.dumps(result.value), status=int(status), content_type="application/json"
         )
+
+    def _target(self, api_id: str, stage: str, path: str, http_method: str) -> _Target:
+        """The deployment and route of a request line, found once per state generation: they
+        (and the function and its permission, `_Target.code`) change only when moto's backends
+        do (`moto_state.generation`). Refusals are not remembered."""
+        key = (api_id, stage, path, http_method)
+        generation = moto_state.generation()
+        known = self._targets.get(key)
+        if known is not None and known.generation == generation:
+            return known
+        deployed = self.state.deployed_stage(api_id, stage)
+        if deployed is None:
+            raise missing_token()
+        target = _Target(generation, deployed, find_route(deployed.api, path, http_method))
+        if len(self._targets) >= self.REMEMBERED_TARGETS:  # e.g. one per id under /items/{id}
+            self._targets.clear()
+        self._targets[key] = target
+        return target
 
     def _gateway_answer(
         self,
@@ -441,7 +452,13 @@ def _discard(name: str, lines: list[str]) -> None:
 def _check_body_size(request: Request) -> None:
     """413 for a body above the limit, with or without Content-Length. The refused body is read
     and dropped (up to a bound), so the client sees the answer and not a reset connection."""
-    raw = request.environ.get("wsgi.input")
+    environ = request.environ
+    length = environ.get("CONTENT_LENGTH", "")
+    if "wsgi.input_terminated" not in environ and (
+        not length or (length.isdigit() and int(length) <= MAX_REQUEST_BYTES)
+    ):
+        return  # the common case, told without werkzeug's header parsing
+    raw = environ.get("wsgi.input")
     if request.content_length is not None:
         if request.content_length <= MAX_REQUEST_BYTES:
             return

@@ -228,6 +228,9 @@ class FastDataPlaneHandler:
                 if key in environ:
                     value = f"{environ[key]},{value}"
             environ[key] = value
+        if not underscored:
+            environ[_PRESERVED_NAMES_KEY] = {}
+            return environ
         # moto keeps S3 metadata headers whose names have underscores, unless a dashed one
         # already stands for the same key
         dashed = {k for k in environ if k.startswith("HTTP_") or k.startswith("CONTENT_")}

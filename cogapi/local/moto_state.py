@@ -13,6 +13,14 @@ moto object. moto quirks handled here (moto 5.2.5):
 - moto's user APIs (`GetUser`, `ChangePassword`, ...) find the caller by the exact access-token
   string in the pool's `access_tokens`: the stand-in registers the tokens it mints there
   (`register_access_token`), so moto serves them as AWS would.
+
+The state generation (`generation`, `mark_changed`): the backends change only while the server
+serves a request other than a data-plane one (the control plane, Cognito's APIs, the hosted UI;
+a handler's own AWS calls come back over HTTP too). The server marks the state changed before
+and after each such request, so the data plane can keep what it looked up for a request line
+(its deployment, route, function and permission) for as long as the generation stands, instead
+of walking moto's backends on every request. The generation is one per process, as moto's
+backends are.
 """
 
 from __future__ import annotations
@@ -197,6 +205,22 @@ class DeployedStage:
     variables: tuple[tuple[str, str], ...]
     api: ApiSnapshot
     from_snapshot: bool  # False: the live API stands in for an unrecorded deployment
+
+
+_generation = 0
+_generation_lock = threading.Lock()
+
+
+def generation() -> int:
+    """Changes whenever the backends may have changed (see the module docstring)."""
+    return _generation
+
+
+def mark_changed() -> None:
+    """What may have been read from the backends before no longer holds."""
+    global _generation
+    with _generation_lock:
+        _generation += 1
 
 
 _BACKEND_DICTS: dict[str, Any] = {}

@@ -37,7 +37,7 @@ from werkzeug.serving import BaseWSGIServer
 from werkzeug.wrappers import Request, Response
 
 from cogapi.errors import CogapiError, UsageError
-from cogapi.local import guard, urls
+from cogapi.local import guard, moto_state, urls
 from cogapi.local.accepting import AcceptingThreadsServer
 from cogapi.local.codes import Message, Outbox
 from cogapi.local.cognito_api import TARGET_PREFIX, CognitoApi
@@ -46,6 +46,7 @@ from cogapi.local.dataplane_http import FastDataPlaneHandler
 from cogapi.local.edge import HostedUi, IdentityProvider, json_response
 from cogapi.local.moto_errors import contained
 from cogapi.local.moto_state import MotoState, load_moto
+from cogapi.local.proxy_answer import ProxyAnswer
 from cogapi.local.runner import FunctionRunner
 from cogapi.local.tokens import KeySet
 
@@ -56,6 +57,7 @@ _IDP = re.compile(r"/idp/([^/]+)/(\.well-known/[a-z-]+(?:\.json)?)")
 _ISSUER = re.compile(r"/([\w-]+_[0-9A-Za-z]+)/(\.well-known/(?:jwks\.json|openid-configuration))")
 _AUTH = re.compile(r"/auth/([^/]+)/(.+)")
 _API = re.compile(r"/api/([^/]+)/([^/]+)(/.*)?")
+_DATA_PLANE = urls.LOCAL_PREFIX + "/api/"
 
 StartResponse = Callable[..., Any]
 
@@ -323,8 +325,22 @@ class LocalServer:
                 f"cogapi local answers only requests for 127.0.0.1:{p}, localhost:{p} or [::1]:{p}",
             )
         path = environ.get("PATH_INFO", "")
-        if path == urls.LOCAL_PREFIX or path.startswith(urls.LOCAL_PREFIX + "/"):
+        if path.startswith(_DATA_PLANE):  # changes nothing in moto's backends
             request = Request(environ, populate_request=False)  # no cycle: freed at once
+            return self._local(request, path[len(urls.LOCAL_PREFIX) :])(environ, start_response)
+        # Anything else may change the backends: what the data plane remembered of them is
+        # dropped when the request starts, and again once it has changed them (`moto_state`).
+        moto_state.mark_changed()
+        try:
+            return self._state_changing(environ, start_response, path)
+        finally:
+            moto_state.mark_changed()
+
+    def _state_changing(
+        self, environ: dict[str, Any], start_response: StartResponse, path: str
+    ) -> Iterable[bytes]:
+        if path == urls.LOCAL_PREFIX or path.startswith(urls.LOCAL_PREFIX + "/"):
+            request = Request(environ, populate_request=False)
             response = self._local(request, path[len(urls.LOCAL_PREFIX) :])
             return response(environ, start_response)
         issuer = _ISSUER.fullmatch(path)
@@ -392,7 +408,7 @@ class LocalServer:
                 log.warning("could not read the deployment id of %s", api_id)
         return [body]
 
-    def _local(self, request: Request, path: str) -> Response:
+    def _local(self, request: Request, path: str) -> Response | ProxyAnswer:
         assert self.hosted_ui and self.idp and self.dataplane and self.outbox
         try:
             if path in ("/info", "/info/"):

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import requests
-from local_stack import EMAIL, REGION, Stack, _function, _route
+from local_stack import EMAIL, HANDLERS, REGION, Stack, _function, _route
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
@@ -247,6 +247,31 @@ def test_malformed_proxy_answer_is_502(stack: Stack, kind: str) -> None:
     assert_gateway(get(stack, "/garbage", params={"kind": kind}), 502, "Internal server error")
 
 
+@pytest.mark.parametrize("kind", ["header-newline", "header-name"])
+def test_a_header_that_cannot_be_sent_is_502(stack: Stack, kind: str) -> None:
+    assert_gateway(get(stack, "/garbage", params={"kind": kind}), 502, "Internal server error")
+    assert "header" in _why(stack, stack.api_id, "/garbage", "kind=" + kind)
+
+
+def test_proxy_answers_carry_their_true_length_and_no_body_where_http_has_none(
+    stack: Stack,
+) -> None:
+    wrong = get(stack, "/garbage", params={"kind": "wrong-length"})
+    assert wrong.status_code == 200 and wrong.text == "four"
+    assert wrong.headers["Content-Length"] == "4"
+    empty = get(stack, "/garbage", params={"kind": "no-content"})
+    assert empty.status_code == 204 and empty.content == b""
+    assert "Content-Length" not in empty.headers
+    unchanged = get(stack, "/garbage", params={"kind": "not-modified"})
+    assert unchanged.status_code == 304 and unchanged.headers["ETag"] == "e1"
+    assert "Content-Type" not in unchanged.headers  # an entity header: 304 sends none
+    moved = get(stack, "/garbage", params={"kind": "location"}, allow_redirects=False)
+    assert moved.status_code == 302 and moved.headers["Location"] == "/caf%C3%A9?q=%C3%BC"
+    head = requests.head(stack.url("/open"))
+    assert head.status_code == 200 and head.content == b""
+    assert int(head.headers["Content-Length"]) > 0  # the length a GET's body would have
+
+
 def test_numeric_string_status_is_fine(stack: Stack) -> None:
     r = get(stack, "/garbage", params={"kind": "string-status"})
     assert r.status_code == 201 and r.text == "fine"
@@ -290,11 +315,45 @@ def test_a_deleted_function_is_500_and_its_successor_is_called(stack: Stack) -> 
     assert "Invalid permissions on Lambda function" in _why(stack, api["id"], "/fn")
 
 
-def _why(stack: Stack, api_id: str, path: str) -> str:
+def _why(stack: Stack, api_id: str, path: str, query: str = "") -> str:
     """Why the gateway refused a GET (what `cogapi local -v` prints on its request line)."""
-    request = Request(EnvironBuilder(path=path, method="GET").get_environ())
+    environ = EnvironBuilder(path=path, method="GET", query_string=query).get_environ()
+    request = Request(environ)
     stack.server.dataplane.handle(request, api_id, "dev", path)
     return str(request.environ.get(WHY_KEY, ""))
+
+
+def test_permission_and_stage_changes_reach_the_very_next_request(stack: Stack) -> None:
+    """The gateway remembers a route's function and permission between requests: a change
+    made in between (no new deployment needed on AWS for these) must still be seen at once."""
+    apigw, lam = stack.clients["apigateway"], stack.clients["lambda"]
+    api = apigw.create_rest_api(name="changing")
+    name = f"changing{time.time_ns()}"
+    sub = Stack(**{**stack.__dict__, "api_id": api["id"], "functions": {}})
+    sub.functions[name] = _function(stack.clients, stack.role_arn, name,
+                                    lambda_code.package(HANDLERS / "echo.py", "echo.handler"))  # fmt: skip
+    root = next(
+        r["id"] for r in apigw.get_resources(restApiId=api["id"])["items"] if r["path"] == "/"
+    )
+    resource = _route(sub, root, "fn", "GET", name)
+    apigw.create_deployment(restApiId=api["id"], stageName="dev")
+    assert event_of(get(sub, "/fn"))["stageVariables"] is None
+    lam.remove_permission(FunctionName=name, StatementId=f"apigw-{resource}-GET")
+    assert_gateway(get(sub, "/fn"), 500, "Internal server error")
+    lam.add_permission(
+        FunctionName=name,
+        StatementId="again",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn=f"arn:aws:execute-api:{REGION}:123456789012:{api['id']}/*/GET/fn",
+    )
+    assert get(sub, "/fn").status_code == 200
+    apigw.update_stage(
+        restApiId=api["id"],
+        stageName="dev",
+        patchOperations=[{"op": "replace", "path": "/variables/color", "value": "blue"}],
+    )
+    assert event_of(get(sub, "/fn"))["stageVariables"] == {"color": "blue"}
 
 
 def test_changes_are_invisible_until_the_next_deployment(stack: Stack) -> None:
