@@ -87,6 +87,7 @@ class CognitoApi(SignIn, UserCalls):
             "GetTokensFromRefreshToken": self._tokens_from_refresh_token,
             "GetUserAttributeVerificationCode": self._attribute_verification_code,
             "VerifyUserAttribute": self._verify_user_attribute,
+            "UpdateUserAttributes": self._update_user_attributes,
             "ForgotPassword": self._forgot_password,
             "ConfirmForgotPassword": self._confirm_forgot_password,
             "ResendConfirmationCode": self._resend_confirmation_code,

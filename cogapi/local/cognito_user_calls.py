@@ -2,8 +2,9 @@
 checks it first: signature, expiry, the `aws.cognito.signin.user.admin` scope, revocation),
 `RevokeToken`, and sign-up, recovery and confirmation (`SignUp`, `ConfirmSignUp`,
 `ForgotPassword`, `ConfirmForgotPassword`, `ResendConfirmationCode`), with the neutral answers
-that hide whether a user exists. The codes AWS would send go to the outbox (`codes`), and the
-calls that take one back accept only it (moto takes any code). moto lacks
+that hide whether a user exists. The codes AWS would send go to the outbox (`codes`), also the
+one for a new email address or phone number given with `UpdateUserAttributes` (moto sends none),
+and the calls that take one back accept only it (moto takes any code). moto lacks
 several of them (`DeleteUser`, `DeleteUserAttributes`, `RevokeToken`, `ResendConfirmationCode`,
 `GetUserAttributeVerificationCode`, `VerifyUserAttribute`). The design is in `cognito_api`'s
 docstring.
@@ -31,7 +32,6 @@ from cogapi.local.tokens import InvalidToken, is_expired
 # Calls moto answers once the access token passed the stand-in's checks.
 TOKEN_CALLS = {
     "GetUser",
-    "UpdateUserAttributes",
     "ChangePassword",
     "GlobalSignOut",
     "SetUserMFAPreference",
@@ -130,6 +130,49 @@ class UserCalls(CognitoFront):
         self.outbox.send(pool_id, username, codes.attribute_purpose(name), name, value)
         return ok(_code_delivery(name, value))
 
+    def _update_user_attributes(self, environ: dict[str, Any], body: dict[str, Any]) -> Answer:
+        """moto's update, then what AWS adds when an email address or phone number the pool
+        verifies (`AutoVerifiedAttributes`) gets a new value: a code to the new value (into the
+        outbox), `CodeDeliveryDetailsList` in the answer, and the attribute unverified until
+        VerifyUserAttribute takes the code. Where the pool requires verification before an
+        update (`AttributesRequireVerificationBeforeUpdate`), the old value stays (verified)
+        and the new one is applied by VerifyUserAttribute."""
+        checked = self._check_access_token(str(body.get("AccessToken") or ""))
+        if isinstance(checked, Answer):
+            return checked
+        pool_id, claims = checked
+        username = str(claims.get("username", ""))
+        pool, subject = self.state.pool(pool_id), self.state.subject(pool_id, username)
+        attributes = body.get("UserAttributes")
+        if pool is None or subject is None or not isinstance(attributes, list):
+            return self._moto(environ, body)  # moto's own answer to these
+        new = {
+            str(a.get("Name")): str(a.get("Value", ""))
+            for a in attributes
+            if isinstance(a, dict) and a.get("Name") in ("email", "phone_number")
+        }
+        verified = [
+            name
+            for name, value in new.items()
+            if name in pool.auto_verified_attributes and value != subject.attributes.get(name)
+        ]
+        held = [name for name in verified if name in pool.verify_before_update]
+        if held:
+            body = {**body, "UserAttributes": [
+                a for a in attributes if not (isinstance(a, dict) and a.get("Name") in held)
+            ]}  # fmt: skip
+        answer = self._moto(environ, body)
+        if answer.error is not None or not verified:
+            return answer
+        unverified = {f"{name}_verified": "false" for name in verified if name not in held}
+        if unverified:
+            self.state.set_user_attributes(pool_id, username, unverified)
+        deliveries = []
+        for name in verified:
+            self.outbox.send(pool_id, username, codes.attribute_purpose(name), name, new[name])
+            deliveries.append(_code_delivery(name, new[name])["CodeDeliveryDetails"])
+        return ok({"CodeDeliveryDetailsList": deliveries})
+
     def _verify_user_attribute(self, environ: dict[str, Any], body: dict[str, Any]) -> Answer:
         checked = self._check_access_token(str(body.get("AccessToken") or ""))
         if isinstance(checked, Answer):
@@ -144,7 +187,11 @@ class UserCalls(CognitoFront):
         )
         if isinstance(checked_code, Refused):
             return fail(*checked_code)
-        self.state.set_user_attributes(pool_id, username, {f"{name}_verified": "true"})
+        values = {f"{name}_verified": "true"}
+        pool = self.state.pool(pool_id)
+        if pool is not None and name in pool.verify_before_update:
+            values[name] = checked_code.destination  # the value held back until now
+        self.state.set_user_attributes(pool_id, username, values)
         return ok({})
 
     def _revoke_token(self, environ: dict[str, Any], body: dict[str, Any]) -> Answer:

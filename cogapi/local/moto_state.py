@@ -100,6 +100,8 @@ class PoolView:
     username_attributes: tuple[str, ...]
     client_ids: frozenset[str]
     auto_verified_attributes: tuple[str, ...] = ()
+    # UserAttributeUpdateSettings.AttributesRequireVerificationBeforeUpdate
+    verify_before_update: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -283,6 +285,12 @@ class MotoState:
             username_attributes=tuple(config.get("UsernameAttributes") or ()),
             client_ids=frozenset(pool.clients),
             auto_verified_attributes=tuple(config.get("AutoVerifiedAttributes") or ()),
+            verify_before_update=tuple(
+                (config.get("UserAttributeUpdateSettings") or {}).get(
+                    "AttributesRequireVerificationBeforeUpdate"
+                )
+                or ()
+            ),
         )
 
     def pool(self, pool_id: str) -> PoolView | None:

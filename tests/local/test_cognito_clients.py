@@ -27,6 +27,7 @@ import requests
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.oidc.discovery import OpenIDProviderMetadata, get_well_known_url
 from botocore.exceptions import ClientError
+from botocore.stub import Stubber
 from local_stack import REGION, Stack
 from pycognito import Cognito
 from pycognito.aws_srp import AWSSRP
@@ -161,6 +162,15 @@ MISMATCH = ("CodeMismatchException", "Invalid verification code provided, please
 def _other(code: str) -> str:
     """A six-digit code that is not `code`."""
     return f"{(int(code) + 1) % 1_000_000:06d}"
+
+
+def _fits_aws_model(operation: str, answer: dict[str, Any]) -> None:
+    """botocore's Stubber refuses a response that does not fit the operation's output shape in
+    AWS's service model: the local answer, handed to it, must pass."""
+    client = boto3.client("cognito-idp", region_name=REGION, aws_access_key_id="x",
+                          aws_secret_access_key="x")  # fmt: skip
+    with Stubber(client) as stub:
+        stub.add_response(operation, {k: v for k, v in answer.items() if k != "ResponseMetadata"})
 
 
 def _error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
@@ -449,6 +459,67 @@ def test_get_and_update_user_with_the_access_token(pool: Pool) -> None:
     assert user.get_user(attr_map={}).email_verified is False
     user.validate_verification(code, "email")
     assert user.get_user(attr_map={}).email_verified is True  # pycognito parses "true"
+
+
+def test_a_new_email_address_is_unverified_until_its_code_comes_back(pool: Pool) -> None:
+    """AWS (the pool auto-verifies email): UpdateUserAttributes sends a code to the new address
+    and says where in CodeDeliveryDetailsList; the address is unverified until VerifyUserAttribute
+    takes that code. moto changed the address, kept it verified and sent nothing."""
+    name = pool.user()
+    user = pool.cognito(name)
+    user.authenticate(PASSWORD)
+    answer = pool.idp.update_user_attributes(
+        AccessToken=user.access_token,
+        UserAttributes=[{"Name": "email", "Value": f"new-{name}@example.org"}],
+    )
+    assert answer["CodeDeliveryDetailsList"] == [
+        {"Destination": "n***@e***", "DeliveryMedium": "EMAIL", "AttributeName": "email"}
+    ]
+    _fits_aws_model("update_user_attributes", answer)
+    profile = user.get_user(attr_map={})
+    assert (profile.email, profile.email_verified) == (f"new-{name}@example.org", False)
+    code = pool.code(f"new-{name}@example.org", "email verification")
+    with pytest.raises(ClientError) as exc:
+        user.validate_verification(_other(code), "email")
+    assert _error(exc) == MISMATCH
+    user.validate_verification(code, "email")
+    assert user.get_user(attr_map={}).email_verified is True
+    # the same address again, or an attribute the pool does not verify: no code, no list
+    same = pool.idp.update_user_attributes(
+        AccessToken=user.access_token,
+        UserAttributes=[{"Name": "email", "Value": f"new-{name}@example.org"},
+                        {"Name": "given_name", "Value": "Ann"}])  # fmt: skip
+    assert "CodeDeliveryDetailsList" not in same
+    assert user.get_user(attr_map={}).email_verified is True
+
+
+def test_a_pool_that_verifies_before_updating_keeps_the_old_address_until_then(
+    stack: Stack,
+) -> None:
+    idp = boto3.client(
+        "cognito-idp", endpoint_url=stack.endpoint, region_name=REGION,
+        aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
+    pool_id = idp.create_user_pool(
+        PoolName="verify-first", AutoVerifiedAttributes=["email"],
+        UserAttributeUpdateSettings={"AttributesRequireVerificationBeforeUpdate": ["email"]},
+    )["UserPool"]["Id"]  # fmt: skip
+    client_id = idp.create_user_pool_client(
+        UserPoolId=pool_id, ClientName="c", ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH"]
+    )["UserPoolClient"]["ClientId"]
+    held = Pool(stack.endpoint, idp, pool_id, "", client_id, "", "", "", ("", ""))
+    name = held.user()
+    user = held.cognito(name)
+    user.authenticate(PASSWORD)
+    answer = idp.update_user_attributes(
+        AccessToken=user.access_token,
+        UserAttributes=[{"Name": "email", "Value": "moved@example.org"}],
+    )
+    assert answer["CodeDeliveryDetailsList"][0]["AttributeName"] == "email"
+    profile = user.get_user(attr_map={})
+    assert (profile.email, profile.email_verified) == (f"{name}@example.com", True)
+    user.validate_verification(held.code("moved@example.org", "email verification"), "email")
+    profile = user.get_user(attr_map={})
+    assert (profile.email, profile.email_verified) == ("moved@example.org", True)
 
 
 def test_change_password_then_sign_in_with_the_new_one(pool: Pool) -> None:
