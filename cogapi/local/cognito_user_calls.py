@@ -12,6 +12,9 @@ docstring.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from cogapi.local import codes, urls
@@ -54,13 +57,38 @@ def _mask_email(address: str) -> str:
     return f"{local[:1]}***@{domain[:1]}***"
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Whose access token a user API got: the pool and the user name in it."""
+
+    pool_id: str
+    username: str
+
+
+_TokenCall = Callable[["UserCalls", dict[str, Any], dict[str, Any], Caller], Answer]
+
+
+def _takes_access_token(call: _TokenCall) -> Callable[..., Answer]:
+    """The call, run once the body's AccessToken passed AWS's checks (`_check_access_token`);
+    AWS's answer to the token otherwise."""
+
+    @functools.wraps(call)
+    def checked(self: UserCalls, environ: dict[str, Any], body: dict[str, Any]) -> Answer:
+        caller = self._check_access_token(str(body.get("AccessToken") or ""))
+        if isinstance(caller, Answer):
+            return caller
+        return call(self, environ, body, caller)
+
+    return checked
+
+
 class UserCalls(CognitoFront):
     """The user APIs (see the module docstring)."""
 
     outbox: codes.Outbox
 
-    def _check_access_token(self, token: str) -> tuple[str, dict[str, Any]] | Answer:
-        """(pool id, claims) of an access token AWS's user APIs would accept, or their answer."""
+    def _check_access_token(self, token: str) -> Caller | Answer:
+        """Whose access token this is, if AWS's user APIs would accept it, else their answer."""
         try:
             claims = self.keys.decode(token)
         except InvalidToken:
@@ -76,7 +104,7 @@ class UserCalls(CognitoFront):
             return fail("NotAuthorizedException", "Access Token does not have required scopes")
         if not self.state.access_token_known(pool_id, token):
             return fail("NotAuthorizedException", "Access Token has been revoked")
-        return pool_id, claims
+        return Caller(pool_id, str(claims.get("username", "")))
 
     def _token_call(self, environ: dict[str, Any], body: dict[str, Any]) -> Answer:
         operation = environ["cogapi.operation"]
@@ -85,64 +113,63 @@ class UserCalls(CognitoFront):
             "VerifySoftwareToken",
         ):
             return self._moto(environ, body)  # the Session form: no token to check
-        checked = self._check_access_token(str(body.get("AccessToken") or ""))
-        if isinstance(checked, Answer):
-            return checked
-        pool_id, claims = checked
+        return self._checked_token_call(environ, body)
+
+    @_takes_access_token
+    def _checked_token_call(
+        self, environ: dict[str, Any], body: dict[str, Any], caller: Caller
+    ) -> Answer:
+        operation = environ["cogapi.operation"]
         answer = self._moto(environ, body)
         if operation == "ChangePassword" and answer.error == "NotAuthorizedException":
             return fail("NotAuthorizedException", INCORRECT)  # moto says the user name
         if operation == "GlobalSignOut" and answer.error is None:
-            self.hosted_ui.sign_out(pool_id, str(claims.get("username", "")))
+            self.hosted_ui.sign_out(caller.pool_id, caller.username)
         return answer
 
-    def _delete_user(self, environ: dict[str, Any], body: dict[str, Any]) -> Answer:
-        checked = self._check_access_token(str(body.get("AccessToken") or ""))
-        if isinstance(checked, Answer):
-            return checked
-        pool_id, claims = checked
-        username = str(claims.get("username", ""))
-        self.hosted_ui.sign_out(pool_id, username)
-        self.state.delete_user(pool_id, username)
+    @_takes_access_token
+    def _delete_user(self, environ: dict[str, Any], body: dict[str, Any], caller: Caller) -> Answer:
+        self.hosted_ui.sign_out(caller.pool_id, caller.username)
+        self.state.delete_user(caller.pool_id, caller.username)
         return ok({})
 
-    def _delete_user_attributes(self, environ: dict[str, Any], body: dict[str, Any]) -> Answer:
-        checked = self._check_access_token(str(body.get("AccessToken") or ""))
-        if isinstance(checked, Answer):
-            return checked
-        pool_id, claims = checked
+    @_takes_access_token
+    def _delete_user_attributes(
+        self, environ: dict[str, Any], body: dict[str, Any], caller: Caller
+    ) -> Answer:
         names = [str(n) for n in body.get("UserAttributeNames") or []]
-        self.state.delete_user_attributes(pool_id, str(claims.get("username", "")), names)
+        self.state.delete_user_attributes(caller.pool_id, caller.username, names)
         return ok({})
 
-    def _attribute_verification_code(self, environ: dict[str, Any], body: dict[str, Any]) -> Answer:
+    @_takes_access_token
+    def _attribute_verification_code(
+        self, environ: dict[str, Any], body: dict[str, Any], caller: Caller
+    ) -> Answer:
         """A code "sent" to the attribute: into the outbox (`codes`), for VerifyUserAttribute."""
-        checked = self._check_access_token(str(body.get("AccessToken") or ""))
-        if isinstance(checked, Answer):
-            return checked
-        pool_id, claims = checked
         name = str(body.get("AttributeName") or "")
-        username = str(claims.get("username", ""))
-        subject = self.state.subject(pool_id, username)
+        subject = self.state.subject(caller.pool_id, caller.username)
         value = subject.attributes.get(name) if subject else None
         if name not in ("email", "phone_number") or not value:
             return fail("InvalidParameterException", f"{name} is not an attribute to verify.")
-        self.outbox.send(pool_id, username, codes.attribute_purpose(name), name, value)
+        self.outbox.send(
+            caller.pool_id, caller.username, codes.attribute_purpose(name), name, value
+        )
         return ok(_code_delivery(name, value))
 
-    def _update_user_attributes(self, environ: dict[str, Any], body: dict[str, Any]) -> Answer:
+    @_takes_access_token
+    def _update_user_attributes(
+        self, environ: dict[str, Any], body: dict[str, Any], caller: Caller
+    ) -> Answer:
         """moto's update, then what AWS adds when an email address or phone number the pool
         verifies (`AutoVerifiedAttributes`) gets a new value: a code to the new value (into the
         outbox), `CodeDeliveryDetailsList` in the answer, and the attribute unverified until
         VerifyUserAttribute takes the code. Where the pool requires verification before an
         update (`AttributesRequireVerificationBeforeUpdate`), the old value stays (verified)
         and the new one is applied by VerifyUserAttribute."""
-        checked = self._check_access_token(str(body.get("AccessToken") or ""))
-        if isinstance(checked, Answer):
-            return checked
-        pool_id, claims = checked
-        username = str(claims.get("username", ""))
-        pool, subject = self.state.pool(pool_id), self.state.subject(pool_id, username)
+        pool, subject = (
+            self.state.pool(caller.pool_id),
+            self.state.subject(caller.pool_id, caller.username),
+        )
         attributes = body.get("UserAttributes")
         if pool is None or subject is None or not isinstance(attributes, list):
             return self._moto(environ, body)  # moto's own answer to these
@@ -166,32 +193,35 @@ class UserCalls(CognitoFront):
             return answer
         unverified = {f"{name}_verified": "false" for name in verified if name not in held}
         if unverified:
-            self.state.set_user_attributes(pool_id, username, unverified)
+            self.state.set_user_attributes(caller.pool_id, caller.username, unverified)
         deliveries = []
         for name in verified:
-            self.outbox.send(pool_id, username, codes.attribute_purpose(name), name, new[name])
+            self.outbox.send(
+                caller.pool_id, caller.username, codes.attribute_purpose(name), name, new[name]
+            )
             deliveries.append(_code_delivery(name, new[name])["CodeDeliveryDetails"])
         return ok({"CodeDeliveryDetailsList": deliveries})
 
-    def _verify_user_attribute(self, environ: dict[str, Any], body: dict[str, Any]) -> Answer:
-        checked = self._check_access_token(str(body.get("AccessToken") or ""))
-        if isinstance(checked, Answer):
-            return checked
-        pool_id, claims = checked
+    @_takes_access_token
+    def _verify_user_attribute(
+        self, environ: dict[str, Any], body: dict[str, Any], caller: Caller
+    ) -> Answer:
         name = str(body.get("AttributeName") or "")
-        username = str(claims.get("username", ""))
         if name not in ("email", "phone_number"):
             return fail("InvalidParameterException", f"{name} is not an attribute to verify.")
         checked_code = self.outbox.check(
-            pool_id, username, codes.attribute_purpose(name), str(body.get("Code") or "")
+            caller.pool_id,
+            caller.username,
+            codes.attribute_purpose(name),
+            str(body.get("Code") or ""),
         )
         if isinstance(checked_code, Refused):
             return fail(*checked_code)
         values = {f"{name}_verified": "true"}
-        pool = self.state.pool(pool_id)
+        pool = self.state.pool(caller.pool_id)
         if pool is not None and name in pool.verify_before_update:
             values[name] = checked_code.destination  # the value held back until now
-        self.state.set_user_attributes(pool_id, username, values)
+        self.state.set_user_attributes(caller.pool_id, caller.username, values)
         return ok({})
 
     def _revoke_token(self, environ: dict[str, Any], body: dict[str, Any]) -> Answer:
