@@ -7,6 +7,10 @@ Behaviour follows aws-notes ("What AWS's edge looks like from outside"):
 - `/oauth2/token` redeems a single-use, 5-minute code (PKCE-checked) or a refresh token (no new
   refresh token), with HTTP Basic for a client with a secret; errors are 400 `{"error": ...}`.
 - `/oauth2/userInfo` wants an access token with `openid`; errors only in `WWW-Authenticate`.
+- `/signup` in a pool that verifies email addresses makes an unconfirmed user, "sends" a code
+  (into the outbox: `codes`) and 302s to `/confirm`, whose form takes that code (or sends a new
+  one); a right code confirms the user, verifies the address and continues the sign-in, as the
+  hosted UI does on AWS. In a pool that verifies nothing the user is confirmed at once.
 Codes and refresh tokens (`grants`) live in memory: they die with the server, as the keys do.
 """
 
@@ -25,8 +29,9 @@ from urllib.parse import urlencode
 
 from werkzeug.wrappers import Request, Response
 
-from cogapi.local import pages, urls
+from cogapi.local import codes, pages, urls
 from cogapi.local.grants import TokenIssuer
+from cogapi.local.moto_errors import Refused
 from cogapi.local.moto_state import ClientView, MotoState, PoolView, SignInError, UnknownUser
 from cogapi.local.tokens import Grant, InvalidToken, KeySet, Subject, is_expired
 
@@ -47,6 +52,12 @@ def _redirect(location: str, status: int = 302) -> Response:
 
 def _with_query(url: str, params: dict[str, str]) -> str:
     return url + ("&" if "?" in url else "?") + urlencode(params)
+
+
+def _masked(email: str) -> str:
+    """The address as the hosted UI shows where a code went: `b***@e***`."""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}***@{domain[:1]}***" if domain else ""
 
 
 @dataclass(frozen=True)
@@ -80,6 +91,7 @@ class HostedUi(TokenIssuer):
     ) -> None:
         super().__init__(state, keys, endpoint, clock)
         self._codes: dict[str, _Code] = {}
+        self.outbox: codes.Outbox | None = None  # where sign-up codes go; the server sets it
 
     # --- dispatch ------------------------------------------------------------------------------
 
@@ -95,6 +107,8 @@ class HostedUi(TokenIssuer):
             return self.login(request, pool, base)
         if action == "signup" and method in ("GET", "POST"):
             return self.signup(request, pool, base)
+        if action == "confirm" and method in ("GET", "POST"):
+            return self.confirm(request, pool, base)
         if action == "oauth2/token" and method == "POST":
             return self.token(request, pool)
         if action == "oauth2/userInfo" and method in ("GET", "POST"):
@@ -221,11 +235,9 @@ class HostedUi(TokenIssuer):
         return self._signed_in(pool, checked, subject)
 
     def signup(self, request: Request, pool: PoolView, base: str) -> Response:
-        """Create a user from the form and continue the sign-in.
-
-        Locally the user is confirmed at once with `email_verified=true`: there is no mailbox to
-        read a code from. On AWS the user would first confirm a code sent by email.
-        """
+        """Create a user from the form. Where the pool verifies email addresses, the user is
+        unconfirmed until the code "sent" to the address comes back (`confirm`); elsewhere it
+        is confirmed at once and the sign-in continues."""
         if not pool.allow_self_signup:
             return Response(
                 pages.error_page("SignUp is not permitted for this user pool"),
@@ -254,6 +266,7 @@ class HostedUi(TokenIssuer):
             return form("Your session has expired. Please try again.", status=400)
         email = request.form.get("email", "")
         username = email if email_is_username else request.form.get("username", "")
+        verify = "email" in pool.auto_verified_attributes and self.outbox is not None
         try:
             subject = self.state.sign_up(
                 pool.pool_id,
@@ -261,10 +274,55 @@ class HostedUi(TokenIssuer):
                 username,
                 request.form.get("password", ""),
                 {"email": email},
+                confirmed=not verify,
             )
         except SignInError as exc:
             return form(str(exc))
-        return self._signed_in(pool, checked, subject)
+        if not verify:
+            return self._signed_in(pool, checked, subject)
+        assert self.outbox is not None
+        self.outbox.send(pool.pool_id, subject.username, codes.SIGN_UP, "email", email)
+        return _redirect(_with_query(f"{base}/confirm?{query}", {"username": subject.username}))
+
+    def confirm(self, request: Request, pool: PoolView, base: str) -> Response:
+        """The sign-up's code: a form for it, a new one on request, and on the right code the
+        user confirmed, the address verified and the sign-in continued."""
+        checked = self._check(request, pool, base)
+        if isinstance(checked, Response):
+            return checked
+        username = request.args.get("username", "")
+        user = self.state.user_record(pool.pool_id, username)
+        subject = self.state.subject(pool.pool_id, username) if user else None
+        query = request.query_string.decode()
+
+        def form(error: str | None = None, notice: str | None = None) -> Response:
+            email = subject.attributes.get("email", "") if subject else ""
+            html = pages.confirm_page(
+                f"{base}/confirm?{query}", "__CSRF__", _masked(email), error, notice
+            )
+            return self._form_response(html, base, 400 if error else 200)
+
+        if user is None or subject is None or self.outbox is None:
+            return form("Username/client id combination not found.")
+        if user.status != "UNCONFIRMED":
+            return form(f"User cannot be confirmed. Current status is {user.status}")
+        if request.method == "GET":
+            return form()
+        if not self._csrf_ok(request):
+            return form("Your session has expired. Please try again.")
+        email = subject.attributes.get("email", "")
+        if request.form.get("resend"):
+            self.outbox.send(pool.pool_id, user.username, codes.SIGN_UP, "email", email)
+            return form(notice="A new code was sent.")
+        accepted = self.outbox.check(
+            pool.pool_id, user.username, codes.SIGN_UP, request.form.get("code", "").strip()
+        )
+        if isinstance(accepted, Refused):
+            return form(accepted.message)
+        confirmed = self.state.confirm_user(pool.pool_id, user.username, accepted.attribute)
+        if confirmed is None:
+            return form("Username/client id combination not found.")
+        return self._signed_in(pool, checked, confirmed)
 
     def _signed_in(self, pool: PoolView, req: AuthRequest, subject: Subject) -> Response:
         grant = self.grant_for(pool.pool_id, req.client, subject, req.scopes, nonce=req.nonce)

@@ -399,9 +399,17 @@ class MotoState:
         return self._subject(user)
 
     def sign_up(
-        self, pool_id: str, client_id: str, username: str, password: str, attributes: dict[str, str]
+        self,
+        pool_id: str,
+        client_id: str,
+        username: str,
+        password: str,
+        attributes: dict[str, str],
+        *,
+        confirmed: bool,
     ) -> Subject:
-        """Create a confirmed user (see `edge.HostedUi.signup` on why confirmed)."""
+        """Create a user, unconfirmed or confirmed with its address verified (the hosted UI's
+        sign-up: `edge.HostedUi.signup` says when)."""
         found = self._find_pool(pool_id)
         if found is None:
             raise SignInError("User pool does not exist.")
@@ -409,16 +417,23 @@ class MotoState:
         attrs = [{"Name": k, "Value": v} for k, v in attributes.items() if v]
         try:
             user, _ = backend.sign_up(client_id, username, password, attrs)
-            backend.admin_confirm_sign_up(pool_id, user.username)
         except Exception as exc:  # moto's own exceptions carry the AWS message
             raise SignInError(getattr(exc, "message", None) or str(exc)) from None
-        verified = [
-            {"Name": f"{a}_verified", "Value": "true"}
-            for a in ("email", "phone_number")
-            if _flat(user.attributes).get(a)
-        ]
-        user.update_attributes(verified)
-        return self._subject(user)
+        if not confirmed:
+            return self._subject(user)
+        return self.confirm_user(pool_id, user.username, "email") or self._subject(user)
+
+    def confirm_user(self, pool_id: str, username: str, verified: str) -> Subject | None:
+        """Confirm an unconfirmed user whose code came back to `verified` (an attribute name),
+        which is then verified."""
+        found = self._find_pool(pool_id)
+        user = found[1]._get_user(username) if found else None
+        if found is None or user is None:
+            return None
+        found[0].admin_confirm_sign_up(pool_id, user.username)
+        if _flat(user.attributes).get(verified):
+            user.update_attributes([{"Name": f"{verified}_verified", "Value": "true"}])
+        return self.subject(pool_id, user.username)
 
     def user_record(self, pool_id: str, username: str) -> UserRecord | None:
         found = self._find_pool(pool_id)

@@ -70,6 +70,31 @@ def signup_page(
     )
 
 
+def confirm_page(
+    action: str,
+    csrf: str,
+    destination: str,
+    error: str | None = None,
+    notice: str | None = None,
+) -> str:
+    sent = (
+        f"<p>We have sent a code by email to {escape(destination)}. "
+        "Enter it below to confirm your account.</p>"
+    )
+    note = f'<p id="notice">{escape(notice)}</p>' if notice else ""
+    return _page(
+        "Confirm your account",
+        f"""{_error(error)}{note}{sent if destination else ""}
+<form method="post" action="{escape(action)}">
+<input type="hidden" name="_csrf" value="{escape(csrf)}">
+<label for="code">Verification code</label>
+<input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code">
+<button type="submit" name="confirm">Confirm account</button>
+<button type="submit" name="resend" value="1" formnovalidate>Send a new code</button>
+</form>""",
+    )
+
+
 def error_page(error: str, description: str = "") -> str:
     detail = f"<p>{escape(description)}</p>" if description else ""
     return _page(

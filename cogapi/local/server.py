@@ -169,6 +169,7 @@ class LocalServer:
         self.hosted_ui = HostedUi(self.state, self.keys, self.endpoint, self.clock)
         self.idp = IdentityProvider(self.state, self.keys, self.endpoint)
         self.outbox = Outbox(self._code_sent, self.clock)
+        self.hosted_ui.outbox = self.outbox
         self.cognito_api = CognitoApi(
             self.state,
             self.hosted_ui,

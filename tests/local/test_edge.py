@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import time
 from urllib.parse import parse_qs, urlsplit
 
@@ -291,24 +292,88 @@ def test_login_post_without_csrf_is_refused(stack: Stack) -> None:
     assert r.status_code == 400 and "Location" not in r.headers
 
 
-def test_signup_creates_a_confirmed_user_and_signs_in(stack: Stack) -> None:
-    session = requests.Session()
+def _form(page: requests.Response) -> tuple[str, str]:
+    """(action, csrf) of the page's form."""
+    action = re.search(r'<form method="post" action="([^"]+)"', page.text)
+    csrf = re.search(r'name="_csrf" value="([^"]+)"', page.text)
+    assert action and csrf, page.text
+    return action.group(1).replace("&amp;", "&"), csrf.group(1)
+
+
+def _signup(session: requests.Session, stack: Stack, email: str) -> requests.Response:
     action, _ = login_form(session, stack)
     form = session.get(action.replace("/login?", "/signup?"))
     assert form.status_code == 200 and 'name="email"' in form.text
-    csrf = form.text.split('name="_csrf" value="')[1].split('"')[0]
-    email = f"bob{time.time_ns()}@example.com"
-    r = session.post(
-        action.replace("/login?", "/signup?"),
+    action, csrf = _form(form)
+    return session.post(
+        action,
         data={"_csrf": csrf, "email": email, "password": "Another-Pass-1"},
         allow_redirects=False,
     )
-    tokens = _redeem(stack, code_from(r)).json()
-    claims = _verify(stack, tokens["id_token"])
+
+
+def _outbox_code(stack: Stack, email: str) -> str:
+    messages = requests.get(
+        f"{stack.endpoint}/_cogapi/outbox", params={"pool_id": stack.pool_id}
+    ).json()["messages"]
+    return str([m for m in messages if m["destination"] == email][-1]["code"])
+
+
+def test_signup_asks_for_the_emailed_code_then_signs_in(stack: Stack) -> None:
+    """AWS's hosted UI, in a pool that verifies email: the new user is unconfirmed, a code goes
+    to the address, and the confirm page takes it; then the sign-in continues to the app."""
+    session = requests.Session()
+    email = f"bob{time.time_ns()}@example.com"
+    r = _signup(session, stack, email)
+    assert r.status_code == 302 and "/confirm?" in r.headers["Location"], r.text
+    idp = stack.clients["cognito-idp"]
+    assert idp.admin_get_user(UserPoolId=stack.pool_id, Username=email)["UserStatus"] == (
+        "UNCONFIRMED"
+    )
+    page = session.get(r.headers["Location"])
+    assert page.status_code == 200 and "b***@e***" in page.text, page.text
+    action, csrf = _form(page)
+    first = _outbox_code(stack, email)
+    wrong = session.post(action, data={"_csrf": csrf, "code": f"{(int(first) + 1) % 10**6:06d}"})
+    assert wrong.status_code == 400
+    assert "Invalid verification code provided, please try again." in wrong.text
+    action, csrf = _form(wrong)
+    resent = session.post(action, data={"_csrf": csrf, "resend": "1"})
+    assert resent.status_code == 200 and "A new code was sent." in resent.text
+    second = _outbox_code(stack, email)
+    action, csrf = _form(resent)
+    if second != first:  # only the last code sent counts
+        stale = session.post(action, data={"_csrf": csrf, "code": first})
+        assert stale.status_code == 400
+        action, csrf = _form(stale)
+    r = session.post(action, data={"_csrf": csrf, "code": second}, allow_redirects=False)
+    claims = _verify(stack, _redeem(stack, code_from(r)).json()["id_token"])
     assert claims["email"] == email and claims["email_verified"] is True
-    user = stack.clients["cognito-idp"].admin_get_user(UserPoolId=stack.pool_id, Username=email)
+    user = idp.admin_get_user(UserPoolId=stack.pool_id, Username=email)
     assert user["UserStatus"] == "CONFIRMED"
     assert sign_in(stack, username=email, password="Another-Pass-1").status_code == 302
+    again = session.get(r.request.url or "")  # the confirm page for a confirmed user
+    assert "User cannot be confirmed. Current status is CONFIRMED" in again.text
+
+
+def test_signup_in_a_pool_that_verifies_nothing_signs_in_at_once(stack: Stack) -> None:
+    idp = stack.clients["cognito-idp"]
+    pool_id = idp.create_user_pool(PoolName="no-verify", UsernameAttributes=["email"])[
+        "UserPool"]["Id"]  # fmt: skip
+    domain = f"no-verify-{time.time_ns()}"
+    idp.create_user_pool_domain(Domain=domain, UserPoolId=pool_id)
+    client_id = idp.create_user_pool_client(
+        UserPoolId=pool_id, ClientName="web", AllowedOAuthFlows=["code"],
+        AllowedOAuthScopes=["openid", "email"], AllowedOAuthFlowsUserPoolClient=True,
+        CallbackURLs=[CALLBACK], SupportedIdentityProviders=["COGNITO"],
+    )["UserPoolClient"]["ClientId"]  # fmt: skip
+    other = Stack(**{**stack.__dict__, "pool_id": pool_id, "client_id": client_id,
+                     "domain": domain})  # fmt: skip
+    email = f"cat{time.time_ns()}@example.com"
+    r = _signup(requests.Session(), other, email)
+    assert code_from(r)
+    user = idp.admin_get_user(UserPoolId=pool_id, Username=email)
+    assert user["UserStatus"] == "CONFIRMED"
 
 
 def test_userinfo(stack: Stack) -> None:
