@@ -87,6 +87,17 @@ def settings_error(exc: BaseException, profile: str | None) -> UsageError:
     return UsageError(f"the AWS settings cannot be used: {exc} ({where})", SETTINGS_HINT)
 
 
+def _count_hook(name: str) -> int:
+    """A test hook's count (0: off); a value that is not a whole number is a usage error that
+    names the variable, not a traceback."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return 0
+    if not raw.isdigit():
+        raise UsageError(f"{name}={raw!r} is not a whole number", hint=f"unset {name}")
+    return int(raw)
+
+
 class AwsCore:
     """Clients, call counting and error translation; the per-service calls build on it."""
 
@@ -107,9 +118,9 @@ class AwsCore:
         self.mutating_calls = 0
         self.call_log: list[str] = []
         self._lock = threading.Lock()
-        self._kill_after = int(os.environ.get("COGAPI_TEST_KILL_AFTER", "0") or 0)
+        self._kill_after = _count_hook("COGAPI_TEST_KILL_AFTER")
         # The test hook's Ctrl-C: SIGINT to this process after that many mutating calls.
-        self._interrupt_after = int(os.environ.get("COGAPI_TEST_INTERRUPT_AFTER", "0") or 0)
+        self._interrupt_after = _count_hook("COGAPI_TEST_INTERRUPT_AFTER")
         self._call_log_file = os.environ.get("COGAPI_TEST_CALL_LOG") or None
         self._session = session
         self._max_attempts = max_attempts

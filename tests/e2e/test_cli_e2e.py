@@ -108,6 +108,17 @@ def test_a_bad_workers_setting_stops_up_before_the_plan(
     assert count_resources(moto_server) == NONE_LEFT
 
 
+def test_a_test_hook_that_is_not_a_count_is_a_usage_error(
+    cogapi: Any, moto_server: MotoServer, tmp_path: Path
+) -> None:
+    cfg = str(write_config(tmp_path / "cogapi.yaml"))
+    r = cogapi("up", "-c", cfg, "--yes", env={"COGAPI_TEST_KILL_AFTER": "abc"})
+    assert r.returncode == 2
+    assert r.stderr.startswith("error: COGAPI_TEST_KILL_AFTER='abc' is not a whole number")
+    assert "Traceback" not in r.stderr and "unexpected" not in r.stderr
+    assert count_resources(moto_server) == NONE_LEFT
+
+
 def test_endpoint_unreachable_is_a_clear_error(cogapi: Any, tmp_path: Path) -> None:
     cfg = str(write_config(tmp_path / "cogapi.yaml"))
     start = time.monotonic()
