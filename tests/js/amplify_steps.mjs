@@ -10,16 +10,21 @@
 //                                              GetTokensFromRefreshToken
 //   {"op": "fetchUserAttributes"}              GetUser with the access token
 //   {"op": "signOut"}                          RevokeToken with the refresh token
+//   {"op": "updateUserAttributes", "attributes"}  UpdateUserAttributes; answers Amplify's
+//                                              output per attribute (isUpdated, nextStep)
+//   {"op": "confirmUserAttribute", "key", "code"} VerifyUserAttribute with that code
 // Each step answers {"ok": true, ...} or {"ok": false, "code", "message"}.
 //
 // Amplify's Cognito calls go to `endpoint` through Auth.Cognito.userPoolEndpoint, its own
 // setting for a Cognito-compatible endpoint; nothing else of the library is changed.
 import { Amplify } from "aws-amplify";
 import {
+  confirmUserAttribute,
   fetchAuthSession,
   fetchUserAttributes,
   signIn,
   signOut,
+  updateUserAttributes,
 } from "aws-amplify/auth";
 
 function tokens(session) {
@@ -42,6 +47,16 @@ const steps = {
   fetchUserAttributes: async () => ({ attributes: await fetchUserAttributes() }),
   signOut: async () => {
     await signOut();
+    return {};
+  },
+  updateUserAttributes: async (step) => ({
+    output: await updateUserAttributes({ userAttributes: step.attributes }),
+  }),
+  confirmUserAttribute: async (step) => {
+    await confirmUserAttribute({
+      userAttributeKey: step.key,
+      confirmationCode: step.code,
+    });
     return {};
   },
 };

@@ -258,6 +258,48 @@ def _check_amplify_results(pool: Pool, email: str, results: list[dict[str, Any]]
     assert unknown == failed
 
 
+def test_amplify_v6_new_email_address_waits_for_its_code(stack: Stack, pool: Pool) -> None:
+    """Amplify's updateUserAttributes reads UpdateUserAttributes' CodeDeliveryDetailsList: in a
+    pool that verifies email, a new address is not yet updated and its next step is the code,
+    which confirmUserAttribute (VerifyUserAttribute) then takes."""
+    pool_id = pool.idp.create_user_pool(
+        PoolName="js-verify", UsernameAttributes=["email"], AutoVerifiedAttributes=["email"]
+    )["UserPool"]["Id"]
+    client_id = pool.idp.create_user_pool_client(
+        UserPoolId=pool_id, ClientName="web",
+        ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    )["UserPoolClient"]["ClientId"]  # fmt: skip
+    verifying = Pool(stack.endpoint, pool.idp, pool_id, srp=client_id)
+    email = verifying.user()
+    moved = "moved-" + email
+    sign_in = {"op": "signIn", "username": email, "password": PASSWORD}
+    _, updated = verifying.amplify(
+        sign_in, {"op": "updateUserAttributes", "attributes": {"email": moved}}
+    )
+    assert updated["ok"], updated
+    assert updated["output"]["email"] == {
+        "isUpdated": False,
+        "nextStep": {
+            "updateAttributeStep": "CONFIRM_ATTRIBUTE_WITH_CODE",
+            "codeDeliveryDetails": {
+                "attributeName": "email", "deliveryMedium": "EMAIL", "destination": "m***@e***",
+            },
+        },
+    }  # fmt: skip
+    messages = requests.get(
+        f"{stack.endpoint}/_cogapi/outbox", params={"pool_id": pool_id}, timeout=10
+    ).json()["messages"]
+    code = [m for m in messages if m["destination"] == moved][-1]["code"]
+    _, confirmed, attributes = verifying.amplify(
+        {**sign_in, "username": moved},
+        {"op": "confirmUserAttribute", "key": "email", "code": code},
+        {"op": "fetchUserAttributes"},
+    )
+    assert confirmed == {"ok": True}, confirmed
+    assert attributes["attributes"]["email"] == moved
+    assert attributes["attributes"]["email_verified"] == "true"
+
+
 def test_amplify_v6_sign_in_refresh_and_sign_out(pool: Pool) -> None:
     email = pool.user()
     _check_amplify_results(pool, email, pool.amplify(*_amplify_steps(email)))
