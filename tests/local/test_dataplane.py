@@ -14,7 +14,7 @@ from local_stack import EMAIL, HANDLERS, REGION, Stack, _function, _route
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from cogapi.local.dataplane import WHY_KEY, Call, find_route
+from cogapi.local.dataplane import WHY_KEY, Call, _headers, find_route
 from cogapi.local.tokens import Grant, KeySet, SigningKey, Subject, access_claims, mint
 from cogapi.stack import code as lambda_code
 
@@ -380,6 +380,24 @@ def test_handler_gets_function_environment_and_local_endpoint(stack: Stack) -> N
     env = runner.environment(code, runner.code_dir(code))
     assert env["AWS_ENDPOINT_URL"] == stack.endpoint and env["GREETING"] == "hi"
     assert env["AWS_LAMBDA_FUNCTION_NAME"] == "echo"
+
+
+def test_event_headers_are_named_as_werkzeugs_request_headers() -> None:
+    """The proxy event reads headers from the environ itself (werkzeug's view was a good part
+    of the gateway's cost); the names and values must stay what `request.headers` gives."""
+    environ = EnvironBuilder(
+        path="/x",
+        headers=[("X-Api-Key", "k"), ("x-lower_case", "v"), ("Accept", "a, b")],
+        content_type="text/plain",
+        data=b"body",
+    ).get_environ()
+    environ["HTTP_CONTENT_TYPE"] = "ignored, as werkzeug ignores it"
+    environ["CONTENT_LENGTH"] = ""  # an empty one is no header
+    single, multi = _headers(environ)
+    werkzeugs = list(Request(environ).headers.items())
+    assert multi == {name: [value] for name, value in werkzeugs}
+    assert single == dict(werkzeugs)
+    assert "Content-Type" in multi and "Content-Length" not in multi
 
 
 def test_access_claims_have_no_aud() -> None:
