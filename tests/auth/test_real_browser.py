@@ -9,11 +9,13 @@ only test of the real redirect and of the relay script.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from tests.auth.conftest import EMAIL, PASSWORD, AuthStack, wait_for_url
 from tests.auth.flows import finish, verify
@@ -62,3 +64,44 @@ def test_real_browser_sign_in(
     assert result.returncode == 0, result.stderr
     claims = verify(auth_stack, result.stdout.strip(), "id")
     assert claims["email"] == EMAIL and claims["aud"] == auth_stack.client_id
+
+
+def test_real_browser_signs_up_and_confirms_the_emailed_code(
+    auth_stack: AuthStack, cache: Path, url_file: tuple[Path, str], chromium: Any
+) -> None:
+    """The hosted UI's sign-up as AWS's runs it, in the browser `cogapi token` opens: the form,
+    then the confirm page, which takes the code cogapi local "sent" (its outbox), then the app's
+    callback. The token cogapi prints is the new user's, its address verified."""
+    from selenium.webdriver.common.by import By
+
+    urls_path, browser = url_file
+    email = f"new-{time.time_ns()}@example.com"
+    proc = auth_stack.start(
+        "token", "--open-browser", "--print", "id", cache=cache, BROWSER=browser
+    )
+    try:
+        chromium.get(wait_for_url(urls_path, proc))
+        chromium.find_element(By.LINK_TEXT, "Sign up").click()
+        chromium.find_element(By.ID, "email").send_keys(email)
+        chromium.find_element(By.ID, "password").send_keys("Brand-New-Pass-7")
+        chromium.find_element(By.NAME, "signUpButton").click()
+        wait_for_text(chromium, "Enter it below to confirm your account.")
+        assert "/confirm?" in chromium.current_url
+        messages = requests.get(
+            f"{auth_stack.endpoint}/_cogapi/outbox",
+            params={"pool_id": auth_stack.pool_id},
+            timeout=10,
+        ).json()["messages"]
+        code = [m for m in messages if m["destination"] == email][-1]["code"]
+        chromium.find_element(By.ID, "code").send_keys(code)
+        chromium.find_element(By.NAME, "confirm").click()
+        wait_for_text(chromium, "Signed in")
+        assert chromium.current_url.startswith(auth_stack.callback)
+        result = finish(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert result.returncode == 0, result.stderr
+    claims = verify(auth_stack, result.stdout.strip(), "id")
+    assert claims["email"] == email and claims["email_verified"] is True
