@@ -21,6 +21,7 @@ those behind one prefix (`urls.LOCAL_PREFIX`) on the same loopback server:
 - `iam_policies` moto's AWS managed policies built once per process, copied per account
 - `moto_errors` JSON errors where moto would raise: bad Cognito bodies, actions it lacks, crashes
 - `dataplane` API Gateway REST: routing, proxy event, Lambda integrations, response mapping
+- `proxy_answer` a Lambda proxy answer checked as API Gateway checks it, and sent as WSGI
 - `authorizer` API Gateway's Cognito authorizer, as AWS checks a token
 - `gateway_errors` the answers the gateway gives itself (401, 403, 413, 500, 502, 504)
 - `runner`    runs a handler from the function's zip on warm workers, one pool per function
@@ -41,9 +42,9 @@ Known differences from AWS (each a deliberate simplification):
   listed at `/_cogapi/outbox`; ConfirmSignUp, ConfirmForgotPassword and VerifyUserAttribute take
   only the last one sent. The user-existence rules cover the sign-in flows, ForgotPassword,
   ConfirmForgotPassword, ResendConfirmationCode and ConfirmSignUp. No attempt limit
-  (LimitExceededException) is emulated, and UpdateUserAttributes sends no code for a new address.
-- The hosted UI's sign-up confirms the user at once with `email_verified=true` (AWS asks for the
-  code on a page of its own).
+  (LimitExceededException) is emulated.
+- The hosted UI's sign-up asks for the emailed code on `/confirm` as AWS's does, in a page and
+  at a path of its own (AWS's markup is not copied).
 - Refresh token rotation is not emulated: `GetTokensFromRefreshToken` answers as AWS does with
   rotation off (no new refresh token).
 - CORS on the control plane: only pages on loopback origins, only for the user-pool calls AWS
@@ -52,7 +53,8 @@ Known differences from AWS (each a deliberate simplification):
 - Federated identity providers, MFA and the change-password page are not
   emulated; authorizer result caching is not emulated (every call is checked).
 - A deployment made without passing through the server's HTTP port (in-process `mock_aws`) is
-  served from the live API, not a snapshot.
+  served from the live API, not a snapshot; and a change made that way is seen by the data plane
+  only after the server's next request that is not a data-plane one (`moto_state.generation`).
 - Functions run on warm workers (up to 4 per function, module state kept between calls, as in a
   warm Lambda); a process a handler starts is killed before its call is answered (Lambda freezes
   it until the next call instead).
