@@ -93,7 +93,7 @@ def _count_hook(name: str) -> int:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return 0
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):  # str.isdigit alone takes '²'
         raise UsageError(f"{name}={raw!r} is not a whole number", hint=f"unset {name}")
     return int(raw)
 

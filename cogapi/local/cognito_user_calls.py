@@ -184,6 +184,12 @@ class UserCalls(CognitoFront):
             if name in pool.auto_verified_attributes and value != subject.attributes.get(name)
         ]
         held = [name for name in verified if name in pool.verify_before_update]
+        if (
+            "email" in held
+            and "email" in pool.username_attributes
+            and self.state.email_in_use(caller.pool_id, new["email"])
+        ):  # moto checks this only for the address it is given, which a held one is not
+            return fail("AliasExistsException", "An account with the given email already exists.")
         if held:
             body = {**body, "UserAttributes": [
                 a for a in attributes if not (isinstance(a, dict) and a.get("Name") in held)

@@ -455,7 +455,7 @@ def _check_body_size(request: Request) -> None:
     environ = request.environ
     length = environ.get("CONTENT_LENGTH", "")
     if "wsgi.input_terminated" not in environ and (
-        not length or (length.isdigit() and int(length) <= MAX_REQUEST_BYTES)
+        not length or (length.isascii() and length.isdigit() and int(length) <= MAX_REQUEST_BYTES)
     ):
         return  # the common case, told without werkzeug's header parsing
     raw = environ.get("wsgi.input")

@@ -282,7 +282,10 @@ class HostedUi(TokenIssuer):
             return self._signed_in(pool, checked, subject)
         assert self.outbox is not None
         self.outbox.send(pool.pool_id, subject.username, codes.SIGN_UP, "email", email)
-        return _redirect(_with_query(f"{base}/confirm?{query}", {"username": subject.username}))
+        carried = [(k, v) for k, v in request.args.items(multi=True) if k != "username"]
+        return _redirect(
+            f"{base}/confirm?" + urlencode([*carried, ("username", subject.username)])
+        )  # one user name: the new user's, whatever the sign-in's query carried
 
     def confirm(self, request: Request, pool: PoolView, base: str) -> Response:
         """The sign-up's code: a form for it, a new one on request, and on the right code the

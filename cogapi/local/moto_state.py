@@ -537,6 +537,14 @@ class MotoState:
         if user is not None:
             user.update_attributes([{"Name": k, "Value": v} for k, v in values.items()])
 
+    def email_in_use(self, pool_id: str, email: str) -> bool:
+        """Does a user of the pool have `email`? (moto's test before it lets an update give an
+        address where the address is a user name.)"""
+        found = self._find_pool(pool_id)
+        return found is not None and any(
+            _flat(user.attributes).get("email") == email for user in list(found[1].users.values())
+        )
+
     def delete_user_attributes(self, pool_id: str, username: str, names: list[str]) -> None:
         found = self._find_pool(pool_id)
         if found is not None:

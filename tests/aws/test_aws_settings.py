@@ -100,3 +100,14 @@ def test_a_credential_variable_with_a_space_or_control_character(
     error = _first_client_error()
     assert error.message == f"{name} holds a space or a control character (environment)"
     assert "x" * 12 not in str(error.hint)
+
+
+@pytest.mark.parametrize("value", ["abc", "\u00b2", "-1"])
+def test_a_test_hook_that_is_not_a_count_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    from cogapi.aws.core import _count_hook
+
+    monkeypatch.setenv("COGAPI_TEST_KILL_AFTER", value)
+    with pytest.raises(UsageError, match="is not a whole number"):
+        _count_hook("COGAPI_TEST_KILL_AFTER")

@@ -522,6 +522,49 @@ def test_a_pool_that_verifies_before_updating_keeps_the_old_address_until_then(
     assert (profile.email, profile.email_verified) == ("moved@example.org", True)
 
 
+def test_an_address_held_for_verification_must_still_be_free_where_it_is_a_user_name(
+    stack: Stack,
+) -> None:
+    """Where the email address is the user name, UpdateUserAttributes refuses another user's
+    address (AliasExistsException), also when the pool holds the new address until it is
+    verified: else the code, once verified, gives two users the same user name."""
+    idp = boto3.client(
+        "cognito-idp", endpoint_url=stack.endpoint, region_name=REGION,
+        aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
+    pool_id = idp.create_user_pool(
+        PoolName="verify-first-by-email", UsernameAttributes=["email"],
+        AutoVerifiedAttributes=["email"],
+        UserAttributeUpdateSettings={"AttributesRequireVerificationBeforeUpdate": ["email"]},
+    )["UserPool"]["Id"]  # fmt: skip
+    client_id = idp.create_user_pool_client(
+        UserPoolId=pool_id, ClientName="c", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"]
+    )["UserPoolClient"]["ClientId"]
+    for email in ("first@example.com", "second@example.com"):
+        idp.admin_create_user(
+            UserPoolId=pool_id, Username=email, MessageAction="SUPPRESS",
+            UserAttributes=[{"Name": "email", "Value": email},
+                            {"Name": "email_verified", "Value": "true"}])  # fmt: skip
+        idp.admin_set_user_password(
+            UserPoolId=pool_id, Username=email, Password=PASSWORD, Permanent=True
+        )
+    token = idp.initiate_auth(
+        ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": "first@example.com", "PASSWORD": PASSWORD},
+    )["AuthenticationResult"]["AccessToken"]  # fmt: skip
+    with pytest.raises(ClientError) as exc:
+        idp.update_user_attributes(
+            AccessToken=token, UserAttributes=[{"Name": "email", "Value": "second@example.com"}]
+        )
+    assert _error(exc) == (
+        "AliasExistsException",
+        "An account with the given email already exists.",
+    )
+    answer = idp.update_user_attributes(
+        AccessToken=token, UserAttributes=[{"Name": "email", "Value": "third@example.com"}]
+    )
+    assert answer["CodeDeliveryDetailsList"][0]["AttributeName"] == "email"
+
+
 def test_change_password_then_sign_in_with_the_new_one(pool: Pool) -> None:
     name = pool.user()
     user = pool.cognito(name)

@@ -14,7 +14,7 @@ from local_stack import EMAIL, HANDLERS, REGION, Stack, _function, _route
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from cogapi.local.dataplane import WHY_KEY, Call, _headers, find_route
+from cogapi.local.dataplane import WHY_KEY, Call, _check_body_size, _headers, find_route
 from cogapi.local.tokens import Grant, KeySet, SigningKey, Subject, access_claims, mint
 from cogapi.stack import code as lambda_code
 
@@ -458,6 +458,16 @@ def test_request_body_above_10_mb_is_413(stack: Stack) -> None:
             yield b"x" * (1024 * 1024)
 
     assert_gateway(requests.post(stack.url("/sink"), data=chunked()), 413, "Request Too Long")
+
+
+def test_a_content_length_of_non_ascii_digits_is_read_as_werkzeug_reads_it() -> None:
+    """werkzeug's own request handler (an absolute-form target) passes `Content-Length: \xb2`
+    on as "\u00b2", which `str.isdigit` calls a digit and `int` refuses; werkzeug reads it as 0."""
+    environ = EnvironBuilder(method="POST", path="/x").get_environ()
+    environ["CONTENT_LENGTH"] = "\u00b2"
+    request = Request(environ)
+    assert request.content_length == 0
+    _check_body_size(request)  # no answer of its own: the request goes on, as werkzeug's did
 
 
 def test_proxy_answer_above_6_mb_is_502(stack: Stack) -> None:

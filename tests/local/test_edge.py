@@ -356,6 +356,29 @@ def test_signup_asks_for_the_emailed_code_then_signs_in(stack: Stack) -> None:
     assert "User cannot be confirmed. Current status is CONFIRMED" in again.text
 
 
+def test_signup_confirms_the_new_user_whatever_user_name_the_query_carries(stack: Stack) -> None:
+    """The sign-in's query goes on to /confirm; a `username` already in it (another user's) must
+    not stand for the user just signed up."""
+    session = requests.Session()
+    action, _ = login_form(session, stack, username=EMAIL)
+    action, csrf = _form(session.get(action.replace("/login?", "/signup?")))
+    email = f"dan{time.time_ns()}@example.com"
+    r = session.post(
+        action,
+        data={"_csrf": csrf, "email": email, "password": "Another-Pass-1"},
+        allow_redirects=False,
+    )
+    assert r.status_code == 302, r.text
+    assert len(parse_qs(urlsplit(r.headers["Location"]).query)["username"]) == 1
+    page = session.get(r.headers["Location"])
+    assert page.status_code == 200 and "d***@e***" in page.text, page.text
+    action, csrf = _form(page)
+    r = session.post(
+        action, data={"_csrf": csrf, "code": _outbox_code(stack, email)}, allow_redirects=False
+    )
+    assert _verify(stack, _redeem(stack, code_from(r)).json()["id_token"])["email"] == email
+
+
 def test_signup_in_a_pool_that_verifies_nothing_signs_in_at_once(stack: Stack) -> None:
     idp = stack.clients["cognito-idp"]
     pool_id = idp.create_user_pool(PoolName="no-verify", UsernameAttributes=["email"])[
