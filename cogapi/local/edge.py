@@ -10,7 +10,9 @@ Behaviour follows aws-notes ("What AWS's edge looks like from outside"):
 - `/signup` in a pool that verifies email addresses makes an unconfirmed user, "sends" a code
   (into the outbox: `codes`) and 302s to `/confirm`, whose form takes that code (or sends a new
   one); a right code confirms the user, verifies the address and continues the sign-in, as the
-  hosted UI does on AWS. In a pool that verifies nothing the user is confirmed at once.
+  hosted UI does on AWS, in the browser that signed up (a cookie ties the two); elsewhere the
+  user is confirmed and sent to the login form. In a pool that verifies nothing the user is
+  confirmed at once.
 Codes and refresh tokens (`grants`) live in memory: they die with the server, as the keys do.
 """
 
@@ -37,6 +39,8 @@ from cogapi.local.tokens import Grant, InvalidToken, KeySet, Subject, is_expired
 
 CODE_SECONDS = 300
 XSRF_COOKIE = "XSRF-TOKEN"
+SIGNUP_COOKIE = "cogapi-signup"  # ties /confirm's sign-in to the browser that signed up
+SIGNUP_SECONDS = 24 * 3600  # as long as the sign-up code lives
 _FLOW = {"code": "code", "token": "implicit"}
 
 
@@ -92,6 +96,7 @@ class HostedUi(TokenIssuer):
         super().__init__(state, keys, endpoint, clock)
         self._codes: dict[str, _Code] = {}
         self.outbox: codes.Outbox | None = None  # where sign-up codes go; the server sets it
+        self._signups: dict[str, tuple[str, str, float]] = {}  # ticket -> pool, user, expiry
 
     # --- dispatch ------------------------------------------------------------------------------
 
@@ -283,9 +288,18 @@ class HostedUi(TokenIssuer):
         assert self.outbox is not None
         self.outbox.send(pool.pool_id, subject.username, codes.SIGN_UP, "email", email)
         carried = [(k, v) for k, v in request.args.items(multi=True) if k != "username"]
-        return _redirect(
+        response = _redirect(
             f"{base}/confirm?" + urlencode([*carried, ("username", subject.username)])
         )  # one user name: the new user's, whatever the sign-in's query carried
+        # The browser that signed up (it gave the password) is the one the code signs in.
+        ticket = secrets.token_urlsafe(24)
+        with self._lock:
+            now = self.clock()
+            self._signups = {k: v for k, v in self._signups.items() if v[2] > now}
+            self._signups[ticket] = (pool.pool_id, subject.username, now + SIGNUP_SECONDS)
+        path = "/" + base.split("://", 1)[-1].partition("/")[2]
+        response.set_cookie(SIGNUP_COOKIE, ticket, path=path, httponly=True, samesite="Lax")
+        return response
 
     def confirm(self, request: Request, pool: PoolView, base: str) -> Response:
         """The sign-up's code: a form for it, a new one on request, and on the right code the
@@ -325,6 +339,16 @@ class HostedUi(TokenIssuer):
         confirmed = self.state.confirm_user(pool.pool_id, user.username, accepted.attribute)
         if confirmed is None:
             return form("Username/client id combination not found.")
+        with self._lock:
+            ticket = self._signups.pop(request.cookies.get(SIGNUP_COOKIE, ""), None)
+        if (
+            ticket is None
+            or ticket[:2] != (pool.pool_id, user.username)
+            or ticket[2] < self.clock()
+        ):
+            # confirmed, but not by the browser that signed up: it signs in with the password
+            carried = [(k, v) for k, v in request.args.items(multi=True) if k != "username"]
+            return _redirect(f"{base}/login?" + urlencode(carried))
         return self._signed_in(pool, checked, confirmed)
 
     def _signed_in(self, pool: PoolView, req: AuthRequest, subject: Subject) -> Response:

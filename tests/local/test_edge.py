@@ -379,6 +379,27 @@ def test_signup_confirms_the_new_user_whatever_user_name_the_query_carries(stack
     assert _verify(stack, _redeem(stack, code_from(r)).json()["id_token"])["email"] == email
 
 
+def test_a_code_typed_in_another_browser_confirms_but_does_not_sign_in(stack: Stack) -> None:
+    """Only the browser that signed up (and so gave the password) is signed in by the code;
+    another one that has the code and the confirm URL confirms the user and is sent to the
+    login form, which wants the password."""
+    email = f"eve{time.time_ns()}@example.com"
+    r = _signup(requests.Session(), stack, email)
+    confirm_url = r.headers["Location"]
+    other = requests.Session()
+    action, csrf = _form(other.get(confirm_url))
+    r = other.post(
+        action, data={"_csrf": csrf, "code": _outbox_code(stack, email)}, allow_redirects=False
+    )
+    assert r.status_code == 302 and "/login?" in r.headers["Location"], r.text
+    assert "code=" not in r.headers["Location"] and "username=" not in r.headers["Location"]
+    idp = stack.clients["cognito-idp"]
+    assert idp.admin_get_user(UserPoolId=stack.pool_id, Username=email)["UserStatus"] == (
+        "CONFIRMED"
+    )
+    assert code_from(sign_in(stack, username=email, password="Another-Pass-1"))
+
+
 def test_signup_in_a_pool_that_verifies_nothing_signs_in_at_once(stack: Stack) -> None:
     idp = stack.clients["cognito-idp"]
     pool_id = idp.create_user_pool(PoolName="no-verify", UsernameAttributes=["email"])[
