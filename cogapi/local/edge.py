@@ -320,6 +320,13 @@ class HostedUi(TokenIssuer):
             return self._form_response(html, base, 400 if error else 200)
 
         if user is None or subject is None or self.outbox is None:
+            if checked.client.prevent_user_existence_errors and self.outbox is not None:
+                # as ConfirmSignUp answers then: nothing tells an unknown user from a known one
+                if request.method == "GET":
+                    return form()
+                if request.form.get("resend"):
+                    return form(notice="A new code was sent.")
+                return form(codes.MISMATCH[1])
             return form("Username/client id combination not found.")
         if user.status != "UNCONFIRMED":
             return form(f"User cannot be confirmed. Current status is {user.status}")

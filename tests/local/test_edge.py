@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import re
 import time
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt
 import requests
@@ -398,6 +398,39 @@ def test_a_code_typed_in_another_browser_confirms_but_does_not_sign_in(stack: St
         "CONFIRMED"
     )
     assert code_from(sign_in(stack, username=email, password="Another-Pass-1"))
+
+
+def test_the_confirm_page_tells_no_one_whether_a_user_exists_where_the_client_hides_it(
+    stack: Stack,
+) -> None:
+    idp = stack.clients["cognito-idp"]
+    hiding = idp.create_user_pool_client(
+        UserPoolId=stack.pool_id, ClientName="hiding", AllowedOAuthFlows=["code"],
+        AllowedOAuthScopes=["openid", "email"], AllowedOAuthFlowsUserPoolClient=True,
+        CallbackURLs=[CALLBACK], SupportedIdentityProviders=["COGNITO"],
+        PreventUserExistenceErrors="ENABLED",
+    )["UserPoolClient"]["ClientId"]  # fmt: skip
+    query = authorize_params(stack, client_id=hiding)
+
+    def posted(username: str, code: str) -> requests.Response:
+        session = requests.Session()
+        url = f"{stack.hosted_ui}/confirm?" + urlencode({**query, "username": username})
+        page = session.get(url)
+        assert page.status_code == 200, page.text
+        action, csrf = _form(page)
+        return session.post(action, data={"_csrf": csrf, "code": code})
+
+    known = f"kim{time.time_ns()}@example.com"
+    _signup(requests.Session(), stack, known)  # unconfirmed, a code in the outbox
+    wrong = f"{(int(_outbox_code(stack, known)) + 1) % 10**6:06d}"
+    for answer in (posted("nobody@example.com", "123456"), posted(known, wrong)):
+        assert answer.status_code == 400
+        assert "Invalid verification code provided, please try again." in answer.text
+    legacy = requests.get(
+        f"{stack.hosted_ui}/confirm?"
+        + urlencode({**authorize_params(stack), "username": "nobody@example.com"})
+    )
+    assert "Username/client id combination not found." in legacy.text  # LEGACY still says so
 
 
 def test_signup_in_a_pool_that_verifies_nothing_signs_in_at_once(stack: Stack) -> None:
