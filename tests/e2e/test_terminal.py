@@ -9,12 +9,35 @@ import select
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from tests.e2e.conftest import MotoServer
 from tests.e2e.test_cli_e2e import NONE_LEFT, count_resources
 from tests.helpers import cogapi_command, write_config
+
+
+def _pump(
+    master: int, seconds: float, react: Callable[[bytes], None], exited: Callable[[], bool]
+) -> tuple[bytes, bool]:
+    """Read the terminal's output until it closes, or until `exited()` while it is quiet, and
+    let `react` see all of it after each read. Returns (what was seen, whether time ran out)."""
+    seen, deadline = b"", time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the child closed the terminal
+                return seen, False
+            if not chunk:
+                return seen, False
+            seen += chunk
+        elif exited():
+            return seen, False
+        react(seen)
+    return seen, True
 
 
 def run_on_a_terminal(
@@ -26,22 +49,15 @@ def run_on_a_terminal(
         [*cogapi_command(), *args], stdin=slave, stdout=slave, stderr=slave, env=env
     )
     os.close(slave)
-    seen, answered, deadline = b"", False, time.monotonic() + 120
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([master], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:  # the child closed the terminal
-                break
-            if not chunk:
-                break
-            seen += chunk
-            if not answered and prompt.encode() in seen:
-                os.write(master, answer.encode() + b"\r")
-                answered = True
-        elif proc.poll() is not None:
-            break
+    answered = False
+
+    def react(seen: bytes) -> None:
+        nonlocal answered
+        if not answered and prompt.encode() in seen:
+            os.write(master, answer.encode() + b"\r")
+            answered = True
+
+    seen, _ = _pump(master, 120, react, lambda: proc.poll() is not None)
     code = proc.wait(30)
     os.close(master)
     return code, seen.decode(errors="replace")
@@ -171,17 +187,10 @@ def at_the_password_prompt(args: list[str], env: dict[str, str], then: str) -> t
     pid, master = pty.fork()
     if pid == 0:  # the child: exec at once, nothing else
         os.execve(cogapi_command()[0], [*cogapi_command(), *args], env)
-    seen, done, deadline = b"", False, time.monotonic() + 60
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([master], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:  # the child closed the terminal
-                break
-            if not chunk:
-                break
-            seen += chunk
+    done = False
+
+    def react(seen: bytes) -> None:
+        nonlocal done
         if not done and b"Password:" in seen:
             time.sleep(0.2)  # let the prompt turn echo off and wait for input
             if then == "eof":
@@ -189,7 +198,9 @@ def at_the_password_prompt(args: list[str], env: dict[str, str], then: str) -> t
             else:
                 os.kill(pid, signal.SIGINT)
             done = True
-    else:
+
+    seen, timed_out = _pump(master, 60, react, lambda: False)  # read until the terminal closes
+    if timed_out:
         os.kill(pid, signal.SIGKILL)
     _, status = os.waitpid(pid, 0)
     os.close(master)
