@@ -10,7 +10,7 @@ only test of the real redirect and of the relay script.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,24 +43,40 @@ def wait_for_text(driver: Any, text: str, timeout: float = 15) -> None:
     WebDriverWait(driver, timeout).until(lambda d: text in d.page_source)
 
 
-@pytest.mark.parametrize("flow", ["code", "implicit"])
-def test_real_browser_sign_in(
-    auth_stack: AuthStack, cache: Path, url_file: tuple[Path, str], chromium: Any, flow: str
-) -> None:
+def token_through_the_browser(
+    auth_stack: AuthStack,
+    cache: Path,
+    url_file: tuple[Path, str],
+    chromium: Any,
+    drive: Callable[[str], None],
+    *flags: str,
+) -> Any:
+    """`cogapi token --open-browser --print id` with Chromium as $BROWSER: `drive` takes the
+    browser from the authorize URL cogapi opened; then the browser must land on the app's
+    callback ("Signed in"). Returns cogapi's finished process (killed if it was left running)."""
     urls_path, browser = url_file
     proc = auth_stack.start(
-        "token", "--flow", flow, "--open-browser", "--print", "id", cache=cache, BROWSER=browser
+        "token", *flags, "--open-browser", "--print", "id", cache=cache, BROWSER=browser
     )
     try:
-        authorize = wait_for_url(urls_path, proc)
-        sign_in_with(chromium, authorize)
+        drive(wait_for_url(urls_path, proc))
         wait_for_text(chromium, "Signed in")
         assert chromium.current_url.startswith(auth_stack.callback)
-        result = finish(proc)
+        return finish(proc)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+@pytest.mark.parametrize("flow", ["code", "implicit"])
+def test_real_browser_sign_in(
+    auth_stack: AuthStack, cache: Path, url_file: tuple[Path, str], chromium: Any, flow: str
+) -> None:
+    result = token_through_the_browser(
+        auth_stack, cache, url_file, chromium, lambda url: sign_in_with(chromium, url),
+        "--flow", flow,
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     claims = verify(auth_stack, result.stdout.strip(), "id")
     assert claims["email"] == EMAIL and claims["aud"] == auth_stack.client_id
@@ -74,13 +90,10 @@ def test_real_browser_signs_up_and_confirms_the_emailed_code(
     callback. The token cogapi prints is the new user's, its address verified."""
     from selenium.webdriver.common.by import By
 
-    urls_path, browser = url_file
     email = f"new-{time.time_ns()}@example.com"
-    proc = auth_stack.start(
-        "token", "--open-browser", "--print", "id", cache=cache, BROWSER=browser
-    )
-    try:
-        chromium.get(wait_for_url(urls_path, proc))
+
+    def sign_up(authorize_url: str) -> None:
+        chromium.get(authorize_url)
         chromium.find_element(By.LINK_TEXT, "Sign up").click()
         chromium.find_element(By.ID, "email").send_keys(email)
         chromium.find_element(By.ID, "password").send_keys("Brand-New-Pass-7")
@@ -95,13 +108,8 @@ def test_real_browser_signs_up_and_confirms_the_emailed_code(
         code = [m for m in messages if m["destination"] == email][-1]["code"]
         chromium.find_element(By.ID, "code").send_keys(code)
         chromium.find_element(By.NAME, "confirm").click()
-        wait_for_text(chromium, "Signed in")
-        assert chromium.current_url.startswith(auth_stack.callback)
-        result = finish(proc)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+
+    result = token_through_the_browser(auth_stack, cache, url_file, chromium, sign_up)
     assert result.returncode == 0, result.stderr
     claims = verify(auth_stack, result.stdout.strip(), "id")
     assert claims["email"] == email and claims["email_verified"] is True
