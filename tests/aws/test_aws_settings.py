@@ -22,12 +22,18 @@ def clean_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
+def _aws_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, text: str) -> Path:
+    """An AWS config file holding `text`, the one botocore reads."""
+    config = tmp_path / "config"
+    config.write_text(text)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    return config
+
+
 def test_a_config_file_that_does_not_parse_names_the_file(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    config = tmp_path / "config"
-    config.write_text("[default]\nregion = us-east-1\n[profile broken\n")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    config = _aws_config(monkeypatch, tmp_path, "[default]\nregion = us-east-1\n[profile broken\n")
     with pytest.raises(UsageError) as info:
         make_session(None, "us-east-1")
     assert info.value.message == (
@@ -54,9 +60,7 @@ def test_half_a_key_pair_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
 def test_a_credential_process_that_cannot_run_names_the_profile(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    config = tmp_path / "config"
-    config.write_text("[profile cp]\ncredential_process = /nonexistent/bin --x\n")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    _aws_config(monkeypatch, tmp_path, "[profile cp]\ncredential_process = /nonexistent/bin --x\n")
     assert _first_client_error("cp").message == (
         "cannot run the AWS credential_process: No such file or directory: /nonexistent/bin "
         "(AWS profile 'cp')"
@@ -64,13 +68,9 @@ def test_a_credential_process_that_cannot_run_names_the_profile(
 
 
 def test_a_profile_loop(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    config = tmp_path / "config"
     role = "arn:aws:iam::123456789012:role/r"
-    config.write_text(
-        f"[profile a]\nsource_profile = b\nrole_arn = {role}\n"
-        f"[profile b]\nsource_profile = a\nrole_arn = {role}\n"
-    )
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    _aws_config(monkeypatch, tmp_path, f"[profile a]\nsource_profile = b\nrole_arn = {role}\n"
+                f"[profile b]\nsource_profile = a\nrole_arn = {role}\n")  # fmt: skip
     message = _first_client_error("a").message
     assert message.startswith("the AWS settings cannot be used: Infinite loop in credential")
     assert message.endswith("(AWS profile 'a')")
