@@ -184,11 +184,8 @@ class UserCalls(CognitoFront):
             if name in pool.auto_verified_attributes and value != subject.attributes.get(name)
         ]
         held = [name for name in verified if name in pool.verify_before_update]
-        if (
-            "email" in held
-            and "email" in pool.username_attributes
-            and self.state.email_in_use(caller.pool_id, new["email"])
-        ):  # moto checks this only for the address it is given, which a held one is not
+        if "email" in held and self.state.email_in_use(caller.pool_id, new["email"]):
+            # moto checks this only for the address it is given, which a held one is not
             return fail("AliasExistsException", "An account with the given email already exists.")
         if held:
             body = {**body, "UserAttributes": [

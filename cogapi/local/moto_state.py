@@ -538,12 +538,16 @@ class MotoState:
             user.update_attributes([{"Name": k, "Value": v} for k, v in values.items()])
 
     def email_in_use(self, pool_id: str, email: str) -> bool:
-        """Does a user of the pool have `email`? (moto's test before it lets an update give an
-        address where the address is a user name.)"""
+        """Would moto refuse `email` as taken (`AliasExistsException`)? Its own test, made
+        before it lets an update give a user an address where addresses are user names."""
         found = self._find_pool(pool_id)
-        return found is not None and any(
-            _flat(user.attributes).get("email") == email for user in list(found[1].users.values())
-        )
+        if found is None:
+            return False
+        try:
+            found[0]._verify_email_is_not_used(pool_id, email)
+        except Exception as exc:  # moto's AliasExistsException
+            return type(exc).__name__ == "AliasExistsException"
+        return False
 
     def delete_user_attributes(self, pool_id: str, username: str, names: list[str]) -> None:
         found = self._find_pool(pool_id)
