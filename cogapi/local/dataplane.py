@@ -32,6 +32,7 @@ from typing import Any
 
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
+from werkzeug.wsgi import get_host
 
 from cogapi.local import moto_state, vtl
 from cogapi.local.authorizer import CognitoAuthorizer
@@ -120,23 +121,59 @@ def find_route(api: ApiSnapshot, path: str, http_method: str) -> Route:
 # --- events and answers ------------------------------------------------------------------------
 
 
+_HEADER_NAMES: dict[str, str] = {}  # environ key -> header name ("" for other keys)
+
+
+def _header_name(key: str) -> str:
+    """The header name werkzeug's `request.headers` gives an environ key, "" when the key is
+    not a header."""
+    name = _HEADER_NAMES.get(key)
+    if name is None:
+        if key[:5] == "HTTP_" and key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
+            name = key[5:].replace("_", "-").title()
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            name = key.replace("_", "-").title()
+        else:
+            name = ""
+        if len(_HEADER_NAMES) < 4096:  # the names a client sends are few; junk is not kept
+            _HEADER_NAMES[key] = name
+    return name
+
+
 def _headers(environ: dict[str, Any]) -> tuple[dict[str, str] | None, dict[str, list[str]]]:
     """The request's headers as werkzeug's `request.headers` names them, read straight from the
     environ (werkzeug's header view costs several times more per request)."""
     multi: dict[str, list[str]] = {}
+    names = _HEADER_NAMES
     for key, value in environ.items():
-        if key[:5] == "HTTP_":
-            if key in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
-                continue
-            name = key[5:].replace("_", "-").title()
-        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
-            name = key.replace("_", "-").title()
-        else:
-            continue
-        multi.setdefault(name, []).append(value)
+        name = names.get(key)
+        if name is None:
+            name = _header_name(key)
+        if name and (value or key[:5] == "HTTP_"):  # werkzeug skips an empty CONTENT_*
+            multi.setdefault(name, []).append(value)
     if not multi:
         return None, multi
     return {k: v[-1] for k, v in multi.items()}, multi
+
+
+_HOSTS: dict[tuple[str, str | None, str, str], str] = {}
+
+
+def _host(environ: dict[str, Any]) -> str:
+    """`request.host` (werkzeug's `get_host`), kept per Host header: it is the same on every
+    request of a client, and werkzeug's checks cost more than the rest of the context."""
+    key = (
+        environ["wsgi.url_scheme"],
+        environ.get("HTTP_HOST"),
+        environ.get("SERVER_NAME", ""),
+        environ.get("SERVER_PORT", ""),
+    )
+    host = _HOSTS.get(key)
+    if host is None:
+        host = get_host(environ)  # reads what `key` holds, no more
+        if len(_HOSTS) < 256:
+            _HOSTS[key] = host
+    return host
 
 
 def _has_body(environ: dict[str, Any]) -> bool:
@@ -197,7 +234,7 @@ class Call:
                 "userAgent": environ.get("HTTP_USER_AGENT") or None,
                 "user": None,
             },
-            "domainName": self.request.host,
+            "domainName": _host(environ),
             "deploymentId": api.deployment_id,
             "apiId": api.api_id,
         }

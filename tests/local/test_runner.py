@@ -63,6 +63,24 @@ def test_returns_value_with_env_and_context(runner: FunctionRunner) -> None:
     assert "to the log" in result.logs
 
 
+def test_every_event_reaches_the_handler_as_sent(runner: FunctionRunner) -> None:
+    """The request line to a worker is orjson's when it can, `json`'s when orjson refuses the
+    event (an integer beyond 64 bits, a lone surrogate, a key that is not a string): the
+    handler gets the same event either way, newlines and non-ASCII text included."""
+    code = _code("def handler(event, context):\n    return {'got': repr(event)}\n")
+    events: list[Any] = [
+        {"text": "line\nnext\u2028ünï\U0001f600", "n": -(2**63), "f": 1.5, "none": None},
+        {"big": 2**70},  # orjson: "Integer exceeds 64-bit range"
+        {"odd": "\ud800"},  # orjson: "str is not valid UTF-8: surrogates not allowed"
+        {1: "int key"},  # orjson: "Dict key must be str"; json makes it "1"
+    ]
+    for event in events:
+        result = runner.invoke(code, event)
+        assert result.ok, result
+        expected = {"1": "int key"} if 1 in event else event
+        assert result.value == {"got": repr(expected)}
+
+
 def test_server_environment_does_not_leak(
     runner: FunctionRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
