@@ -29,7 +29,6 @@ from __future__ import annotations
 import enum
 import hashlib
 import io
-import json
 import os
 import shutil
 import tempfile
@@ -42,12 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cogapi.local.workers import MAX_ANSWER_BYTES, Reply, Worker, WorkerPool
-
-try:
-    import orjson as _orjson
-except ImportError:  # a plain `pip install cogapi` without the `local` extra
-    _orjson = None  # type: ignore[assignment]
+from cogapi.local.workers import MAX_ANSWER_BYTES, Reply, Worker, WorkerPool, request_line
 
 _PASSED_THROUGH = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR", "TEMP", "TMP", "HOME")
 WORKERS_PER_FUNCTION = 4  # warm workers per function: calls beyond that many wait
@@ -196,7 +190,7 @@ class FunctionRunner:
         started = time.monotonic()
         deadline = started + limit
         request_id = str(uuid.uuid4())
-        request = _encoded(
+        request = request_line(
             {
                 "event": event,
                 "timeout": limit,
@@ -233,19 +227,6 @@ class FunctionRunner:
             pool.retire(busy_too=True)
         if self._own_cache:
             shutil.rmtree(self.cache_dir, ignore_errors=True)
-
-
-def _encoded(request: dict[str, Any]) -> bytes:
-    """One request line for a worker. orjson, when it is installed (`cogapi local` has it),
-    encodes an API Gateway event about 15 times faster than `json`, a good part of the gateway's
-    own time per request; what orjson refuses (an integer beyond 64 bits, a lone surrogate, a
-    key that is not a string) is left to `json`, which the worker reads either way."""
-    if _orjson is not None:
-        try:
-            return _orjson.dumps(request) + b"\n"
-        except (TypeError, ValueError):  # orjson.JSONEncodeError is a TypeError
-            pass
-    return json.dumps(request).encode() + b"\n"
 
 
 def _invocation(reply: Reply, limit: float, duration: float) -> Invocation:

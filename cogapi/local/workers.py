@@ -31,9 +31,42 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+try:
+    import orjson as _orjson
+except ImportError:  # a plain `pip install cogapi` without the `local` extra
+    _orjson = None  # type: ignore[assignment]
+
 _BOOTSTRAP = Path(__file__).with_name("_bootstrap.py")
 MAX_ANSWER_BYTES = 6 * 1024 * 1024  # Lambda's synchronous response payload limit
 LOG_TAIL_BYTES = 256 * 1024  # of one invocation's output, the end is kept
+
+
+def request_line(request: dict[str, Any]) -> bytes:
+    """One request for a worker, as the line it reads. orjson, when it is installed (`cogapi
+    local` has it), encodes an API Gateway event about 15 times faster than `json`, a good part
+    of the gateway's own time per request; what orjson refuses (an integer beyond 64 bits, a
+    lone surrogate, a key that is not a string) is left to `json`. The worker reads either."""
+    if _orjson is not None:
+        try:
+            return _orjson.dumps(request) + b"\n"
+        except (TypeError, ValueError):  # orjson.JSONEncodeError is a TypeError
+            pass
+    return json.dumps(request).encode() + b"\n"
+
+
+def _answer_of(line: bytes) -> Any:
+    """The worker's answer line, read by orjson when it can; `json` reads what orjson refuses
+    (NaN and Infinity, which the worker's `json` writes for such floats; integers beyond 64
+    bits). None when neither can: not the protocol's answer."""
+    if _orjson is not None:
+        try:
+            return _orjson.loads(line)
+        except ValueError:  # orjson.JSONDecodeError is a ValueError
+            pass
+    try:
+        return json.loads(line)
+    except ValueError:
+        return None
 
 
 class _TimedOut(Exception):
@@ -160,10 +193,7 @@ class Worker:
             reply = Reply(None, self._logs(), exit_status=status)
             self.kill()
             return reply
-        try:
-            answer = json.loads(line)
-        except ValueError:
-            answer = None
+        answer = _answer_of(line)
         reply = Reply(answer if isinstance(answer, dict) and "ok" in answer else None, self._logs())
         if reply.answer is None:
             self.kill()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import os
 import signal
 import time
@@ -79,6 +80,22 @@ def test_every_event_reaches_the_handler_as_sent(runner: FunctionRunner) -> None
         assert result.ok, result
         expected = {"1": "int key"} if 1 in event else event
         assert result.value == {"got": repr(expected)}
+
+
+def test_every_answer_comes_back_as_the_handler_gave_it(runner: FunctionRunner) -> None:
+    """The answer line is read by orjson when it can, by `json` when orjson refuses it: NaN and
+    infinities (which the worker's `json` writes) and integers beyond 64 bits come back too."""
+    code = _code(
+        "def handler(event, context):\n"
+        "    return {'text': 'line\\nnext \\u00fc', 'big': 2**70, 'inf': float('inf'),\n"
+        "            'nan': float('nan'), 'n': [1, 2.5, None, True]}\n"
+    )
+    result = runner.invoke(code, {})
+    assert result.ok, result
+    value = result.value
+    assert math.isnan(value.pop("nan"))
+    assert value == {"text": "line\nnext \u00fc", "big": 2**70, "inf": float("inf"),
+                     "n": [1, 2.5, None, True]}  # fmt: skip
 
 
 def test_server_environment_does_not_leak(
