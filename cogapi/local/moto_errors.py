@@ -14,6 +14,8 @@ error. Instead:
   for pools with passwordless sign-in, which moto has no notion of, so no local pool has it
   and AWS requires the password there ("You can only create a passwordless user when
   passwordless sign-in is available"). The wording is AWS's from when the model required it.
+  A user attribute without its `Value` (left out, or JSON null, which AWS reads as left out)
+  is AWS's `InvalidParameterException` "Attribute value for picture must not be null".
 - `contained`: any call into moto that still raises gets a JSON error naming the action: 501
   `NotImplemented` for an action moto has not implemented, 400 `UnrecognizedRegion` for a
   request signed for a region moto has no backend for (its `KeyError` names the region; AWS
@@ -63,6 +65,14 @@ def cognito_body(operation: str, raw: bytes) -> dict[str, Any] | Refused:
     model = _cognito_model()
     if operation not in model.operation_names:
         return body
+    attributes = body.get("UserAttributes")
+    if operation in _ATTRIBUTE_LISTS and isinstance(attributes, list):
+        for attribute in attributes:
+            name = attribute.get("Name") if isinstance(attribute, dict) else None
+            if isinstance(name, str) and attribute.get("Value") is None:
+                return Refused(
+                    "InvalidParameterException", f"Attribute value for {name} must not be null"
+                )
     from botocore.validate import ParamValidator
 
     shape = model.operation_model(operation).input_shape
@@ -93,6 +103,12 @@ def cognito_body(operation: str, raw: bytes) -> dict[str, Any] | Refused:
         return Refused("SerializationException", f"a value of the wrong type at {', '.join(wrong)}")
     return body
 
+
+# Operations whose `UserAttributes` AWS refuses with a member left without its `Value`: the model
+# leaves it optional, moto reads it unchecked (KeyError), and Amplify drops an undefined one.
+_ATTRIBUTE_LISTS = frozenset(
+    ("UpdateUserAttributes", "AdminUpdateUserAttributes", "SignUp", "AdminCreateUser")
+)
 
 # Members botocore's model leaves optional only for what no local pool can have (see above).
 _REQUIRED_LOCALLY = {"SignUp": ("Password",)}

@@ -7,6 +7,7 @@ log)."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any
 
@@ -15,7 +16,7 @@ import pytest
 import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from local_stack import REGION, Stack
+from local_stack import EMAIL, REGION, Stack
 
 from cogapi.local.guard import USER_POOL_CALLS
 from cogapi.local.moto_errors import Refused, cognito_body, contained
@@ -84,6 +85,51 @@ def test_sign_up_without_a_password_is_refused_where_passwordless_sign_in_is_off
     with pytest.raises(ClientError) as exc:
         idp.admin_get_user(UserPoolId=stack.pool_id, Username="no-password@example.com")
     assert exc.value.response["Error"]["Code"] == "UserNotFoundException"  # nothing half-made
+
+
+@pytest.mark.parametrize(
+    "operation", ["UpdateUserAttributes", "AdminUpdateUserAttributes", "SignUp", "AdminCreateUser"]
+)
+def test_a_user_attribute_without_a_value_is_refused_as_aws_refuses_it(
+    stack: Stack, operation: str
+) -> None:
+    """botocore lets `Value` be left out (Amplify leaves out an undefined one); moto raised
+    KeyError. AWS: InvalidParameterException "Attribute value for picture must not be null"."""
+    idp = stack.clients["cognito-idp"]
+    who = {"UserPoolId": stack.pool_id, "Username": f"novalue{time.time_ns()}"}
+    params: dict[str, Any] = {
+        "UpdateUserAttributes": {"AccessToken": stack.tokens(ADMIN_SCOPES)["access_token"]},
+        "AdminUpdateUserAttributes": {**who, "Username": EMAIL},
+        "SignUp": {
+            "ClientId": stack.client_id,
+            "Username": who["Username"],
+            "Password": "Pw-1aaaaaa",
+        },
+        "AdminCreateUser": who,
+    }[operation]
+    attributes = [{"Name": "name", "Value": "A"}, {"Name": "picture"}]
+    with pytest.raises(ClientError) as refused:
+        getattr(idp, _snake(operation))(**params, UserAttributes=attributes)
+    assert refused.value.response["Error"] == {
+        "Code": "InvalidParameterException",
+        "Message": "Attribute value for picture must not be null",
+    }
+    raw = _post(stack, operation, json.dumps({**params, "UserAttributes": [
+        {"Name": "picture", "Value": None}]}))  # fmt: skip
+    assert raw.status_code == 400  # JSON null is read as left out, as AWS reads it
+    assert raw.json()["message"] == "Attribute value for picture must not be null"
+    kept = idp.admin_get_user(UserPoolId=stack.pool_id, Username=EMAIL)["UserAttributes"]
+    assert {"Name": "name", "Value": "A"} not in kept  # refused whole: nothing was applied
+    if operation in ("SignUp", "AdminCreateUser"):
+        with pytest.raises(ClientError, match="UserNotFoundException"):
+            idp.admin_get_user(**who)
+
+
+ADMIN_SCOPES = ("openid", "aws.cognito.signin.user.admin")  # what the user's own calls need
+
+
+def _snake(operation: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
 
 
 def test_a_value_of_the_wrong_type_is_a_serialization_error(stack: Stack) -> None:
