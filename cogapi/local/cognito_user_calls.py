@@ -4,7 +4,9 @@ checks it first: signature, expiry, the `aws.cognito.signin.user.admin` scope, r
 `ForgotPassword`, `ConfirmForgotPassword`, `ResendConfirmationCode`), with the neutral answers
 that hide whether a user exists. The codes AWS would send go to the outbox (`codes`), also the
 one for a new email address or phone number given with `UpdateUserAttributes` (moto sends none),
-and the calls that take one back accept only it (moto takes any code). moto lacks
+and the calls that take one back accept only it (moto takes any code). `SignUp` and
+`UpdateUserAttributes` write only what the app client may write (`unwritable`; moto lets a user
+write any attribute, `email_verified` included). moto lacks
 several of them (`DeleteUser`, `DeleteUserAttributes`, `RevokeToken`, `ResendConfirmationCode`,
 `GetUserAttributeVerificationCode`, `VerifyUserAttribute`). The design is in `cognito_api`'s
 docstring.
@@ -59,10 +61,44 @@ def _mask_email(address: str) -> str:
 
 @dataclass(frozen=True)
 class Caller:
-    """Whose access token a user API got: the pool and the user name in it."""
+    """Whose access token a user API got: the pool, the user name in it, and the app client
+    the token was issued to."""
 
     pool_id: str
     username: str
+    client_id: str
+
+
+# What an app client may write when its WriteAttributes are not set: the standard attributes
+# (AWS's documentation of WriteAttributes), `sub` aside, which no one writes.
+STANDARD_WRITABLE = frozenset(
+    ("address", "birthdate", "email", "family_name", "gender", "given_name", "locale",
+     "middle_name", "name", "nickname", "phone_number", "picture", "preferred_username",
+     "profile", "updated_at", "website", "zoneinfo")
+)  # fmt: skip
+_VERIFIED_FLAGS = ("email_verified", "phone_number_verified")
+UNAUTHORIZED_WRITE = Refused(
+    "NotAuthorizedException", "A client attempted to write unauthorized attribute"
+)
+
+
+def unwritable(client: ClientView | None, attributes: Any) -> bool:
+    """Whether `attributes` (a request's UserAttributes) name one the app client may not write:
+    one outside its WriteAttributes, or outside the standard attributes when those are not set.
+    A verification flag is never the client's to write: only an administrator (or a code)
+    verifies an address."""
+    if client is None or not isinstance(attributes, list):
+        return False
+    allowed = set(client.write_attributes) if client.write_attributes else STANDARD_WRITABLE
+    for attribute in attributes:
+        name = attribute.get("Name") if isinstance(attribute, dict) else None
+        if (
+            isinstance(name, str)
+            and name != "sub"
+            and (name in _VERIFIED_FLAGS or name not in allowed)
+        ):
+            return True
+    return False
 
 
 _TokenCall = Callable[["UserCalls", dict[str, Any], dict[str, Any], Caller], Answer]
@@ -104,7 +140,7 @@ class UserCalls(CognitoFront):
             return fail("NotAuthorizedException", "Access Token does not have required scopes")
         if not self.state.access_token_known(pool_id, token):
             return fail("NotAuthorizedException", "Access Token has been revoked")
-        return Caller(pool_id, str(claims.get("username", "")))
+        return Caller(pool_id, str(claims.get("username", "")), str(claims.get("client_id", "")))
 
     def _token_call(self, environ: dict[str, Any], body: dict[str, Any]) -> Answer:
         operation = environ["cogapi.operation"]
@@ -166,11 +202,13 @@ class UserCalls(CognitoFront):
         VerifyUserAttribute takes the code. Where the pool requires verification before an
         update (`AttributesRequireVerificationBeforeUpdate`), the old value stays (verified)
         and the new one is applied by VerifyUserAttribute."""
+        attributes = body.get("UserAttributes")
+        if unwritable(self.state.client(caller.pool_id, caller.client_id), attributes):
+            return fail(*UNAUTHORIZED_WRITE)
         pool, subject = (
             self.state.pool(caller.pool_id),
             self.state.subject(caller.pool_id, caller.username),
         )
-        attributes = body.get("UserAttributes")
         if pool is None or subject is None or not isinstance(attributes, list):
             return self._moto(environ, body)  # moto's own answer to these
         new = {
@@ -289,9 +327,12 @@ class UserCalls(CognitoFront):
         """moto signs the user up; the code AWS sends goes to the outbox. It goes where AWS
         sends it: to the phone number when the pool verifies phone numbers and the user gave
         one, else to the email address when the pool verifies those (moto names a phone
-        number even where there is none); no code when the pool verifies neither."""
-        answer = self._moto(environ, body)
+        number even where there is none); no code when the pool verifies neither. Only what
+        the client may write is written (`unwritable`), checked before moto makes the user."""
         client = self._client_for(body)
+        if unwritable(client, body.get("UserAttributes")):
+            return fail(*UNAUTHORIZED_WRITE)
+        answer = self._moto(environ, body)
         if client is None or answer.error is not None or answer.body.get("UserConfirmed"):
             return answer
         username = str(body.get("Username") or "")

@@ -119,6 +119,7 @@ class ClientView:
     refresh_seconds: int
     explicit_auth_flows: tuple[str, ...] = ()
     prevent_user_existence_errors: bool = False  # PreventUserExistenceErrors=ENABLED
+    write_attributes: tuple[str, ...] = ()  # empty: the client's default, the standard ones
 
 
 @dataclass(frozen=True)
@@ -331,6 +332,7 @@ class MotoState:
             refresh_seconds=_validity(config, "RefreshTokenValidity", "days", 30),
             explicit_auth_flows=tuple(config.get("ExplicitAuthFlows") or ()),
             prevent_user_existence_errors=config.get("PreventUserExistenceErrors") == "ENABLED",
+            write_attributes=tuple(config.get("WriteAttributes") or ()),
         )
 
     def pool_of_client(self, client_id: str) -> str | None:

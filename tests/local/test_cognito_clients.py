@@ -461,6 +461,64 @@ def test_get_and_update_user_with_the_access_token(pool: Pool) -> None:
     assert user.get_user(attr_map={}).email_verified is True  # pycognito parses "true"
 
 
+UNAUTHORIZED_WRITE = (
+    "NotAuthorizedException",
+    "A client attempted to write unauthorized attribute",
+)
+
+
+def _attributes(pool: Pool, name: str) -> dict[str, str]:
+    got = pool.idp.admin_get_user(UserPoolId=pool.pool_id, Username=name)["UserAttributes"]
+    return {a["Name"]: a["Value"] for a in got}
+
+
+def test_a_user_writes_only_what_the_app_client_lets_it_write(pool: Pool) -> None:
+    """AWS: a user's own writes (UpdateUserAttributes, SignUp) are limited to the app client's
+    WriteAttributes, or to the standard attributes when it sets none; a verification flag is
+    never the user's to set. moto let a user write anything, `email_verified` included."""
+    pool.idp.add_custom_attributes(
+        UserPoolId=pool.pool_id,
+        CustomAttributes=[{"Name": "role", "AttributeDataType": "String", "Mutable": True}],
+    )
+    limited = pool.idp.create_user_pool_client(
+        UserPoolId=pool.pool_id, ClientName="limited", WriteAttributes=["email", "given_name"],
+        ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    )["UserPoolClient"]["ClientId"]  # fmt: skip
+    name = pool.user()
+    pool.idp.admin_update_user_attributes(
+        UserPoolId=pool.pool_id, Username=name,
+        UserAttributes=[{"Name": "email_verified", "Value": "false"}])  # fmt: skip
+    for client, refused, allowed in (
+        (limited, {"family_name": "X"}, {"given_name": "Ann"}),
+        (pool.srp, {"custom:role": "admin"}, {"family_name": "Y"}),  # no WriteAttributes set
+        (pool.srp, {"email_verified": "true"}, {"given_name": "Bea"}),
+    ):
+        user = pool.cognito(name, client_id=client)
+        user.authenticate(PASSWORD)
+        with pytest.raises(ClientError) as exc:
+            user.update_profile({**allowed, **refused}, attr_map={})
+        assert _error(exc) == UNAUTHORIZED_WRITE
+        attributes = _attributes(pool, name)
+        assert all(attributes.get(k) != v for k, v in {**refused, **allowed}.items())  # as a whole
+        assert attributes.get("email_verified") == "false"
+        user.update_profile(allowed, attr_map={})
+        assert all(_attributes(pool, name)[k] == v for k, v in allowed.items())
+    # SignUp writes with the client's permissions too, and makes no user when it refuses
+    newcomer = "w" + secrets.token_hex(4)
+    signing_up = pool.cognito(newcomer)
+    signing_up.set_base_attributes(email=f"{newcomer}@example.com", email_verified="true")
+    with pytest.raises(ClientError) as exc:
+        signing_up.register(newcomer, PASSWORD)
+    assert _error(exc) == UNAUTHORIZED_WRITE
+    with pytest.raises(ClientError, match="UserNotFoundException"):
+        pool.idp.admin_get_user(UserPoolId=pool.pool_id, Username=newcomer)
+    with pytest.raises(ClientError) as exc:
+        pool.idp.sign_up(ClientId=limited, Username=newcomer, Password=PASSWORD,
+                         UserAttributes=[{"Name": "email", "Value": f"{newcomer}@example.com"},
+                                         {"Name": "name", "Value": "N"}])  # fmt: skip
+    assert _error(exc) == UNAUTHORIZED_WRITE
+
+
 def test_a_new_email_address_is_unverified_until_its_code_comes_back(pool: Pool) -> None:
     """AWS (the pool auto-verifies email): UpdateUserAttributes sends a code to the new address
     and says where in CodeDeliveryDetailsList; the address is unverified until VerifyUserAttribute
