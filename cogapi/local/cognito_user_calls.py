@@ -82,13 +82,23 @@ UNAUTHORIZED_WRITE = Refused(
 )
 
 
-def unwritable(client: ClientView | None, attributes: Any) -> bool:
-    """Whether `attributes` (a request's UserAttributes) name one the app client may not write:
-    one outside its WriteAttributes, or outside the standard attributes when those are not set.
-    A verification flag is never the client's to write: only an administrator (or a code)
-    verifies an address."""
+def unwritable(client: ClientView | None, attributes: Any) -> Refused | None:
+    """Why `attributes` (a request's UserAttributes) may not be written by the app client, or
+    None. A verification flag is never the client's to write (only an administrator, or a
+    code, verifies an address): AWS calls it non-mutable. Anything else must be in the client's
+    WriteAttributes, or among the standard attributes when it sets none."""
     if client is None or not isinstance(attributes, list):
-        return False
+        return None
+    allowed = set(client.write_attributes) if client.write_attributes else STANDARD_WRITABLE
+    names = [a.get("Name") for a in attributes if isinstance(a, dict)]
+    for name in names:
+        if name in _VERIFIED_FLAGS:
+            return Refused(
+                "InvalidParameterException", f"Cannot modify the non-mutable attribute {name}"
+            )
+    if any(isinstance(n, str) and n != "sub" and n not in allowed for n in names):
+        return UNAUTHORIZED_WRITE
+    return None
     allowed = set(client.write_attributes) if client.write_attributes else STANDARD_WRITABLE
     for attribute in attributes:
         name = attribute.get("Name") if isinstance(attribute, dict) else None
@@ -203,8 +213,9 @@ class UserCalls(CognitoFront):
         update (`AttributesRequireVerificationBeforeUpdate`), the old value stays (verified)
         and the new one is applied by VerifyUserAttribute."""
         attributes = body.get("UserAttributes")
-        if unwritable(self.state.client(caller.pool_id, caller.client_id), attributes):
-            return fail(*UNAUTHORIZED_WRITE)
+        refused = unwritable(self.state.client(caller.pool_id, caller.client_id), attributes)
+        if refused is not None:
+            return fail(*refused)
         pool, subject = (
             self.state.pool(caller.pool_id),
             self.state.subject(caller.pool_id, caller.username),
@@ -330,8 +341,9 @@ class UserCalls(CognitoFront):
         number even where there is none); no code when the pool verifies neither. Only what
         the client may write is written (`unwritable`), checked before moto makes the user."""
         client = self._client_for(body)
-        if unwritable(client, body.get("UserAttributes")):
-            return fail(*UNAUTHORIZED_WRITE)
+        refused = unwritable(client, body.get("UserAttributes"))
+        if refused is not None:
+            return fail(*refused)
         answer = self._moto(environ, body)
         if client is None or answer.error is not None or answer.body.get("UserConfirmed"):
             return answer

@@ -465,6 +465,10 @@ UNAUTHORIZED_WRITE = (
     "NotAuthorizedException",
     "A client attempted to write unauthorized attribute",
 )
+NON_MUTABLE = (
+    "InvalidParameterException",
+    "Cannot modify the non-mutable attribute email_verified",
+)
 
 
 def _attributes(pool: Pool, name: str) -> dict[str, str]:
@@ -475,7 +479,8 @@ def _attributes(pool: Pool, name: str) -> dict[str, str]:
 def test_a_user_writes_only_what_the_app_client_lets_it_write(pool: Pool) -> None:
     """AWS: a user's own writes (UpdateUserAttributes, SignUp) are limited to the app client's
     WriteAttributes, or to the standard attributes when it sets none; a verification flag is
-    never the user's to set. moto let a user write anything, `email_verified` included."""
+    never the user's to set (AWS: "Cannot modify the non-mutable attribute email_verified").
+    moto let a user write anything, `email_verified` included."""
     pool.idp.add_custom_attributes(
         UserPoolId=pool.pool_id,
         CustomAttributes=[{"Name": "role", "AttributeDataType": "String", "Mutable": True}],
@@ -488,16 +493,16 @@ def test_a_user_writes_only_what_the_app_client_lets_it_write(pool: Pool) -> Non
     pool.idp.admin_update_user_attributes(
         UserPoolId=pool.pool_id, Username=name,
         UserAttributes=[{"Name": "email_verified", "Value": "false"}])  # fmt: skip
-    for client, refused, allowed in (
-        (limited, {"family_name": "X"}, {"given_name": "Ann"}),
-        (pool.srp, {"custom:role": "admin"}, {"family_name": "Y"}),  # no WriteAttributes set
-        (pool.srp, {"email_verified": "true"}, {"given_name": "Bea"}),
-    ):
+    for client, refused, allowed, why in (
+        (limited, {"family_name": "X"}, {"given_name": "Ann"}, UNAUTHORIZED_WRITE),
+        (pool.srp, {"custom:role": "admin"}, {"family_name": "Y"}, UNAUTHORIZED_WRITE),
+        (pool.srp, {"email_verified": "true"}, {"given_name": "Bea"}, NON_MUTABLE),
+    ):  # pool.srp sets no WriteAttributes: the standard attributes
         user = pool.cognito(name, client_id=client)
         user.authenticate(PASSWORD)
         with pytest.raises(ClientError) as exc:
             user.update_profile({**allowed, **refused}, attr_map={})
-        assert _error(exc) == UNAUTHORIZED_WRITE
+        assert _error(exc) == why
         attributes = _attributes(pool, name)
         assert all(attributes.get(k) != v for k, v in {**refused, **allowed}.items())  # as a whole
         assert attributes.get("email_verified") == "false"
@@ -509,7 +514,7 @@ def test_a_user_writes_only_what_the_app_client_lets_it_write(pool: Pool) -> Non
     signing_up.set_base_attributes(email=f"{newcomer}@example.com", email_verified="true")
     with pytest.raises(ClientError) as exc:
         signing_up.register(newcomer, PASSWORD)
-    assert _error(exc) == UNAUTHORIZED_WRITE
+    assert _error(exc) == NON_MUTABLE
     with pytest.raises(ClientError, match="UserNotFoundException"):
         pool.idp.admin_get_user(UserPoolId=pool.pool_id, Username=newcomer)
     with pytest.raises(ClientError) as exc:
