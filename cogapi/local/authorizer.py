@@ -118,10 +118,7 @@ class CognitoAuthorizer:
         if authorizer is None or authorizer.type != "COGNITO_USER_POOLS":
             raise internal(f"method {method.http_method} has no Cognito authorizer")
         header = authorizer.identity_source.removeprefix("method.request.header.")
-        key = header.upper().replace("-", "_")  # the environ key `request.headers` reads
-        if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            key = "HTTP_" + key
-        token = request.environ.get(key, "").strip()
+        token = request.headers.get(header, "").strip()
         if token[:7].lower() == "bearer ":  # undocumented but accepted by AWS (aws-notes)
             token = token[7:].strip()
         if not token:

@@ -99,16 +99,6 @@ def unwritable(client: ClientView | None, attributes: Any) -> Refused | None:
     if any(isinstance(n, str) and n != "sub" and n not in allowed for n in names):
         return UNAUTHORIZED_WRITE
     return None
-    allowed = set(client.write_attributes) if client.write_attributes else STANDARD_WRITABLE
-    for attribute in attributes:
-        name = attribute.get("Name") if isinstance(attribute, dict) else None
-        if (
-            isinstance(name, str)
-            and name != "sub"
-            and (name in _VERIFIED_FLAGS or name not in allowed)
-        ):
-            return True
-    return False
 
 
 _TokenCall = Callable[["UserCalls", dict[str, Any], dict[str, Any], Caller], Answer]

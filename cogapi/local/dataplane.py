@@ -32,7 +32,6 @@ from typing import Any
 
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
-from werkzeug.wsgi import get_host
 
 from cogapi.local import moto_state, vtl
 from cogapi.local.authorizer import CognitoAuthorizer
@@ -156,26 +155,6 @@ def _headers(environ: dict[str, Any]) -> tuple[dict[str, str] | None, dict[str, 
     return {k: v[-1] for k, v in multi.items()}, multi
 
 
-_HOSTS: dict[tuple[str, str | None, str, str], str] = {}
-
-
-def _host(environ: dict[str, Any]) -> str:
-    """`request.host` (werkzeug's `get_host`), kept per Host header: it is the same on every
-    request of a client, and werkzeug's checks cost more than the rest of the context."""
-    key = (
-        environ["wsgi.url_scheme"],
-        environ.get("HTTP_HOST"),
-        environ.get("SERVER_NAME", ""),
-        environ.get("SERVER_PORT", ""),
-    )
-    host = _HOSTS.get(key)
-    if host is None:
-        host = get_host(environ)  # reads what `key` holds, no more
-        if len(_HOSTS) < 256:
-            _HOSTS[key] = host
-    return host
-
-
 def _has_body(environ: dict[str, Any]) -> bool:
     return "wsgi.input_terminated" in environ or environ.get("CONTENT_LENGTH", "") not in ("", "0")
 
@@ -234,7 +213,7 @@ class Call:
                 "userAgent": environ.get("HTTP_USER_AGENT") or None,
                 "user": None,
             },
-            "domainName": _host(environ),
+            "domainName": self.request.host,
             "deploymentId": api.deployment_id,
             "apiId": api.api_id,
         }
