@@ -6,7 +6,8 @@ that hide whether a user exists. The codes AWS would send go to the outbox (`cod
 one for a new email address or phone number given with `UpdateUserAttributes` (moto sends none),
 and the calls that take one back accept only it (moto takes any code). `SignUp` and
 `UpdateUserAttributes` write only what the app client may write (`unwritable`; moto lets a user
-write any attribute, `email_verified` included). moto lacks
+write any attribute, `email_verified` included), and `GetUser` answers only what it may read
+(`ClientView.readable`; moto answers every attribute). moto lacks
 several of them (`DeleteUser`, `DeleteUserAttributes`, `RevokeToken`, `ResendConfirmationCode`,
 `GetUserAttributeVerificationCode`, `VerifyUserAttribute`). The design is in `cognito_api`'s
 docstring.
@@ -14,6 +15,7 @@ docstring.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -161,7 +163,21 @@ class UserCalls(CognitoFront):
             return fail("NotAuthorizedException", INCORRECT)  # moto says the user name
         if operation == "GlobalSignOut" and answer.error is None:
             self.hosted_ui.sign_out(caller.pool_id, caller.username)
+        if operation == "GetUser" and answer.error is None:
+            return self._readable_only(answer, caller)
         return answer
+
+    def _readable_only(self, answer: Answer, caller: Caller) -> Answer:
+        """GetUser's answer with only the attributes the token's app client may read (moto
+        answers them all)."""
+        client = self.state.client(caller.pool_id, caller.client_id)
+        listed = answer.body.get("UserAttributes")
+        if client is None or not isinstance(listed, list):
+            return answer
+        named = [a for a in listed if isinstance(a, dict) and isinstance(a.get("Name"), str)]
+        kept = client.readable({a["Name"]: "" for a in named})
+        body = {**answer.body, "UserAttributes": [a for a in named if a["Name"] in kept]}
+        return dataclasses.replace(answer, body=body)
 
     @_takes_access_token
     def _delete_user(self, environ: dict[str, Any], body: dict[str, Any], caller: Caller) -> Answer:

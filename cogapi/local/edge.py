@@ -481,7 +481,8 @@ class HostedUi(TokenIssuer):
         subject = self.state.subject(pool.pool_id, str(claims.get("username", "")))
         if subject is None:
             return fail(401, "invalid_token", "User does not exist")
-        body = dict(subject.attributes)
+        client = self.state.client(pool.pool_id, str(claims.get("client_id", "")))
+        body = client.readable(subject.attributes) if client else dict(subject.attributes)
         body["username"] = subject.username
         return json_response(body)
 

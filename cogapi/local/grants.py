@@ -58,6 +58,7 @@ class TokenIssuer:
         nonce: str | None = None,
     ) -> Grant:
         now = int(self.clock())
+        subject = dataclasses.replace(subject, attributes=client.readable(subject.attributes))
         grant = Grant(
             issuer=urls.issuer(self.endpoint, pool_id),
             client_id=client.client_id,

@@ -28,7 +28,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,6 +120,21 @@ class ClientView:
     explicit_auth_flows: tuple[str, ...] = ()
     prevent_user_existence_errors: bool = False  # PreventUserExistenceErrors=ENABLED
     write_attributes: tuple[str, ...] = ()  # empty: the client's default, the standard ones
+    read_attributes: tuple[str, ...] = ()  # empty: the client's default (see `readable`)
+
+    def readable(self, attributes: Mapping[str, str]) -> dict[str, str]:
+        """Of a user's attributes, those this client may read: what GetUser with its access
+        token answers, and what its ID tokens and userInfo carry (AWS: "Your user's ID token
+        from an app only contains claims that correspond to the readable attributes").
+        A client that sets ReadAttributes reads those, and `sub`, which every token names. One
+        that sets none reads them all here: AWS's API reference says such a client reads the
+        standard attributes and the verification flags, CDK's documentation that it reads
+        every standard and custom attribute, and an app that reads a custom attribute on AWS
+        must not lose it here on one source's word."""
+        if not self.read_attributes:
+            return dict(attributes)
+        allowed = set(self.read_attributes)
+        return {name: v for name, v in attributes.items() if name == "sub" or name in allowed}
 
 
 @dataclass(frozen=True)
@@ -333,6 +348,7 @@ class MotoState:
             explicit_auth_flows=tuple(config.get("ExplicitAuthFlows") or ()),
             prevent_user_existence_errors=config.get("PreventUserExistenceErrors") == "ENABLED",
             write_attributes=tuple(config.get("WriteAttributes") or ()),
+            read_attributes=tuple(config.get("ReadAttributes") or ()),
         )
 
     def pool_of_client(self, client_id: str) -> str | None:

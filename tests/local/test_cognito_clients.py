@@ -524,6 +524,60 @@ def test_a_user_writes_only_what_the_app_client_lets_it_write(pool: Pool) -> Non
     assert _error(exc) == UNAUTHORIZED_WRITE
 
 
+@pytest.mark.usefixtures("insecure_local_transport")
+def test_a_client_reads_only_its_read_attributes(pool: Pool) -> None:
+    """AWS: GetUser with an access token answers only the attributes the token's app client may
+    read, and the client's ID tokens (and userInfo) carry only those, `sub` aside. A client that
+    sets no ReadAttributes reads them all here (see `ClientView.readable`). moto answered, and
+    the stand-in minted, every attribute whatever the client."""
+    pool.idp.add_custom_attributes(UserPoolId=pool.pool_id, CustomAttributes=[
+        {"Name": "squad", "AttributeDataType": "String", "Mutable": True},
+        {"Name": "tier", "AttributeDataType": "String", "Mutable": True}])  # fmt: skip
+    reader = pool.idp.create_user_pool_client(
+        UserPoolId=pool.pool_id, ClientName="reader",
+        ReadAttributes=["email", "email_verified", "custom:squad"],
+        ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        AllowedOAuthFlows=["code"], AllowedOAuthScopes=["openid", "email"],
+        AllowedOAuthFlowsUserPoolClient=True, CallbackURLs=[CALLBACK],
+        SupportedIdentityProviders=["COGNITO"])["UserPoolClient"]["ClientId"]  # fmt: skip
+    name = pool.user()
+    pool.idp.admin_update_user_attributes(UserPoolId=pool.pool_id, Username=name, UserAttributes=[
+        {"Name": "given_name", "Value": "Ann"}, {"Name": "custom:squad", "Value": "blue"},
+        {"Name": "custom:tier", "Value": "gold"}])  # fmt: skip
+    readable = {"sub", "email", "email_verified", "custom:squad"}
+    everything = readable | {"given_name", "custom:tier"}
+
+    def attribute_claims(claims: dict[str, Any]) -> set[str]:
+        return {k for k in claims if k in everything}
+
+    for client, expected in ((reader, readable), (pool.srp, everything)):
+        user = pool.cognito(name, client_id=client)
+        user.authenticate(PASSWORD)  # pycognito's SRP; it verifies the tokens it gets
+        assert attribute_claims(user.id_claims) == expected, client
+        answer = pool.idp.get_user(AccessToken=user.access_token)
+        assert {a["Name"] for a in answer["UserAttributes"]} == expected, client
+        _fits_aws_model("get_user", answer)
+        user.renew_access_token()  # a refreshed ID token reads no more than the first
+        assert attribute_claims(jwt_claims(user.id_token)) == expected, client
+    # the code flow: the ID token and userInfo read as the client may (Authlib)
+    meta = _discover(pool.issuer)
+    oauth = OAuth2Session(reader, redirect_uri=CALLBACK, scope="openid email",
+                          code_challenge_method="S256")  # fmt: skip
+    verifier = secrets.token_urlsafe(48)
+    url, state = oauth.create_authorization_url(
+        meta["authorization_endpoint"], code_verifier=verifier
+    )
+    done = _hosted_login(requests.Session(), url, name, PASSWORD)
+    token = oauth.fetch_token(meta["token_endpoint"], authorization_response=done.headers[
+        "Location"], code_verifier=verifier, state=state)  # fmt: skip
+    assert attribute_claims(jwt_claims(token["id_token"])) == readable
+    info = oauth.get(meta["userinfo_endpoint"]).json()
+    assert set(info) == readable | {"username"}
+    # an administrator reads everything, whatever the clients may
+    admin_view = pool.idp.admin_get_user(UserPoolId=pool.pool_id, Username=name)
+    assert everything <= {a["Name"] for a in admin_view["UserAttributes"]}
+
+
 def test_a_new_email_address_is_unverified_until_its_code_comes_back(pool: Pool) -> None:
     """AWS (the pool auto-verifies email): UpdateUserAttributes sends a code to the new address
     and says where in CodeDeliveryDetailsList; the address is unverified until VerifyUserAttribute
