@@ -6,7 +6,8 @@ Behaviour follows aws-notes ("What AWS's edge looks like from outside"):
   `/login` with the same query and an `XSRF-TOKEN` cookie that the form must post back as `_csrf`.
 - `/oauth2/token` redeems a single-use, 5-minute code (PKCE-checked) or a refresh token (no new
   refresh token), with HTTP Basic for a client with a secret; errors are 400 `{"error": ...}`.
-- `/oauth2/userInfo` wants an access token with `openid`; errors only in `WWW-Authenticate`.
+- `/oauth2/userInfo` wants an access token with `openid`; errors only in `WWW-Authenticate`. It
+  answers what the token's client may read, within the token's scopes (`userinfo_attributes`).
 - `/signup` in a pool that verifies email addresses makes an unconfirmed user, "sends" a code
   (into the outbox: `codes`) and 302s to `/confirm`, whose form takes that code (or sends a new
   one); a right code confirms the user, verifies the address and continues the sign-in, as the
@@ -38,6 +39,35 @@ from cogapi.local.moto_state import ClientView, MotoState, PoolView, SignInError
 from cogapi.local.tokens import Grant, InvalidToken, KeySet, Subject, is_expired
 
 CODE_SECONDS = 300
+# What userInfo answers for each scope besides `openid` (AWS's userInfo endpoint documentation);
+# `profile` also gives the custom attributes.
+_PROFILE = frozenset(("name", "family_name", "given_name", "middle_name", "nickname",
+                      "preferred_username", "profile", "picture", "website", "gender",
+                      "birthdate", "zoneinfo", "locale", "updated_at"))  # fmt: skip
+_SCOPE_ATTRIBUTES = {
+    "email": frozenset(("email", "email_verified")),
+    "phone": frozenset(("phone_number", "phone_number_verified")),
+}
+
+
+def userinfo_attributes(scopes: list[str], readable: dict[str, str]) -> dict[str, str]:
+    """Of the attributes a client may read, those userInfo answers for an access token with
+    `scopes`: all of them for `openid` alone; else `sub` and what `profile`, `email` and
+    `phone` each name (`aws.cognito.signin.user.admin` and resource server scopes change
+    nothing)."""
+    asked = [s for s in scopes if s == "profile" or s in _SCOPE_ATTRIBUTES]
+    if not asked:
+        return dict(readable)
+    named = frozenset().union(*(_SCOPE_ATTRIBUTES.get(s, frozenset()) for s in asked))
+
+    def wanted(name: str) -> bool:
+        if name == "sub" or name in named:
+            return True
+        return "profile" in asked and (name in _PROFILE or name.startswith("custom:"))
+
+    return {name: value for name, value in readable.items() if wanted(name)}
+
+
 XSRF_COOKIE = "XSRF-TOKEN"
 SIGNUP_COOKIE = "cogapi-signup"  # ties /confirm's sign-in to the browser that signed up
 SIGNUP_SECONDS = 24 * 3600  # as long as the sign-up code lives
@@ -482,7 +512,8 @@ class HostedUi(TokenIssuer):
         if subject is None:
             return fail(401, "invalid_token", "User does not exist")
         client = self.state.client(pool.pool_id, str(claims.get("client_id", "")))
-        body = client.readable(subject.attributes) if client else dict(subject.attributes)
+        readable = client.readable(subject.attributes) if client else dict(subject.attributes)
+        body = userinfo_attributes(str(claims.get("scope", "")).split(), readable)
         body["username"] = subject.username
         return json_response(body)
 
