@@ -50,6 +50,10 @@ Known differences from AWS (each a deliberate simplification):
 - CORS on the control plane: only pages on loopback origins, only for the user-pool calls AWS
   serves to browsers (`guard.USER_POOL_CALLS`); AWS grants those to every origin.
 - No hosted-UI session cookie: every `/oauth2/authorize` shows the form again.
+- An app client without ReadAttributes reads every attribute (`ClientView.readable`): AWS's
+  API reference says the standard ones and the verification flags, CDK's documentation all of
+  them. A client with ReadAttributes reads only those, as on AWS. ID tokens carry every readable
+  attribute whatever the scopes; only userInfo is documented to narrow them by scope.
 - Federated identity providers, MFA and the change-password page are not
   emulated; authorizer result caching is not emulated (every call is checked).
 - A deployment made without passing through the server's HTTP port (in-process `mock_aws`) is
