@@ -39,6 +39,12 @@ from cogapi.local.moto_state import ClientView, MotoState, PoolView, SignInError
 from cogapi.local.tokens import Grant, InvalidToken, KeySet, Subject, is_expired
 
 CODE_SECONDS = 300
+XSRF_COOKIE = "XSRF-TOKEN"
+SIGNUP_COOKIE = "cogapi-signup"  # ties /confirm's sign-in to the browser that signed up
+SIGNUP_SECONDS = 24 * 3600  # as long as the sign-up code lives
+_FLOW = {"code": "code", "token": "implicit"}
+
+
 # What userInfo answers for each scope besides `openid` (AWS's userInfo endpoint documentation);
 # `profile` also gives the custom attributes.
 _PROFILE = frozenset(("name", "family_name", "given_name", "middle_name", "nickname",
@@ -66,12 +72,6 @@ def userinfo_attributes(scopes: list[str], readable: dict[str, str]) -> dict[str
         return "profile" in asked and (name in _PROFILE or name.startswith("custom:"))
 
     return {name: value for name, value in readable.items() if wanted(name)}
-
-
-XSRF_COOKIE = "XSRF-TOKEN"
-SIGNUP_COOKIE = "cogapi-signup"  # ties /confirm's sign-in to the browser that signed up
-SIGNUP_SECONDS = 24 * 3600  # as long as the sign-up code lives
-_FLOW = {"code": "code", "token": "implicit"}
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
