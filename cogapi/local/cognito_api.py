@@ -88,6 +88,7 @@ class CognitoApi(SignIn, UserCalls):
             "GetUserAttributeVerificationCode": self._attribute_verification_code,
             "VerifyUserAttribute": self._verify_user_attribute,
             "UpdateUserAttributes": self._update_user_attributes,
+            "AdminUpdateUserAttributes": self._admin_update_user_attributes,
             "ForgotPassword": self._forgot_password,
             "ConfirmForgotPassword": self._confirm_forgot_password,
             "ResendConfirmationCode": self._resend_confirmation_code,

@@ -3,7 +3,8 @@ checks it first: signature, expiry, the `aws.cognito.signin.user.admin` scope, r
 `RevokeToken`, and sign-up, recovery and confirmation (`SignUp`, `ConfirmSignUp`,
 `ForgotPassword`, `ConfirmForgotPassword`, `ResendConfirmationCode`), with the neutral answers
 that hide whether a user exists. The codes AWS would send go to the outbox (`codes`), also the
-one for a new email address or phone number given with `UpdateUserAttributes` (moto sends none),
+one for a new email address or phone number given with `UpdateUserAttributes` or
+`AdminUpdateUserAttributes` (moto sends none),
 and the calls that take one back accept only it (moto takes any code). `SignUp` and
 `UpdateUserAttributes` write only what the app client may write (`unwritable`; moto lets a user
 write any attribute, `email_verified` included), and `GetUser` answers only what it may read
@@ -212,53 +213,88 @@ class UserCalls(CognitoFront):
     def _update_user_attributes(
         self, environ: dict[str, Any], body: dict[str, Any], caller: Caller
     ) -> Answer:
-        """moto's update, then what AWS adds when an email address or phone number the pool
-        verifies (`AutoVerifiedAttributes`) gets a new value: a code to the new value (into the
-        outbox), `CodeDeliveryDetailsList` in the answer, and the attribute unverified until
-        VerifyUserAttribute takes the code. Where the pool requires verification before an
-        update (`AttributesRequireVerificationBeforeUpdate`), the old value stays (verified)
-        and the new one is applied by VerifyUserAttribute."""
+        """A user's own update: only what the app client may write (`unwritable`), then
+        `_update_verifying`, whose codes AWS lists in `CodeDeliveryDetailsList`."""
         attributes = body.get("UserAttributes")
         refused = unwritable(self.state.client(caller.pool_id, caller.client_id), attributes)
         if refused is not None:
             return fail(*refused)
-        pool, subject = (
-            self.state.pool(caller.pool_id),
-            self.state.subject(caller.pool_id, caller.username),
+        answer, deliveries = self._update_verifying(
+            environ, body, caller.pool_id, caller.username, attributes
         )
+        return ok({"CodeDeliveryDetailsList": deliveries}) if deliveries else answer
+
+    def _admin_update_user_attributes(
+        self, environ: dict[str, Any], body: dict[str, Any]
+    ) -> Answer:
+        """An administrator's update, verified as AWS documents AdminUpdateUserAttributes: a new
+        email address or phone number the pool verifies gets a code and stays unverified (or,
+        where the pool requires verification before an update, is held) unless the same call
+        sets its `*_verified` flag to true. Its answer is `{}` either way (no delivery list in
+        AWS's model); moto applied the new value, verified as the old one was, and sent nothing."""
+        answer, _ = self._update_verifying(
+            environ,
+            body,
+            str(body.get("UserPoolId") or ""),
+            str(body.get("Username") or ""),
+            body.get("UserAttributes"),
+        )
+        return answer
+
+    def _update_verifying(
+        self,
+        environ: dict[str, Any],
+        body: dict[str, Any],
+        pool_id: str,
+        username: str,
+        attributes: Any,
+    ) -> tuple[Answer, list[dict[str, Any]]]:
+        """moto's update, then what AWS adds when an email address or phone number the pool
+        verifies (`AutoVerifiedAttributes`) gets a new value that the call does not itself mark
+        verified: a code to the new value (into the outbox), and the attribute unverified until
+        VerifyUserAttribute takes the code. Where the pool requires verification before an
+        update (`AttributesRequireVerificationBeforeUpdate`), the old value stays (verified)
+        and the new one is applied by VerifyUserAttribute. Returns moto's answer and where the
+        codes went."""
+        pool, subject = self.state.pool(pool_id), self.state.subject(pool_id, username)
         if pool is None or subject is None or not isinstance(attributes, list):
-            return self._moto(environ, body)  # moto's own answer to these
+            return self._moto(environ, body), []  # moto's own answer to these
+        given = {str(a.get("Name")): a.get("Value") for a in attributes if isinstance(a, dict)}
         new = {
-            str(a.get("Name")): str(a.get("Value", ""))
-            for a in attributes
-            if isinstance(a, dict) and a.get("Name") in ("email", "phone_number")
+            name: str(value or "")
+            for name, value in given.items()
+            if name in ("email", "phone_number")
         }
         verified = [
             name
             for name, value in new.items()
-            if name in pool.auto_verified_attributes and value != subject.attributes.get(name)
+            if name in pool.auto_verified_attributes
+            and value != subject.attributes.get(name)
+            and str(given.get(f"{name}_verified", "")).lower() != "true"
         ]
         held = [name for name in verified if name in pool.verify_before_update]
-        if "email" in held and self.state.email_in_use(caller.pool_id, new["email"]):
+        if "email" in held and self.state.email_in_use(pool_id, new["email"]):
             # moto checks this only for the address it is given, which a held one is not
-            return fail("AliasExistsException", "An account with the given email already exists.")
+            return fail(
+                "AliasExistsException", "An account with the given email already exists."
+            ), []
         if held:
             body = {**body, "UserAttributes": [
                 a for a in attributes if not (isinstance(a, dict) and a.get("Name") in held)
             ]}  # fmt: skip
         answer = self._moto(environ, body)
         if answer.error is not None or not verified:
-            return answer
+            return answer, []
         unverified = {f"{name}_verified": "false" for name in verified if name not in held}
         if unverified:
-            self.state.set_user_attributes(caller.pool_id, caller.username, unverified)
+            self.state.set_user_attributes(pool_id, subject.username, unverified)
         deliveries = []
         for name in verified:
             self.outbox.send(
-                caller.pool_id, caller.username, codes.attribute_purpose(name), name, new[name]
+                pool_id, subject.username, codes.attribute_purpose(name), name, new[name]
             )
             deliveries.append(_code_delivery(name, new[name])["CodeDeliveryDetails"])
-        return ok({"CodeDeliveryDetailsList": deliveries})
+        return answer, deliveries
 
     @_takes_access_token
     def _verify_user_attribute(

@@ -659,6 +659,45 @@ def test_a_new_email_address_is_unverified_until_its_code_comes_back(pool: Pool)
     assert user.get_user(attr_map={}).email_verified is True
 
 
+def _codes_sent_to(pool: Pool, address: str) -> list[dict[str, Any]]:
+    messages = requests.get(
+        f"{pool.endpoint}/_cogapi/outbox", params={"pool_id": pool.pool_id}, timeout=10
+    ).json()["messages"]
+    return [m for m in messages if m["destination"] == address]
+
+
+def test_an_administrator_changing_an_address_sends_a_code_unless_marking_it_verified(
+    pool: Pool,
+) -> None:
+    """AWS's AdminUpdateUserAttributes in a pool that verifies email: a new address is
+    unverified and gets a code, unless the same call sets email_verified to true (AWS's way to
+    skip the message); the answer is {} either way. moto applied the address, verified as the
+    old one was, and sent nothing, so a user's unverified address went unnoticed locally."""
+    name = pool.user()
+    moved = f"admin-{name}@example.org"
+    answer = pool.idp.admin_update_user_attributes(UserPoolId=pool.pool_id, Username=name,
+        UserAttributes=[{"Name": "email", "Value": moved}])  # fmt: skip
+    _fits_aws_model("admin_update_user_attributes", answer)
+    attributes = _attributes(pool, name)
+    assert (attributes["email"], attributes["email_verified"]) == (moved, "false")
+    user = pool.cognito(name)
+    user.authenticate(PASSWORD)
+    user.validate_verification(pool.code(moved, "email verification"), "email")  # pycognito
+    assert _attributes(pool, name)["email_verified"] == "true"
+    # marked verified in the same call: applied as given, and no code is sent
+    trusted = f"trusted-{name}@example.org"
+    pool.idp.admin_update_user_attributes(UserPoolId=pool.pool_id, Username=name, UserAttributes=[
+        {"Name": "email", "Value": trusted}, {"Name": "email_verified", "Value": "true"}])  # fmt: skip
+    attributes = _attributes(pool, name)
+    assert (attributes["email"], attributes["email_verified"]) == (trusted, "true")
+    assert _codes_sent_to(pool, trusted) == []
+    # the same address again, or an attribute the pool does not verify: no code
+    pool.idp.admin_update_user_attributes(UserPoolId=pool.pool_id, Username=name, UserAttributes=[
+        {"Name": "email", "Value": trusted}, {"Name": "given_name", "Value": "Ann"}])  # fmt: skip
+    assert _codes_sent_to(pool, trusted) == []
+    assert _attributes(pool, name)["email_verified"] == "true"
+
+
 def test_a_pool_that_verifies_before_updating_keeps_the_old_address_until_then(
     stack: Stack,
 ) -> None:
@@ -686,6 +725,14 @@ def test_a_pool_that_verifies_before_updating_keeps_the_old_address_until_then(
     user.validate_verification(held.code("moved@example.org", "email verification"), "email")
     profile = user.get_user(attr_map={})
     assert (profile.email, profile.email_verified) == ("moved@example.org", True)
+    # an administrator's change is held the same way (AWS's AdminUpdateUserAttributes)
+    idp.admin_update_user_attributes(UserPoolId=pool_id, Username=name, UserAttributes=[
+        {"Name": "email", "Value": "admin-moved@example.org"}])  # fmt: skip
+    profile = user.get_user(attr_map={})
+    assert (profile.email, profile.email_verified) == ("moved@example.org", True)
+    user.validate_verification(held.code("admin-moved@example.org", "email verification"), "email")
+    profile = user.get_user(attr_map={})
+    assert (profile.email, profile.email_verified) == ("admin-moved@example.org", True)
 
 
 def test_an_address_held_for_verification_must_still_be_free_where_it_is_a_user_name(
