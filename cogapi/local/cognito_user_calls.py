@@ -4,14 +4,13 @@ checks it first: signature, expiry, the `aws.cognito.signin.user.admin` scope, r
 `ForgotPassword`, `ConfirmForgotPassword`, `ResendConfirmationCode`), with the neutral answers
 that hide whether a user exists. The codes AWS would send go to the outbox (`codes`), also the
 one for a new email address or phone number given with `UpdateUserAttributes` or
-`AdminUpdateUserAttributes` (moto sends none),
-and the calls that take one back accept only it (moto takes any code). `SignUp` and
-`UpdateUserAttributes` write only what the app client may write (`unwritable`; moto lets a user
-write any attribute, `email_verified` included), and `GetUser` answers only what it may read
-(`ClientView.readable`; moto answers every attribute). moto lacks
-several of them (`DeleteUser`, `DeleteUserAttributes`, `RevokeToken`, `ResendConfirmationCode`,
-`GetUserAttributeVerificationCode`, `VerifyUserAttribute`). The design is in `cognito_api`'s
-docstring.
+`AdminUpdateUserAttributes` (moto sends none), and the calls that take one back accept only it
+(moto takes any code). `SignUp` and `UpdateUserAttributes` write only what the app client may
+write (`unwritable`; moto lets a user write any attribute, `email_verified` included), and
+`GetUser` answers only what it may read (`ClientView.readable`; moto answers every attribute).
+moto lacks several of them (`DeleteUser`, `DeleteUserAttributes`, `RevokeToken`,
+`ResendConfirmationCode`, `GetUserAttributeVerificationCode`, `VerifyUserAttribute`). The design
+is in `cognito_api`'s docstring.
 """
 
 from __future__ import annotations
