@@ -313,7 +313,13 @@ class UserCalls(CognitoFront):
         values = {f"{name}_verified": "true"}
         pool = self.state.pool(caller.pool_id)
         if pool is not None and name in pool.verify_before_update:
-            values[name] = checked_code.destination  # the value held back until now
+            held = checked_code.destination  # the value held back until now
+            if name == "email" and self.state.email_in_use(caller.pool_id, held):
+                # taken while its code was out: applying it would give two users one user name
+                return fail(
+                    "AliasExistsException", "An account with the given email already exists."
+                )
+            values[name] = held
         self.state.set_user_attributes(caller.pool_id, caller.username, values)
         return ok({})
 

@@ -776,6 +776,22 @@ def test_an_address_held_for_verification_must_still_be_free_where_it_is_a_user_
         AccessToken=token, UserAttributes=[{"Name": "email", "Value": "third@example.com"}]
     )
     assert answer["CodeDeliveryDetailsList"][0]["AttributeName"] == "email"
+    # the held address is taken while its code is out: verifying it must not give two users
+    # one user name
+    idp.admin_create_user(UserPoolId=pool_id, Username="third@example.com", MessageAction="SUPPRESS",
+        UserAttributes=[{"Name": "email", "Value": "third@example.com"},
+                        {"Name": "email_verified", "Value": "true"}])  # fmt: skip
+    messages = requests.get(f"{stack.endpoint}/_cogapi/outbox", params={"pool_id": pool_id},
+                            timeout=10).json()["messages"]  # fmt: skip
+    code = [m for m in messages if m["destination"] == "third@example.com"][-1]["code"]
+    with pytest.raises(ClientError) as exc:
+        idp.verify_user_attribute(AccessToken=token, AttributeName="email", Code=code)
+    assert _error(exc) == (
+        "AliasExistsException",
+        "An account with the given email already exists.",
+    )
+    first = idp.admin_get_user(UserPoolId=pool_id, Username="first@example.com")
+    assert {a["Name"]: a["Value"] for a in first["UserAttributes"]}["email"] == "first@example.com"
 
 
 def test_change_password_then_sign_in_with_the_new_one(pool: Pool) -> None:
