@@ -245,6 +245,8 @@ class MinimalClient:
             fields = {
                 k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in head[1:])
             }
+            if "content-length" not in fields:
+                raise RuntimeError(f"answer without a Content-Length: {head[0]}")
             length = int(fields["content-length"])
             received = len(buf) - end - 4
             while received < length:
