@@ -11,7 +11,6 @@ Each pins an AWS behaviour (aws-notes: "Sign-in APIs a real client uses").
 from __future__ import annotations
 
 import base64
-import contextlib
 import hmac
 import re
 import secrets
@@ -90,12 +89,17 @@ class Pool:
                                  "aws_access_key_id": "testing",
                                  "aws_secret_access_key": "testing"})  # fmt: skip
 
-    def code(self, username: str, purpose: str) -> str:
-        """The last code "sent" to the user for `purpose`, read from the outbox as a script
-        would (the terminal running `cogapi local` shows the same line)."""
-        messages = requests.get(
+    def messages(self) -> list[dict[str, Any]]:
+        """What the outbox holds for this pool, read as a script would (the terminal running
+        `cogapi local` shows the same lines)."""
+        answer = requests.get(
             f"{self.endpoint}/_cogapi/outbox", params={"pool_id": self.pool_id}, timeout=10
-        ).json()["messages"]
+        )
+        return list(answer.json()["messages"])
+
+    def code(self, username: str, purpose: str) -> str:
+        """The last code "sent" to the user for `purpose`."""
+        messages = self.messages()
         mine = [m for m in messages if purpose == m["purpose"] and username in (
             m["username"], m["destination"])]  # fmt: skip
         assert mine, (username, purpose, messages)
@@ -477,6 +481,17 @@ def _attributes(pool: Pool, name: str) -> dict[str, str]:
     return {a["Name"]: a["Value"] for a in got}
 
 
+def _with_custom_attributes(pool: Pool, *names: str) -> None:
+    """The module's pool has these custom string attributes (tests share the pool, and a
+    pool refuses an attribute it already has)."""
+    schema = pool.idp.describe_user_pool(UserPoolId=pool.pool_id)["UserPool"]["SchemaAttributes"]
+    have = {a["Name"] for a in schema}
+    missing = [n for n in names if f"custom:{n}" not in have]
+    if missing:
+        pool.idp.add_custom_attributes(UserPoolId=pool.pool_id, CustomAttributes=[
+            {"Name": n, "AttributeDataType": "String", "Mutable": True} for n in missing])  # fmt: skip
+
+
 def test_a_user_writes_only_what_the_app_client_lets_it_write(pool: Pool) -> None:
     """AWS: a user's own writes (UpdateUserAttributes, SignUp) are limited to the app client's
     WriteAttributes, or to the standard attributes when it sets none; a verification flag is
@@ -531,10 +546,7 @@ def test_a_client_reads_only_its_read_attributes(pool: Pool) -> None:
     read, and the client's ID tokens (and userInfo) carry only those, `sub` aside. A client that
     sets no ReadAttributes reads them all here (see `ClientView.readable`). moto answered, and
     the stand-in minted, every attribute whatever the client."""
-    with contextlib.suppress(ClientError):  # another test of this module may have added them
-        pool.idp.add_custom_attributes(UserPoolId=pool.pool_id, CustomAttributes=[
-            {"Name": "squad", "AttributeDataType": "String", "Mutable": True},
-            {"Name": "tier", "AttributeDataType": "String", "Mutable": True}])  # fmt: skip
+    _with_custom_attributes(pool, "squad", "tier")
     reader = pool.idp.create_user_pool_client(
         UserPoolId=pool.pool_id, ClientName="reader",
         ReadAttributes=["email", "email_verified", "custom:squad"],
@@ -562,16 +574,7 @@ def test_a_client_reads_only_its_read_attributes(pool: Pool) -> None:
         user.renew_access_token()  # a refreshed ID token reads no more than the first
         assert attribute_claims(jwt_claims(user.id_token)) == expected, client
     # the code flow: the ID token and userInfo read as the client may (Authlib)
-    meta = _discover(pool.issuer)
-    oauth = OAuth2Session(reader, redirect_uri=CALLBACK, scope="openid email",
-                          code_challenge_method="S256")  # fmt: skip
-    verifier = secrets.token_urlsafe(48)
-    url, state = oauth.create_authorization_url(
-        meta["authorization_endpoint"], code_verifier=verifier
-    )
-    done = _hosted_login(requests.Session(), url, name, PASSWORD)
-    token = oauth.fetch_token(meta["token_endpoint"], authorization_response=done.headers[
-        "Location"], code_verifier=verifier, state=state)  # fmt: skip
+    oauth, token, meta = _code_flow(pool, reader, "openid email", name)
     assert attribute_claims(jwt_claims(token["id_token"])) == readable
     info = oauth.get(meta["userinfo_endpoint"]).json()  # scope email: sub, email, email_verified
     assert set(info) == {"sub", "email", "email_verified", "username"}
@@ -598,10 +601,7 @@ def test_user_info_answers_what_the_scopes_and_the_client_allow(
     with `profile`, `email` or `phone` it gives `sub` and what those scopes name (`profile`:
     the OIDC profile claims and the custom attributes), never what the client may not read
     (here `custom:tier` and `family_name`). The stand-in answered every attribute."""
-    with contextlib.suppress(ClientError):  # another test of this module may have added them
-        pool.idp.add_custom_attributes(UserPoolId=pool.pool_id, CustomAttributes=[
-            {"Name": "squad", "AttributeDataType": "String", "Mutable": True},
-            {"Name": "tier", "AttributeDataType": "String", "Mutable": True}])  # fmt: skip
+    _with_custom_attributes(pool, "squad", "tier")
     client = pool.idp.create_user_pool_client(
         UserPoolId=pool.pool_id, ClientName="scoped",
         ReadAttributes=["email", "email_verified", "given_name", "phone_number", "custom:squad"],
@@ -613,15 +613,7 @@ def test_user_info_answers_what_the_scopes_and_the_client_allow(
         {"Name": "given_name", "Value": "Ann"}, {"Name": "family_name", "Value": "Lee"},
         {"Name": "phone_number", "Value": "+15555550100"},
         {"Name": "custom:squad", "Value": "blue"}, {"Name": "custom:tier", "Value": "gold"}])  # fmt: skip
-    meta = _discover(pool.issuer)
-    oauth = OAuth2Session(client, redirect_uri=CALLBACK, scope=scope, code_challenge_method="S256")
-    verifier = secrets.token_urlsafe(48)
-    url, state = oauth.create_authorization_url(
-        meta["authorization_endpoint"], code_verifier=verifier
-    )
-    done = _hosted_login(requests.Session(), url, name, PASSWORD)
-    oauth.fetch_token(meta["token_endpoint"], authorization_response=done.headers["Location"],
-                      code_verifier=verifier, state=state)  # fmt: skip
+    oauth, _, meta = _code_flow(pool, client, scope, name)
     info = oauth.get(meta["userinfo_endpoint"]).json()
     assert set(info) == expected | {"username"}
     assert info["username"] == name
@@ -659,13 +651,6 @@ def test_a_new_email_address_is_unverified_until_its_code_comes_back(pool: Pool)
     assert user.get_user(attr_map={}).email_verified is True
 
 
-def _codes_sent_to(pool: Pool, address: str) -> list[dict[str, Any]]:
-    messages = requests.get(
-        f"{pool.endpoint}/_cogapi/outbox", params={"pool_id": pool.pool_id}, timeout=10
-    ).json()["messages"]
-    return [m for m in messages if m["destination"] == address]
-
-
 def test_an_administrator_changing_an_address_sends_a_code_unless_marking_it_verified(
     pool: Pool,
 ) -> None:
@@ -690,11 +675,11 @@ def test_an_administrator_changing_an_address_sends_a_code_unless_marking_it_ver
         {"Name": "email", "Value": trusted}, {"Name": "email_verified", "Value": "true"}])  # fmt: skip
     attributes = _attributes(pool, name)
     assert (attributes["email"], attributes["email_verified"]) == (trusted, "true")
-    assert _codes_sent_to(pool, trusted) == []
+    assert [m for m in pool.messages() if m["destination"] == trusted] == []
     # the same address again, or an attribute the pool does not verify: no code
     pool.idp.admin_update_user_attributes(UserPoolId=pool.pool_id, Username=name, UserAttributes=[
         {"Name": "email", "Value": trusted}, {"Name": "given_name", "Value": "Ann"}])  # fmt: skip
-    assert _codes_sent_to(pool, trusted) == []
+    assert [m for m in pool.messages() if m["destination"] == trusted] == []
     assert _attributes(pool, name)["email_verified"] == "true"
 
 
@@ -781,9 +766,8 @@ def test_an_address_held_for_verification_must_still_be_free_where_it_is_a_user_
     idp.admin_create_user(UserPoolId=pool_id, Username="third@example.com", MessageAction="SUPPRESS",
         UserAttributes=[{"Name": "email", "Value": "third@example.com"},
                         {"Name": "email_verified", "Value": "true"}])  # fmt: skip
-    messages = requests.get(f"{stack.endpoint}/_cogapi/outbox", params={"pool_id": pool_id},
-                            timeout=10).json()["messages"]  # fmt: skip
-    code = [m for m in messages if m["destination"] == "third@example.com"][-1]["code"]
+    held = Pool(stack.endpoint, idp, pool_id, "", client_id, "", "", "", ("", ""))
+    code = held.code("third@example.com", "email verification")
     with pytest.raises(ClientError) as exc:
         idp.verify_user_attribute(AccessToken=token, AttributeName="email", Code=code)
     assert _error(exc) == (
@@ -1057,21 +1041,32 @@ def _claims(metadata: OpenIDProviderMetadata, token: str, cls: type[IDToken], **
     return claims
 
 
-@pytest.mark.usefixtures("insecure_local_transport")
-def test_code_flow_nonce_and_at_hash_with_authlib(pool: Pool) -> None:
-    name = pool.user()
+def _code_flow(
+    pool: Pool, client_id: str, scope: str, username: str, nonce: str | None = None
+) -> tuple[OAuth2Session, dict[str, Any], OpenIDProviderMetadata]:
+    """Authlib's code flow with PKCE (and `nonce`, when given) through the hosted UI's form:
+    the session, the token endpoint's answer and the discovery document it used."""
     meta = _discover(pool.issuer)
     oauth = OAuth2Session(
-        pool.srp, redirect_uri=CALLBACK, scope="openid email", code_challenge_method="S256"
+        client_id, redirect_uri=CALLBACK, scope=scope, code_challenge_method="S256"
     )
-    verifier, nonce = secrets.token_urlsafe(48), secrets.token_urlsafe(16)
+    verifier = secrets.token_urlsafe(48)
+    extra = {"nonce": nonce} if nonce is not None else {}
     url, state = oauth.create_authorization_url(
-        meta["authorization_endpoint"], nonce=nonce, code_verifier=verifier
+        meta["authorization_endpoint"], code_verifier=verifier, **extra
     )
-    done = _hosted_login(requests.Session(), url, name, PASSWORD)
+    done = _hosted_login(requests.Session(), url, username, PASSWORD)
     assert done.status_code == 302 and done.headers["Location"].startswith(CALLBACK)
     token = oauth.fetch_token(meta["token_endpoint"], authorization_response=done.headers[
         "Location"], code_verifier=verifier, state=state)  # fmt: skip
+    return oauth, dict(token), meta
+
+
+@pytest.mark.usefixtures("insecure_local_transport")
+def test_code_flow_nonce_and_at_hash_with_authlib(pool: Pool) -> None:
+    name = pool.user()
+    nonce = secrets.token_urlsafe(16)
+    oauth, token, meta = _code_flow(pool, pool.srp, "openid email", name, nonce=nonce)
     claims = _claims(
         meta,
         token["id_token"],
