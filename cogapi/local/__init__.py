@@ -49,7 +49,9 @@ Known differences from AWS (each a deliberate simplification):
   rotation off (no new refresh token).
 - CORS on the control plane: only pages on loopback origins, only for the user-pool calls AWS
   serves to browsers (`guard.USER_POOL_CALLS`); AWS grants those to every origin.
-- No hosted-UI session cookie: every `/oauth2/authorize` shows the form again.
+- The hosted UI's session (`edge`) is kept in memory, like the codes: it ends with the server.
+  Its cookie is `SameSite=Lax` (plain HTTP allows no `SameSite=None`): a sign-in's top-level
+  redirects carry it, a hidden iframe on another site's page does not.
 - An app client without ReadAttributes reads every attribute (`ClientView.readable`): AWS's
   API reference says the standard ones and the verification flags, CDK's documentation all of
   them. A client with ReadAttributes reads only those, as on AWS. ID tokens carry every readable

@@ -8,6 +8,12 @@ Behaviour follows aws-notes ("What AWS's edge looks like from outside"):
   refresh token), with HTTP Basic for a client with a secret; errors are 400 `{"error": ...}`.
 - `/oauth2/userInfo` wants an access token with `openid`; errors only in `WWW-Authenticate`. It
   answers what the token's client may read, within the token's scopes (`userinfo_attributes`).
+- A sign-in through the hosted UI (the login form, or a sign-up's code) starts a session: a
+  `cognito` cookie, good for `SESSION_SECONDS` (AWS's hosted UI session lasts an hour). While it
+  lasts, `/oauth2/authorize` for any client of the pool answers at once, as on AWS, keeping the
+  first sign-in's `auth_time`. `prompt=login` shows the form anyway; `prompt=none` without a
+  session redirects `error=login_required` (and `none` with another value `invalid_request`);
+  `select_account` and `consent` change nothing for the pool's own users. `/logout` ends it.
 - `/signup` in a pool that verifies email addresses makes an unconfirmed user, "sends" a code
   (into the outbox: `codes`) and 302s to `/confirm`, whose form takes that code (or sends a new
   one); a right code confirms the user, verifies the address and continues the sign-in, as the
@@ -42,6 +48,8 @@ CODE_SECONDS = 300
 XSRF_COOKIE = "XSRF-TOKEN"
 SIGNUP_COOKIE = "cogapi-signup"  # ties /confirm's sign-in to the browser that signed up
 SIGNUP_SECONDS = 24 * 3600  # as long as the sign-up code lives
+SESSION_COOKIE = "cognito"  # the hosted UI's session, as AWS names its cookie
+SESSION_SECONDS = 3600  # AWS: a hosted UI session lasts one hour
 _FLOW = {"code": "code", "token": "implicit"}
 
 
@@ -88,6 +96,11 @@ def _with_query(url: str, params: dict[str, str]) -> str:
     return url + ("&" if "?" in url else "?") + urlencode(params)
 
 
+def _cookie_path(base: str) -> str:
+    """The path of a domain's hosted UI (`base`): its cookies are scoped to it."""
+    return "/" + base.split("://", 1)[-1].partition("/")[2]
+
+
 def _masked(email: str) -> str:
     """The address as the hosted UI shows where a code went: `b***@e***`."""
     local, _, domain = email.partition("@")
@@ -105,6 +118,16 @@ class AuthRequest:
     state: str | None
     code_challenge: str | None
     nonce: str | None = None
+
+
+@dataclass(frozen=True)
+class _Session:
+    """A browser's sign-in at one pool's hosted UI (`SESSION_COOKIE`)."""
+
+    pool_id: str
+    username: str
+    auth_time: int
+    expires: float
 
 
 @dataclass(frozen=True)
@@ -127,6 +150,7 @@ class HostedUi(TokenIssuer):
         self._codes: dict[str, _Code] = {}
         self.outbox: codes.Outbox | None = None  # where sign-up codes go; the server sets it
         self._signups: dict[str, tuple[str, str, float]] = {}  # ticket -> pool, user, expiry
+        self._sessions: dict[str, _Session] = {}  # SESSION_COOKIE's value -> the sign-in
 
     # --- dispatch ------------------------------------------------------------------------------
 
@@ -209,15 +233,45 @@ class HostedUi(TokenIssuer):
         checked = self._check(request, pool, base)
         if isinstance(checked, Response):
             return checked
+        prompt = request.args.get("prompt", "").split()
+        if "none" in prompt and len(prompt) > 1:  # OIDC Core 3.1.2.1: none stands alone
+            return self._fail(checked, "invalid_request")
+        if "login" not in prompt:
+            session = self._session(request, pool)
+            if session is not None:
+                subject = self.state.subject(pool.pool_id, session.username)
+                if subject is not None:  # still there and enabled
+                    return self._signed_in(pool, base, checked, subject, session=session)
+            if "none" in prompt:
+                return self._fail(checked, "login_required")
         response = _redirect(f"{base}/login?{request.query_string.decode()}")
         self._set_xsrf(response, base)
         return response
 
     @staticmethod
+    def _back(req: AuthRequest, params: dict[str, str]) -> Response:
+        """The redirect to the client's callback with `params` (and the request's state)."""
+        if req.state is not None:
+            params = {**params, "state": req.state}
+        return _redirect(_with_query(req.redirect_uri, params))
+
+    def _fail(self, req: AuthRequest, error: str) -> Response:
+        return self._back(req, {"error": error})
+
+    def _session(self, request: Request, pool: PoolView) -> _Session | None:
+        """The browser's live session at this pool, if it sent one."""
+        with self._lock:
+            session = self._sessions.get(request.cookies.get(SESSION_COOKIE, ""))
+        if session is None or session.pool_id != pool.pool_id or session.expires <= self.clock():
+            return None
+        return session
+
+    @staticmethod
     def _set_xsrf(response: Response, base: str) -> str:
         token = str(uuid.uuid4())
-        path = base.split("://", 1)[-1].partition("/")[2]
-        response.set_cookie(XSRF_COOKIE, token, path="/" + path, httponly=True, samesite="Lax")
+        response.set_cookie(
+            XSRF_COOKIE, token, path=_cookie_path(base), httponly=True, samesite="Lax"
+        )
         return token
 
     def _form_response(self, html: str, base: str, status: int = 200) -> Response:
@@ -267,7 +321,7 @@ class HostedUi(TokenIssuer):
             return self._login_form(request, pool, base, message)
         except SignInError as exc:
             return self._login_form(request, pool, base, str(exc))
-        return self._signed_in(pool, checked, subject)
+        return self._signed_in(pool, base, checked, subject)
 
     def signup(self, request: Request, pool: PoolView, base: str) -> Response:
         """Create a user from the form. Where the pool verifies email addresses, the user is
@@ -314,7 +368,7 @@ class HostedUi(TokenIssuer):
         except SignInError as exc:
             return form(str(exc))
         if not verify:
-            return self._signed_in(pool, checked, subject)
+            return self._signed_in(pool, base, checked, subject)
         assert self.outbox is not None
         self.outbox.send(pool.pool_id, subject.username, codes.SIGN_UP, "email", email)
         carried = [(k, v) for k, v in request.args.items(multi=True) if k != "username"]
@@ -327,8 +381,9 @@ class HostedUi(TokenIssuer):
             now = self.clock()
             self._signups = {k: v for k, v in self._signups.items() if v[2] > now}
             self._signups[ticket] = (pool.pool_id, subject.username, now + SIGNUP_SECONDS)
-        path = "/" + base.split("://", 1)[-1].partition("/")[2]
-        response.set_cookie(SIGNUP_COOKIE, ticket, path=path, httponly=True, samesite="Lax")
+        response.set_cookie(
+            SIGNUP_COOKIE, ticket, path=_cookie_path(base), httponly=True, samesite="Lax"
+        )
         return response
 
     def confirm(self, request: Request, pool: PoolView, base: str) -> Response:
@@ -386,10 +441,46 @@ class HostedUi(TokenIssuer):
             # confirmed, but not by the browser that signed up: it signs in with the password
             carried = [(k, v) for k, v in request.args.items(multi=True) if k != "username"]
             return _redirect(f"{base}/login?" + urlencode(carried))
-        return self._signed_in(pool, checked, confirmed)
+        return self._signed_in(pool, base, checked, confirmed)
 
-    def _signed_in(self, pool: PoolView, req: AuthRequest, subject: Subject) -> Response:
-        grant = self.grant_for(pool.pool_id, req.client, subject, req.scopes, nonce=req.nonce)
+    def _signed_in(
+        self,
+        pool: PoolView,
+        base: str,
+        req: AuthRequest,
+        subject: Subject,
+        session: _Session | None = None,
+    ) -> Response:
+        """The redirect that ends a sign-in. Without `session` the user has just signed in here,
+        and the browser gets a new one; with it, the sign-in is that session's (its auth_time)."""
+        grant = self.grant_for(
+            pool.pool_id,
+            req.client,
+            subject,
+            req.scopes,
+            auth_time=None if session is None else session.auth_time,
+            nonce=req.nonce,
+        )
+        response = self._grant_redirect(pool, req, grant)
+        if session is None:
+            ticket = secrets.token_urlsafe(32)
+            now = self.clock()
+            with self._lock:
+                self._sessions = {k: v for k, v in self._sessions.items() if v.expires > now}
+                self._sessions[ticket] = _Session(
+                    pool.pool_id, subject.username, grant.auth_time, now + SESSION_SECONDS
+                )
+            response.set_cookie(
+                SESSION_COOKIE,
+                ticket,
+                max_age=SESSION_SECONDS,
+                path=_cookie_path(base),
+                httponly=True,
+                samesite="Lax",
+            )
+        return response
+
+    def _grant_redirect(self, pool: PoolView, req: AuthRequest, grant: Grant) -> Response:
         if req.response_type == "code":
             code = str(uuid.uuid4())
             with self._lock:
@@ -400,10 +491,7 @@ class HostedUi(TokenIssuer):
                     grant,
                     self.clock() + CODE_SECONDS,
                 )
-            params = {"code": code}
-            if req.state is not None:
-                params["state"] = req.state
-            return _redirect(_with_query(req.redirect_uri, params))
+            return self._back(req, {"code": code})
         tokens = self.mint(pool.pool_id, grant)
         fragment: dict[str, str] = {"access_token": tokens.access_token}
         if tokens.id_token:
@@ -557,7 +645,10 @@ class HostedUi(TokenIssuer):
             if isinstance(checked, Response):
                 return checked
             response = _redirect(f"{base}/login?{request.query_string.decode()}")
-        response.delete_cookie(XSRF_COOKIE, path="/" + base.split("://", 1)[-1].partition("/")[2])
+        with self._lock:  # the session ends here, as AWS's /logout ends it
+            self._sessions.pop(request.cookies.get(SESSION_COOKIE, ""), None)
+        response.delete_cookie(SESSION_COOKIE, path=_cookie_path(base))
+        response.delete_cookie(XSRF_COOKIE, path=_cookie_path(base))
         return response
 
 

@@ -316,9 +316,14 @@ def login_form(session: requests.Session, stack: Stack, **overrides: str) -> tup
 
 
 def sign_in(
-    stack: Stack, username: str = EMAIL, password: str = PASSWORD, **overrides: str
+    stack: Stack,
+    username: str = EMAIL,
+    password: str = PASSWORD,
+    session: requests.Session | None = None,
+    **overrides: str,
 ) -> requests.Response:
-    session = requests.Session()
+    """The login form filled in, in `session` (a browser of its own unless given)."""
+    session = session or requests.Session()
     action, csrf = login_form(session, stack, **overrides)
     return session.post(
         action,

@@ -1042,10 +1042,16 @@ def _claims(metadata: OpenIDProviderMetadata, token: str, cls: type[IDToken], **
 
 
 def _code_flow(
-    pool: Pool, client_id: str, scope: str, username: str, nonce: str | None = None
+    pool: Pool,
+    client_id: str,
+    scope: str,
+    username: str,
+    nonce: str | None = None,
+    browser: requests.Session | None = None,
 ) -> tuple[OAuth2Session, dict[str, Any], OpenIDProviderMetadata]:
-    """Authlib's code flow with PKCE (and `nonce`, when given) through the hosted UI's form:
-    the session, the token endpoint's answer and the discovery document it used."""
+    """Authlib's code flow with PKCE (and `nonce`, when given) through the hosted UI's form,
+    in `browser` (a new one unless given): the session, the token endpoint's answer and the
+    discovery document it used."""
     meta = _discover(pool.issuer)
     oauth = OAuth2Session(
         client_id, redirect_uri=CALLBACK, scope=scope, code_challenge_method="S256"
@@ -1055,7 +1061,7 @@ def _code_flow(
     url, state = oauth.create_authorization_url(
         meta["authorization_endpoint"], code_verifier=verifier, **extra
     )
-    done = _hosted_login(requests.Session(), url, username, PASSWORD)
+    done = _hosted_login(browser or requests.Session(), url, username, PASSWORD)
     assert done.status_code == 302 and done.headers["Location"].startswith(CALLBACK)
     token = oauth.fetch_token(meta["token_endpoint"], authorization_response=done.headers[
         "Location"], code_verifier=verifier, state=state)  # fmt: skip
@@ -1078,6 +1084,38 @@ def test_code_flow_nonce_and_at_hash_with_authlib(pool: Pool) -> None:
     assert claims["nonce"] == nonce and "at_hash" in claims
     info = oauth.get(meta["userinfo_endpoint"]).json()
     assert info["username"] == name
+
+
+@pytest.mark.usefixtures("insecure_local_transport")
+def test_silent_sign_in_with_prompt_none_and_authlib(pool: Pool) -> None:
+    """An OIDC library's silent renewal: the browser that signed in through the hosted UI gets
+    a new code from `prompt=none` without a form, and the ID token passes Authlib's checks
+    (nonce, at_hash, and the first sign-in's auth_time); a browser without a session gets
+    login_required at the callback, with the request's state."""
+    name = pool.user()
+    browser = requests.Session()
+    _, first, meta = _code_flow(pool, pool.srp, "openid email", name, browser=browser)
+    first_claims = _claims(meta, first["id_token"], CodeIDToken, client_id=pool.srp)
+    nonce = secrets.token_urlsafe(16)
+    oauth = OAuth2Session(
+        pool.srp, redirect_uri=CALLBACK, scope="openid email", code_challenge_method="S256"
+    )
+    verifier = secrets.token_urlsafe(48)
+    url, state = oauth.create_authorization_url(
+        meta["authorization_endpoint"], code_verifier=verifier, nonce=nonce, prompt="none"
+    )
+    silent = browser.get(url, allow_redirects=False)
+    assert silent.status_code == 302 and silent.headers["Location"].startswith(CALLBACK)
+    token = oauth.fetch_token(meta["token_endpoint"], authorization_response=silent.headers[
+        "Location"], code_verifier=verifier, state=state)  # fmt: skip
+    claims = _claims(meta, token["id_token"], CodeIDToken, nonce=nonce, client_id=pool.srp,
+                     access_token=token["access_token"])  # fmt: skip
+    assert claims["cognito:username"] == name
+    assert claims["auth_time"] == first_claims["auth_time"]
+    stranger = requests.Session().get(url, allow_redirects=False)
+    assert stranger.status_code == 302
+    answer = parse_qs(urlsplit(stranger.headers["Location"]).query)
+    assert answer == {"error": ["login_required"], "state": [state]}
 
 
 @pytest.mark.usefixtures("insecure_local_transport")

@@ -494,6 +494,149 @@ def test_logout_redirects_only_to_registered_urls(stack: Stack) -> None:
     assert bad.status_code == 302 and "/error?" in bad.headers["Location"]
 
 
+# --- the hosted UI's session -----------------------------------------------------------------
+
+
+def _authorize(browser: requests.Session, stack: Stack, **overrides: str) -> requests.Response:
+    return browser.get(
+        f"{stack.hosted_ui}/oauth2/authorize",
+        params=authorize_params(stack, **overrides),
+        allow_redirects=False,
+    )
+
+
+def _callback_query(response: requests.Response) -> dict[str, str]:
+    assert response.status_code == 302, response.text
+    location = response.headers["Location"]
+    assert location.startswith(CALLBACK + "?"), location
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+def _user(stack: Stack) -> str:
+    """A confirmed user of the stack's pool of its own (tests here disable theirs)."""
+    idp = stack.clients["cognito-idp"]
+    email = f"sso{time.time_ns()}@example.com"
+    idp.admin_create_user(
+        UserPoolId=stack.pool_id, Username=email, MessageAction="SUPPRESS",
+        UserAttributes=[{"Name": "email", "Value": email},
+                        {"Name": "email_verified", "Value": "true"}])  # fmt: skip
+    idp.admin_set_user_password(
+        UserPoolId=stack.pool_id, Username=email, Password=PASSWORD, Permanent=True
+    )
+    return email
+
+
+def test_a_signed_in_browser_is_signed_in_again_without_the_form(stack: Stack) -> None:
+    browser = requests.Session()
+    first = sign_in(stack, session=browser)
+    cookie = first.cookies.get("cognito")
+    assert cookie and "HttpOnly" in first.headers["Set-Cookie"]
+    first_claims = _verify(stack, _redeem(stack, code_from(first)).json()["id_token"])
+    time.sleep(1.1)  # so that a new sign-in would carry a later auth_time
+    again = _authorize(browser, stack, nonce="n-2", state="st-2")
+    query = _callback_query(again)
+    assert query["state"] == "st-2"
+    claims = _verify(stack, _redeem(stack, query["code"]).json()["id_token"])
+    assert claims["nonce"] == "n-2" and claims["email"] == EMAIL
+    assert claims["auth_time"] == first_claims["auth_time"]  # the session's sign-in
+    assert claims["iat"] > first_claims["iat"]
+    other_browser = _authorize(requests.Session(), stack)
+    assert other_browser.status_code == 302 and "/login?" in other_browser.headers["Location"]
+
+
+def test_prompt_login_and_none(stack: Stack) -> None:
+    browser = requests.Session()
+    none = _callback_query(_authorize(browser, stack, prompt="none"))
+    assert none == {"error": "login_required", "state": "st-123"}
+    code_from(sign_in(stack, session=browser))
+    login = _authorize(browser, stack, prompt="login")
+    assert login.status_code == 302 and "/login?" in login.headers["Location"]
+    assert "code" in _callback_query(_authorize(browser, stack, prompt="none"))
+    for prompt in ("select_account", "consent"):  # nothing to choose or consent to here
+        assert "code" in _callback_query(_authorize(browser, stack, prompt=prompt))
+    mixed = _callback_query(_authorize(browser, stack, prompt="none login"))
+    assert mixed == {"error": "invalid_request", "state": "st-123"}
+
+
+def test_logout_ends_the_session(stack: Stack) -> None:
+    browser = requests.Session()
+    code_from(sign_in(stack, session=browser))
+    assert "code" in _callback_query(_authorize(browser, stack))
+    out = browser.get(
+        f"{stack.hosted_ui}/logout",
+        params={"client_id": stack.client_id, "logout_uri": LOGOUT},
+        allow_redirects=False,
+    )
+    assert out.status_code == 302 and out.headers["Location"] == LOGOUT
+    assert not browser.cookies.get("cognito")
+    assert _callback_query(_authorize(browser, stack, prompt="none"))["error"] == "login_required"
+
+
+def test_a_session_stolen_back_after_logout_is_dead(stack: Stack) -> None:
+    browser = requests.Session()
+    code_from(sign_in(stack, session=browser))
+    kept = browser.cookies.get("cognito")
+    browser.get(
+        f"{stack.hosted_ui}/logout",
+        params={"client_id": stack.client_id, "logout_uri": LOGOUT},
+        allow_redirects=False,
+    )
+    replay = requests.Session()
+    replay.cookies.set("cognito", kept)
+    assert _callback_query(_authorize(replay, stack, prompt="none"))["error"] == "login_required"
+
+
+def test_a_session_ends_after_an_hour_or_with_its_user(stack: Stack) -> None:
+    email = _user(stack)
+    browser = requests.Session()
+    code_from(sign_in(stack, email, session=browser))
+    ui = stack.server.hosted_ui
+    assert ui is not None
+    real = ui.clock
+    ui.clock = lambda: real() + 3601
+    try:
+        late = _callback_query(_authorize(browser, stack, prompt="none"))
+    finally:
+        ui.clock = real
+    assert late["error"] == "login_required"
+    assert "code" in _callback_query(_authorize(browser, stack, prompt="none"))
+    stack.clients["cognito-idp"].admin_disable_user(UserPoolId=stack.pool_id, Username=email)
+    disabled = _callback_query(_authorize(browser, stack, prompt="none"))
+    assert disabled["error"] == "login_required"
+
+
+def test_a_session_serves_every_client_of_its_pool_only(stack: Stack) -> None:
+    idp = stack.clients["cognito-idp"]
+    browser = requests.Session()
+    code_from(sign_in(stack, session=browser))
+    second = idp.create_user_pool_client(
+        UserPoolId=stack.pool_id, ClientName="second", AllowedOAuthFlows=["code"],
+        AllowedOAuthScopes=["openid"], AllowedOAuthFlowsUserPoolClient=True,
+        CallbackURLs=[CALLBACK], SupportedIdentityProviders=["COGNITO"],
+    )["UserPoolClient"]["ClientId"]  # fmt: skip
+    query = _callback_query(_authorize(browser, stack, client_id=second, scope="openid"))
+    tokens = _token(stack, {"grant_type": "authorization_code", "client_id": second,
+                            "code": query["code"], "redirect_uri": CALLBACK}).json()  # fmt: skip
+    assert _verify(stack, tokens["id_token"])["aud"] == second
+    pool_id = idp.create_user_pool(PoolName="elsewhere")["UserPool"]["Id"]
+    domain = f"elsewhere-{time.time_ns()}"
+    idp.create_user_pool_domain(Domain=domain, UserPoolId=pool_id)
+    client_id = idp.create_user_pool_client(
+        UserPoolId=pool_id, ClientName="web", AllowedOAuthFlows=["code"],
+        AllowedOAuthScopes=["openid"], AllowedOAuthFlowsUserPoolClient=True,
+        CallbackURLs=[CALLBACK], SupportedIdentityProviders=["COGNITO"],
+    )["UserPoolClient"]["ClientId"]  # fmt: skip
+    other = Stack(**{**stack.__dict__, "pool_id": pool_id, "client_id": client_id,
+                     "domain": domain})  # fmt: skip
+    name = idp.admin_get_user(UserPoolId=stack.pool_id, Username=EMAIL)["Username"]
+    idp.admin_create_user(UserPoolId=pool_id, Username=name, MessageAction="SUPPRESS")
+    # the first pool's cookie, sent to the other pool's domain, which has a user of its name
+    stolen = requests.Session()
+    stolen.cookies.set("cognito", browser.cookies.get("cognito"))
+    refused = _callback_query(_authorize(stolen, other, scope="openid", prompt="none"))
+    assert refused["error"] == "login_required"
+
+
 def test_jwks_and_openid_configuration(stack: Stack) -> None:
     iss = urls.issuer(stack.endpoint, stack.pool_id)
     keys = requests.get(f"{iss}/.well-known/jwks.json").json()["keys"]
