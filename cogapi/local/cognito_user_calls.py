@@ -8,7 +8,8 @@ one for a new email address or phone number given with `UpdateUserAttributes` or
 (moto takes any code). `SignUp` and `UpdateUserAttributes` write only what the app client may
 write (`unwritable`; moto lets a user write any attribute, `email_verified` included), and
 `GetUser` answers only what it may read (`ClientView.readable`; moto answers every attribute).
-moto lacks several of them (`DeleteUser`, `DeleteUserAttributes`, `RevokeToken`,
+`SignUp` needs a value for each of the pool's required attributes (`missing_required`; moto
+makes the user without). moto lacks several of them (`DeleteUser`, `DeleteUserAttributes`, `RevokeToken`,
 `ResendConfirmationCode`, `GetUserAttributeVerificationCode`, `VerifyUserAttribute`). The design
 is in `cognito_api`'s docstring.
 """
@@ -32,8 +33,8 @@ from cogapi.local.cognito_front import (
     ok,
 )
 from cogapi.local.grants import ADMIN_SCOPE
-from cogapi.local.moto_errors import Refused
-from cogapi.local.moto_state import ClientView
+from cogapi.local.moto_errors import Refused, schema_refusal
+from cogapi.local.moto_state import ClientView, PoolView
 from cogapi.local.tokens import InvalidToken, is_expired
 
 # Calls moto answers once the access token passed the stand-in's checks.
@@ -101,6 +102,19 @@ def unwritable(client: ClientView | None, attributes: Any) -> Refused | None:
     if any(isinstance(n, str) and n != "sub" and n not in allowed for n in names):
         return UNAUTHORIZED_WRITE
     return None
+
+
+def missing_required(pool: PoolView | None, username: str, attributes: Any) -> Refused | None:
+    """AWS's refusal of a sign-up whose UserAttributes (`attributes`) leave a required attribute
+    without a value (moto makes the user anyway), or None."""
+    if pool is None:
+        return None
+    given = {
+        str(a.get("Name")): str(a.get("Value") or "")
+        for a in (attributes if isinstance(attributes, list) else [])
+        if isinstance(a, dict)
+    }
+    return schema_refusal(pool.missing_required(username, given))
 
 
 _TokenCall = Callable[["UserCalls", dict[str, Any], dict[str, Any], Caller], Answer]
@@ -386,9 +400,14 @@ class UserCalls(CognitoFront):
         sends it: to the phone number when the pool verifies phone numbers and the user gave
         one, else to the email address when the pool verifies those (moto names a phone
         number even where there is none); no code when the pool verifies neither. Only what
-        the client may write is written (`unwritable`), checked before moto makes the user."""
+        the client may write is written (`unwritable`), and every required attribute must have a
+        value (`missing_required`), both checked before moto makes the user."""
         client = self._client_for(body)
-        refused = unwritable(client, body.get("UserAttributes"))
+        refused = unwritable(client, body.get("UserAttributes")) or missing_required(
+            self.state.pool(client.pool_id) if client else None,
+            str(body.get("Username") or ""),
+            body.get("UserAttributes"),
+        )
         if refused is not None:
             return fail(*refused)
         answer = self._moto(environ, body)

@@ -40,7 +40,7 @@ from werkzeug.wrappers import Request, Response
 
 from cogapi.local import codes, pages, urls
 from cogapi.local.grants import TokenIssuer
-from cogapi.local.moto_errors import Refused
+from cogapi.local.moto_errors import Refused, schema_refusal
 from cogapi.local.moto_state import ClientView, MotoState, PoolView, SignInError, UnknownUser
 from cogapi.local.tokens import Grant, InvalidToken, KeySet, Subject, is_expired
 
@@ -324,7 +324,8 @@ class HostedUi(TokenIssuer):
         return self._signed_in(pool, base, checked, subject)
 
     def signup(self, request: Request, pool: PoolView, base: str) -> Response:
-        """Create a user from the form. Where the pool verifies email addresses, the user is
+        """Create a user from the form (the email address and the pool's other required
+        attributes, as AWS's form asks for them). Where the pool verifies email addresses, the user is
         unconfirmed until the code "sent" to the address comes back (`confirm`); elsewhere it
         is confirmed at once and the sign-in continues."""
         if not pool.allow_self_signup:
@@ -338,6 +339,7 @@ class HostedUi(TokenIssuer):
             return checked
         email_is_username = "email" in pool.username_attributes
         query = request.query_string.decode()
+        asked = tuple(a for a in pool.required_attributes if a != "email")
 
         def form(error: str | None = None, status: int = 200) -> Response:
             html = pages.signup_page(
@@ -346,6 +348,7 @@ class HostedUi(TokenIssuer):
                 email_is_username,
                 error,
                 f"{base}/login?{query}",
+                asked,
             )
             return self._form_response(html, base, status)
 
@@ -356,13 +359,17 @@ class HostedUi(TokenIssuer):
         email = request.form.get("email", "")
         username = email if email_is_username else request.form.get("username", "")
         verify = "email" in pool.auto_verified_attributes and self.outbox is not None
+        attributes = {"email": email, **{a: request.form.get(a, "").strip() for a in asked}}
+        refused = schema_refusal(pool.missing_required(username, attributes))
+        if refused is not None:  # a form posted without the browser's own checks
+            return form(refused.message, status=400)
         try:
             subject = self.state.sign_up(
                 pool.pool_id,
                 checked.client.client_id,
                 username,
                 request.form.get("password", ""),
-                {"email": email},
+                attributes,
                 confirmed=not verify,
             )
         except SignInError as exc:

@@ -52,6 +52,17 @@ class Refused(NamedTuple):
     message: str
 
 
+def schema_refusal(missing: list[str]) -> Refused | None:
+    """AWS's answer to a sign-up that leaves the required attributes `missing` without a value
+    (one line per attribute), or None when none is missing."""
+    if not missing:
+        return None
+    lines = "".join(f"{name}: The attribute is required\n" for name in missing)
+    return Refused(
+        "InvalidParameterException", "Attributes did not conform to the schema: " + lines
+    )
+
+
 def cognito_body(operation: str, raw: bytes) -> dict[str, Any] | Refused:
     """The body of Cognito `operation` as a JSON object, or why it is refused before it reaches
     moto (see the module docstring). An operation outside botocore's model is only parsed:

@@ -102,6 +102,19 @@ class PoolView:
     auto_verified_attributes: tuple[str, ...] = ()
     # UserAttributeUpdateSettings.AttributesRequireVerificationBeforeUpdate
     verify_before_update: tuple[str, ...] = ()
+    required_attributes: tuple[str, ...] = ()  # the schema's Required ones, `sub` aside
+
+    def missing_required(self, username: str, attributes: Mapping[str, str]) -> list[str]:
+        """The required attributes a sign-up with `attributes` leaves without a value, in the
+        schema's order. Where email or phone number is the user name, the user name gives it
+        (moto and AWS both copy it in)."""
+        given = {k for k, v in attributes.items() if v}
+        for name in self.username_attributes:
+            if (name == "email" and "@" in username) or (
+                name == "phone_number" and username.startswith("+")
+            ):
+                given.add(name)
+        return [a for a in self.required_attributes if a not in given]
 
 
 @dataclass(frozen=True)
@@ -306,6 +319,11 @@ class MotoState:
                     "AttributesRequireVerificationBeforeUpdate"
                 )
                 or ()
+            ),
+            required_attributes=tuple(
+                name
+                for name, attribute in pool.schema_attributes.items()
+                if getattr(attribute, "required", False) and name != "sub"
             ),
         )
 

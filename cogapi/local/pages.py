@@ -46,15 +46,33 @@ def login_page(
     )
 
 
+def _attribute_field(name: str) -> str:
+    """A required field for one user pool attribute (`given_name` reads "Given name")."""
+    label = name.removeprefix("custom:").replace("_", " ").capitalize()
+    kind = "tel" if name == "phone_number" else "text"
+    return (
+        f'<label for="{escape(name)}">{escape(label)}</label>\n'
+        f'<input id="{escape(name)}" name="{escape(name)}" type="{kind}" required>\n'
+    )
+
+
 def signup_page(
-    action: str, csrf: str, email_is_username: bool, error: str | None = None, login_url: str = ""
+    action: str,
+    csrf: str,
+    email_is_username: bool,
+    error: str | None = None,
+    login_url: str = "",
+    attributes: tuple[str, ...] = (),
 ) -> str:
+    """The sign-up form: a user name (unless the email address is one), the email address, a
+    field for each of `attributes` (the pool's other required ones) and the password."""
     username = (
         ""
         if email_is_username
         else """<label for="username">Username</label>
 <input id="username" name="username" type="text" autocomplete="username" required>"""
     )
+    fields = "".join(_attribute_field(name) for name in attributes)
     return _page(
         "Sign up",
         f"""{_error(error)}
@@ -63,7 +81,7 @@ def signup_page(
 {username}
 <label for="email">Email</label>
 <input id="email" name="email" type="email" autocomplete="email" required>
-<label for="password">Password</label>
+{fields}<label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="new-password" required>
 <button type="submit" name="signUpButton">Sign up</button>
 </form><p>Already have an account? <a href="{escape(login_url)}">Sign in</a></p>""",

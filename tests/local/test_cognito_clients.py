@@ -540,6 +540,47 @@ def test_a_user_writes_only_what_the_app_client_lets_it_write(pool: Pool) -> Non
     assert _error(exc) == UNAUTHORIZED_WRITE
 
 
+def _schema_refusal(*names: str) -> tuple[str, str]:
+    lines = "".join(f"{n}: The attribute is required\n" for n in names)
+    return ("InvalidParameterException", "Attributes did not conform to the schema: " + lines)
+
+
+def test_sign_up_needs_every_required_attribute(pool: Pool) -> None:
+    """AWS: SignUp without a value for a required attribute is refused ("Attributes did not
+    conform to the schema: <name>: The attribute is required", a line each) and makes no user;
+    where the email address is the user name, the user name gives it. moto made the user."""
+    idp = pool.idp
+    strict = idp.create_user_pool(
+        PoolName="strict", UsernameAttributes=["email"],
+        Schema=[{"Name": "email", "AttributeDataType": "String", "Required": True},
+                {"Name": "given_name", "AttributeDataType": "String", "Required": True},
+                {"Name": "family_name", "AttributeDataType": "String", "Required": True}],
+    )["UserPool"]["Id"]  # fmt: skip
+    client_id = idp.create_user_pool_client(UserPoolId=strict, ClientName="app")[
+        "UserPoolClient"]["ClientId"]  # fmt: skip
+    email = f"s{secrets.token_hex(4)}@example.com"
+    for given, missing in (
+        ([], ("given_name", "family_name")),
+        ([{"Name": "given_name", "Value": "Ann"}], ("family_name",)),
+        ([{"Name": "given_name", "Value": "Ann"}, {"Name": "family_name", "Value": ""}],
+         ("family_name",)),
+    ):  # fmt: skip
+        with pytest.raises(ClientError) as exc:
+            idp.sign_up(ClientId=client_id, Username=email, Password=PASSWORD, UserAttributes=given)
+        assert _error(exc) == _schema_refusal(*missing)
+        with pytest.raises(ClientError, match="UserNotFoundException"):
+            idp.admin_get_user(UserPoolId=strict, Username=email)
+    # pycognito's register, unchanged: the email address comes from the user name
+    user = Cognito(strict, client_id, username=email, boto3_client_kwargs={
+        "endpoint_url": pool.endpoint, "aws_access_key_id": "testing",
+        "aws_secret_access_key": "testing"})  # fmt: skip
+    user.set_base_attributes(given_name="Ann", family_name="Lee")
+    user.register(email, PASSWORD)
+    made = idp.admin_get_user(UserPoolId=strict, Username=email)["UserAttributes"]
+    assert {a["Name"]: a["Value"] for a in made}.items() >= {
+        "email": email, "given_name": "Ann", "family_name": "Lee"}.items()  # fmt: skip
+
+
 @pytest.mark.usefixtures("insecure_local_transport")
 def test_a_client_reads_only_its_read_attributes(pool: Pool) -> None:
     """AWS: GetUser with an access token answers only the attributes the token's app client may

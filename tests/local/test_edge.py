@@ -300,14 +300,17 @@ def _form(page: requests.Response) -> tuple[str, str]:
     return action.group(1).replace("&amp;", "&"), csrf.group(1)
 
 
-def _signup(session: requests.Session, stack: Stack, email: str) -> requests.Response:
+def _signup(
+    session: requests.Session, stack: Stack, email: str, **fields: str
+) -> requests.Response:
+    """The sign-up form filled in with `email`, a password and `fields`."""
     action, _ = login_form(session, stack)
     form = session.get(action.replace("/login?", "/signup?"))
     assert form.status_code == 200 and 'name="email"' in form.text
     action, csrf = _form(form)
     return session.post(
         action,
-        data={"_csrf": csrf, "email": email, "password": "Another-Pass-1"},
+        data={"_csrf": csrf, "email": email, "password": "Another-Pass-1", **fields},
         allow_redirects=False,
     )
 
@@ -451,6 +454,39 @@ def test_signup_in_a_pool_that_verifies_nothing_signs_in_at_once(stack: Stack) -
     assert code_from(r)
     user = idp.admin_get_user(UserPoolId=pool_id, Username=email)
     assert user["UserStatus"] == "CONFIRMED"
+
+
+def test_signup_asks_for_the_pools_required_attributes(stack: Stack) -> None:
+    """AWS's sign-up form has a field for every required attribute, and a sign-up without one
+    is refused with SignUp's own message; the user it makes carries them."""
+    idp = stack.clients["cognito-idp"]
+    pool_id = idp.create_user_pool(
+        PoolName="required", UsernameAttributes=["email"],
+        Schema=[{"Name": "email", "AttributeDataType": "String", "Required": True},
+                {"Name": "given_name", "AttributeDataType": "String", "Required": True}],
+    )["UserPool"]["Id"]  # fmt: skip
+    domain = f"required-{time.time_ns()}"
+    idp.create_user_pool_domain(Domain=domain, UserPoolId=pool_id)
+    client_id = idp.create_user_pool_client(
+        UserPoolId=pool_id, ClientName="web", AllowedOAuthFlows=["code"],
+        AllowedOAuthScopes=["openid", "email"], AllowedOAuthFlowsUserPoolClient=True,
+        CallbackURLs=[CALLBACK], SupportedIdentityProviders=["COGNITO"],
+    )["UserPoolClient"]["ClientId"]  # fmt: skip
+    other = Stack(**{**stack.__dict__, "pool_id": pool_id, "client_id": client_id,
+                     "domain": domain})  # fmt: skip
+    email = f"req{time.time_ns()}@example.com"
+    browser = requests.Session()
+    action, _ = login_form(browser, other)
+    form = browser.get(action.replace("/login?", "/signup?")).text
+    assert re.search(r'<label for="given_name">Given name</label>\s*<input id="given_name" '
+                     r'name="given_name" type="text" required>', form)  # fmt: skip
+    refused = _signup(browser, other, email)  # as a client that skips the browser's checks
+    assert refused.status_code == 400
+    assert "given_name: The attribute is required" in refused.text
+    assert idp.list_users(UserPoolId=pool_id)["Users"] == []
+    code_from(_signup(browser, other, email, given_name="Ann"))  # no verification: signed in
+    made = idp.admin_get_user(UserPoolId=pool_id, Username=email)["UserAttributes"]
+    assert {a["Name"]: a["Value"] for a in made}["given_name"] == "Ann"
 
 
 def test_userinfo(stack: Stack) -> None:
