@@ -83,6 +83,16 @@ def _children():
 def kill_leftovers():
     """SIGKILL and reap every descendant; orphans of a killed child are re-parented to this
     subreaper, so repeat until none is left."""
+    try:
+        # One system call tells whether there is any child (live or a zombie), of any thread;
+        # almost always there is none, and reading /proc to find out costs 20 times as much
+        # (about 23 us a call here). A descendant whose parent died is re-parented to this
+        # subreaper, so it counts too.
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return
+    except OSError:
+        pass  # then /proc decides
     for _ in range(100):
         pids = _children()
         if not pids:
