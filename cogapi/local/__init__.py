@@ -23,6 +23,7 @@ those behind one prefix (`urls.LOCAL_PREFIX`) on the same loopback server:
 - `dataplane` API Gateway REST: routing, proxy event, Lambda integrations, response mapping
 - `proxy_answer` a Lambda proxy answer checked as API Gateway checks it, and sent as WSGI
 - `authorizer` API Gateway's Cognito authorizer, as AWS checks a token
+- `software_tokens` TOTP MFA: each user's secret, the codes checked (moto takes any)
 - `gateway_errors` the answers the gateway gives itself (401, 403, 413, 500, 502, 504)
 - `runner`    runs a handler from the function's zip on warm workers, one pool per function
 - `workers`   the worker processes and their pool, and how what a handler starts is contained
@@ -56,8 +57,10 @@ Known differences from AWS (each a deliberate simplification):
   API reference says the standard ones and the verification flags, CDK's documentation all of
   them. A client with ReadAttributes reads only those, as on AWS. ID tokens carry every readable
   attribute whatever the scopes; only userInfo is documented to narrow them by scope.
-- Federated identity providers, MFA and the change-password page are not
-  emulated; authorizer result caching is not emulated (every call is checked).
+- TOTP MFA is checked for real (`software_tokens`), in the API and the hosted UI; SMS MFA,
+  federated identity providers and the change-password page are not emulated (a pool that offers
+  SMS MFA alone asks for no code; a TOTP code may be used twice; wrong codes are never limited);
+  authorizer result caching is not emulated (every call is checked).
 - A deployment made without passing through the server's HTTP port (in-process `mock_aws`) is
   served from the live API, not a snapshot; and a change made that way is seen by the data plane
   only after the server's next request that is not a data-plane one (`moto_state.generation`).

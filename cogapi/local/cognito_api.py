@@ -22,6 +22,8 @@ first and:
   ID token share `origin_jti`; refreshes keep it), and registers them with moto, so the calls
   that take an access token accept them; those calls first check the token as AWS does (its
   signature, expiry, the `aws.cognito.signin.user.admin` scope, revocation);
+- checks TOTP MFA for real (`software_tokens`): a secret per user, only its codes, MFA_SETUP
+  finished only after a passed VerifySoftwareToken (moto: one secret, any code);
 - answers a refresh token that does not refresh in AWS's words: revoked, expired, or "Invalid
   Refresh Token." (garbage, another client's); a deleted user's, "User does not exist.".
 Every body is first checked against the operation's model (`moto_errors.cognito_body`:

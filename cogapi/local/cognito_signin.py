@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import hmac
+import json
+import re
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ from cogapi.local.cognito_front import (
 )
 from cogapi.local.grants import ADMIN_SCOPE
 from cogapi.local.moto_state import ClientView
+from cogapi.local.software_tokens import CHALLENGE_MISMATCH
 
 CHALLENGE_SECONDS = 180  # AuthSessionValidity's default: 3 minutes
 
@@ -342,10 +345,34 @@ class SignIn(CognitoFront):
                 return fail("NotAuthorizedException", INCORRECT)
             responses["PASSWORD_CLAIM_SECRET_BLOCK"] = pending.moto_session
             body = {**body, "ChallengeResponses": responses}
+        refused = self._mfa_refusal(body, responses)
+        if refused is not None:
+            return refused
         return self._adopt_tokens(client.pool_id, self._moto(environ, body))
 
+    def _mfa_refusal(self, body: dict[str, Any], responses: dict[str, Any]) -> Answer | None:
+        """AWS's answer to an MFA challenge response that does not pass (`software_tokens`),
+        or None. A session moto does not know is left to moto's own answer."""
+        challenge = body.get("ChallengeName")
+        session = str(body.get("Session") or "")
+        tokens = self.hosted_ui.software_tokens
+        if challenge == "SOFTWARE_TOKEN_MFA":
+            user = self.state.session_user(session)
+            code = str(responses.get("SOFTWARE_TOKEN_MFA_CODE") or "")
+            if user is not None and not tokens.sign_in_matches(*user, code):
+                return fail(*CHALLENGE_MISMATCH)
+        elif (
+            challenge == "MFA_SETUP"
+            and self.state.session_user(session) is not None
+            and not tokens.take_setup_session(session)
+        ):
+            return fail("NotAuthorizedException", "Invalid session for the user.")
+        return None
+
     def _adopt_tokens(self, pool_id: str, answer: Answer) -> Answer:
-        """moto's AuthenticationResult, re-minted with the stand-in's keys as one sign-in."""
+        """moto's AuthenticationResult, re-minted with the stand-in's keys as one sign-in (and
+        MFA_SETUP's parameters as AWS gives them: `_challenge_strings`)."""
+        _challenge_strings(answer)
         result = answer.body.get("AuthenticationResult")
         if answer.error is not None or not isinstance(result, dict):
             return answer
@@ -374,3 +401,15 @@ class SignIn(CognitoFront):
             }
         )
         return answer
+
+
+def _challenge_strings(answer: Answer) -> None:
+    """MFA_SETUP's MFAS_CAN_SETUP as AWS gives it: a JSON array in a string
+    ('["SOFTWARE_TOKEN_MFA"]'), which Amplify reads with JSON.parse. moto's serializer turns its
+    list into Python's repr ("['SOFTWARE_TOKEN_MFA']"), which no JSON parser takes."""
+    params = answer.body.get("ChallengeParameters")
+    if not isinstance(params, dict) or "MFAS_CAN_SETUP" not in params:
+        return
+    value = params["MFAS_CAN_SETUP"]
+    names = value if isinstance(value, list) else re.findall(r"[A-Z][A-Z_]*", str(value))
+    params["MFAS_CAN_SETUP"] = json.dumps([str(n) for n in names])

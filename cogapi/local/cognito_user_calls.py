@@ -35,6 +35,7 @@ from cogapi.local.cognito_front import (
 from cogapi.local.grants import ADMIN_SCOPE
 from cogapi.local.moto_errors import Refused, schema_refusal
 from cogapi.local.moto_state import ClientView, PoolView
+from cogapi.local.software_tokens import VERIFY_MISMATCH
 from cogapi.local.tokens import InvalidToken, is_expired
 
 # Calls moto answers once the access token passed the stand-in's checks.
@@ -46,6 +47,8 @@ TOKEN_CALLS = {
     "AssociateSoftwareToken",
     "VerifySoftwareToken",
 }
+
+_SOFTWARE_TOKEN_CALLS = ("AssociateSoftwareToken", "VerifySoftwareToken")
 
 
 def _code_delivery(attribute: str, value: str) -> dict[str, Any]:
@@ -160,18 +163,39 @@ class UserCalls(CognitoFront):
 
     def _token_call(self, environ: dict[str, Any], body: dict[str, Any]) -> Answer:
         operation = environ["cogapi.operation"]
-        if "AccessToken" not in body and operation in (
-            "AssociateSoftwareToken",
-            "VerifySoftwareToken",
-        ):
-            return self._moto(environ, body)  # the Session form: no token to check
+        if "AccessToken" not in body and operation in _SOFTWARE_TOKEN_CALLS:
+            # the Session form (an MFA_SETUP challenge's): no token to check, moto's session
+            user = self.state.session_user(str(body.get("Session") or ""))
+            if user is None:
+                return self._moto(environ, body)  # moto's answer to a session it lacks
+            return self._software_token(environ, body, *user)
         return self._checked_token_call(environ, body)
+
+    def _software_token(
+        self, environ: dict[str, Any], body: dict[str, Any], pool_id: str, username: str
+    ) -> Answer:
+        """AssociateSoftwareToken and VerifySoftwareToken with a secret of the user's own and
+        a code checked against it (`software_tokens`); moto keeps the MFA bookkeeping."""
+        tokens = self.hosted_ui.software_tokens
+        if environ["cogapi.operation"] == "VerifySoftwareToken":
+            if not tokens.pending_matches(pool_id, username, str(body.get("UserCode") or "")):
+                return fail(*VERIFY_MISMATCH)
+            answer = self._moto(environ, body)
+            if answer.error is None:
+                tokens.confirm(pool_id, username, str(answer.body.get("Session") or ""))
+            return answer
+        answer = self._moto(environ, body)
+        if answer.error is None:
+            answer.body["SecretCode"] = tokens.associate(pool_id, username)
+        return answer
 
     @_takes_access_token
     def _checked_token_call(
         self, environ: dict[str, Any], body: dict[str, Any], caller: Caller
     ) -> Answer:
         operation = environ["cogapi.operation"]
+        if operation in _SOFTWARE_TOKEN_CALLS:
+            return self._software_token(environ, body, caller.pool_id, caller.username)
         answer = self._moto(environ, body)
         if operation == "ChangePassword" and answer.error == "NotAuthorizedException":
             return fail("NotAuthorizedException", INCORRECT)  # moto says the user name

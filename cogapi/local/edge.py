@@ -42,6 +42,7 @@ from cogapi.local import codes, pages, urls
 from cogapi.local.grants import TokenIssuer
 from cogapi.local.moto_errors import Refused, schema_refusal
 from cogapi.local.moto_state import ClientView, MotoState, PoolView, SignInError, UnknownUser
+from cogapi.local.software_tokens import CHALLENGE_MISMATCH, VERIFY_MISMATCH, SoftwareTokens
 from cogapi.local.tokens import Grant, InvalidToken, KeySet, Subject, is_expired
 
 CODE_SECONDS = 300
@@ -50,6 +51,8 @@ SIGNUP_COOKIE = "cogapi-signup"  # ties /confirm's sign-in to the browser that s
 SIGNUP_SECONDS = 24 * 3600  # as long as the sign-up code lives
 SESSION_COOKIE = "cognito"  # the hosted UI's session, as AWS names its cookie
 SESSION_SECONDS = 3600  # AWS: a hosted UI session lasts one hour
+MFA_SECONDS = 180  # the code page after the password, as long as an API sign-in's session
+_EXPIRED = "Your session has expired. Please try again."
 _FLOW = {"code": "code", "token": "implicit"}
 
 
@@ -131,6 +134,17 @@ class _Session:
 
 
 @dataclass(frozen=True)
+class _MfaStep:
+    """A password accepted on the login form, waiting for the authenticator's code (and, with
+    `secret`, for the setup of that authenticator)."""
+
+    pool_id: str
+    username: str
+    secret: str | None
+    expires: float
+
+
+@dataclass(frozen=True)
 class _Code:
     client_id: str
     redirect_uri: str
@@ -151,6 +165,8 @@ class HostedUi(TokenIssuer):
         self.outbox: codes.Outbox | None = None  # where sign-up codes go; the server sets it
         self._signups: dict[str, tuple[str, str, float]] = {}  # ticket -> pool, user, expiry
         self._sessions: dict[str, _Session] = {}  # SESSION_COOKIE's value -> the sign-in
+        self.software_tokens = SoftwareTokens(clock)  # TOTP secrets, for the API and this UI
+        self._mfa_steps: dict[str, _MfaStep] = {}  # the code page's ticket -> its sign-in
 
     # --- dispatch ------------------------------------------------------------------------------
 
@@ -168,6 +184,8 @@ class HostedUi(TokenIssuer):
             return self.signup(request, pool, base)
         if action == "confirm" and method in ("GET", "POST"):
             return self.confirm(request, pool, base)
+        if action == "mfa" and method == "POST":
+            return self.mfa(request, pool, base)
         if action == "oauth2/token" and method == "POST":
             return self.token(request, pool)
         if action == "oauth2/userInfo" and method in ("GET", "POST"):
@@ -307,9 +325,7 @@ class HostedUi(TokenIssuer):
         if request.method == "GET":
             return self._login_form(request, pool, base)
         if not self._csrf_ok(request):
-            return self._login_form(
-                request, pool, base, "Your session has expired. Please try again.", status=400
-            )
+            return self._login_form(request, pool, base, _EXPIRED, status=400)
         try:
             subject = self.state.authenticate(
                 pool.pool_id, request.form.get("username", ""), request.form.get("password", "")
@@ -321,7 +337,7 @@ class HostedUi(TokenIssuer):
             return self._login_form(request, pool, base, message)
         except SignInError as exc:
             return self._login_form(request, pool, base, str(exc))
-        return self._signed_in(pool, base, checked, subject)
+        return self._after_password(request, pool, base, checked, subject)
 
     def signup(self, request: Request, pool: PoolView, base: str) -> Response:
         """Create a user from the form (the email address and the pool's other required
@@ -355,7 +371,7 @@ class HostedUi(TokenIssuer):
         if request.method == "GET":
             return form()
         if not self._csrf_ok(request):
-            return form("Your session has expired. Please try again.", status=400)
+            return form(_EXPIRED, status=400)
         email = request.form.get("email", "")
         username = email if email_is_username else request.form.get("username", "")
         verify = "email" in pool.auto_verified_attributes and self.outbox is not None
@@ -375,7 +391,7 @@ class HostedUi(TokenIssuer):
         except SignInError as exc:
             return form(str(exc))
         if not verify:
-            return self._signed_in(pool, base, checked, subject)
+            return self._after_password(request, pool, base, checked, subject)
         assert self.outbox is not None
         self.outbox.send(pool.pool_id, subject.username, codes.SIGN_UP, "email", email)
         carried = [(k, v) for k, v in request.args.items(multi=True) if k != "username"]
@@ -425,7 +441,7 @@ class HostedUi(TokenIssuer):
         if request.method == "GET":
             return form()
         if not self._csrf_ok(request):
-            return form("Your session has expired. Please try again.")
+            return form(_EXPIRED)
         email = subject.attributes.get("email", "")
         if request.form.get("resend"):
             self.outbox.send(pool.pool_id, user.username, codes.SIGN_UP, "email", email)
@@ -448,7 +464,72 @@ class HostedUi(TokenIssuer):
             # confirmed, but not by the browser that signed up: it signs in with the password
             carried = [(k, v) for k, v in request.args.items(multi=True) if k != "username"]
             return _redirect(f"{base}/login?" + urlencode(carried))
-        return self._signed_in(pool, base, checked, confirmed)
+        return self._after_password(request, pool, base, checked, confirmed)
+
+    # --- multi-factor authentication (TOTP; `software_tokens`) -----------------------------------
+
+    def _after_password(
+        self, request: Request, pool: PoolView, base: str, req: AuthRequest, subject: Subject
+    ) -> Response:
+        """The sign-in, once the password (or a sign-up's code) was right: at once, or after
+        the authenticator's code where the user has one, or its setup where the pool requires
+        one and the user has none (`MotoState.mfa_step`)."""
+        step = self.state.mfa_step(pool.pool_id, subject.username)
+        if step is None:
+            return self._signed_in(pool, base, req, subject)
+        secret = (
+            self.software_tokens.associate(pool.pool_id, subject.username)
+            if step == "setup"
+            else None
+        )
+        ticket = secrets.token_urlsafe(24)
+        now = self.clock()
+        with self._lock:
+            self._mfa_steps = {k: v for k, v in self._mfa_steps.items() if v.expires > now}
+            self._mfa_steps[ticket] = _MfaStep(
+                pool.pool_id, subject.username, secret, now + MFA_SECONDS
+            )
+        return self._mfa_form(request, base, ticket, secret)
+
+    def _mfa_form(
+        self,
+        request: Request,
+        base: str,
+        ticket: str,
+        secret: str | None,
+        error: str | None = None,
+    ) -> Response:
+        query = request.query_string.decode()
+        html = pages.mfa_page(f"{base}/mfa?{query}", "__CSRF__", ticket, secret, error)
+        return self._form_response(html, base, 400 if error else 200)
+
+    def mfa(self, request: Request, pool: PoolView, base: str) -> Response:
+        """The code page's post: the authenticator's code for the sign-in its ticket holds."""
+        checked = self._check(request, pool, base)
+        if isinstance(checked, Response):
+            return checked
+        ticket = request.form.get("mfa_ticket", "")
+        with self._lock:
+            step = self._mfa_steps.get(ticket)
+        if step is None or step.pool_id != pool.pool_id or step.expires <= self.clock():
+            return self._login_form(request, pool, base, _EXPIRED, status=400)
+        if not self._csrf_ok(request):
+            return self._mfa_form(request, base, ticket, step.secret, _EXPIRED)
+        code = request.form.get("totp", "")
+        tokens = self.software_tokens
+        if step.secret is not None:
+            if not tokens.pending_matches(step.pool_id, step.username, code):
+                return self._mfa_form(request, base, ticket, step.secret, VERIFY_MISMATCH[1])
+            tokens.confirm(step.pool_id, step.username)
+            self.state.enable_software_token(step.pool_id, step.username)
+        elif not tokens.sign_in_matches(step.pool_id, step.username, code):
+            return self._mfa_form(request, base, ticket, None, CHALLENGE_MISMATCH[1])
+        with self._lock:
+            self._mfa_steps.pop(ticket, None)
+        subject = self.state.subject(step.pool_id, step.username)
+        if subject is None:  # disabled or deleted meanwhile
+            return self._login_form(request, pool, base, _EXPIRED, status=400)
+        return self._signed_in(pool, base, checked, subject)
 
     def _signed_in(
         self,

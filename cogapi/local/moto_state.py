@@ -410,6 +410,15 @@ class MotoState:
             groups=tuple(g.group_name for g in groups),
         )
 
+    def session_user(self, session: str) -> tuple[str, str] | None:
+        """(pool id, user name) of a sign-in session moto gave out (a challenge's), if live."""
+        for _, _, backend in _backends("cognito-idp"):
+            found = backend.sessions.get(session) if session else None
+            if found is not None:
+                username, pool = found
+                return pool.id, username
+        return None
+
     def subject(self, pool_id: str, username: str) -> Subject | None:
         found = self._find_pool(pool_id)
         user = self._find_user(found[1], username) if found else None
@@ -566,6 +575,32 @@ class MotoState:
             backend, pool = found
             pool.sign_out(username)
             backend.admin_delete_user(pool_id, username)
+
+    def mfa_step(self, pool_id: str, username: str) -> str | None:
+        """What the hosted UI asks a user for after the password: "totp" (a code of the
+        authenticator they set up), "setup" (the pool requires MFA and they have none), or None.
+        Only TOTP is emulated: a pool that offers SMS alone asks for nothing here."""
+        found = self._find_pool(pool_id)
+        user = found[1]._get_user(username) if found else None
+        if user is None or found is None:
+            return None
+        pool = found[1]
+        totp_offered = bool((pool.token_mfa_config or {}).get("Enabled"))
+        if pool.mfa_config == "OFF" or not totp_offered:
+            return None
+        if user.software_token_mfa_enabled or user.token_verified:
+            return "totp"
+        return "setup" if pool.mfa_config == "ON" else None
+
+    def enable_software_token(self, pool_id: str, username: str) -> None:
+        """The user set up an authenticator in the hosted UI: TOTP is their MFA from now on (as
+        VerifySoftwareToken then SetUserMFAPreference would leave them)."""
+        found = self._find_pool(pool_id)
+        user = found[1]._get_user(username) if found else None
+        if user is not None:
+            user.token_verified = True
+            user.software_token_mfa_enabled = True
+            user.preferred_mfa_setting = "SOFTWARE_TOKEN_MFA"
 
     def set_user_attributes(self, pool_id: str, username: str, values: dict[str, str]) -> None:
         found = self._find_pool(pool_id)

@@ -113,6 +113,31 @@ def confirm_page(
     )
 
 
+def mfa_page(
+    action: str, csrf: str, ticket: str, secret: str | None = None, error: str | None = None
+) -> str:
+    """The authenticator code after the password; with `secret`, the setup of one first (its
+    secret as text and as an otpauth URI, as AWS's page shows it besides a QR code)."""
+    setup = (
+        f"""<p>Set up an authenticator app with this secret key:</p>
+<p><code id="secret">{escape(secret)}</code></p>
+<p class="note" id="otpauth">otpauth://totp/cogapi-local?secret={escape(secret)}</p>"""
+        if secret
+        else "<p>Enter the code from your authenticator app.</p>"
+    )
+    return _page(
+        "Multi-factor authentication",
+        f"""{_error(error)}{setup}
+<form method="post" action="{escape(action)}">
+<input type="hidden" name="_csrf" value="{escape(csrf)}">
+<input type="hidden" name="mfa_ticket" value="{escape(ticket)}">
+<label for="totp">Code</label>
+<input id="totp" name="totp" type="text" inputmode="numeric" autocomplete="one-time-code" required>
+<button type="submit" name="mfa">Sign in</button>
+</form>""",
+    )
+
+
 def error_page(error: str, description: str = "") -> str:
     detail = f"<p>{escape(description)}</p>" if description else ""
     return _page(

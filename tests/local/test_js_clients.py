@@ -36,6 +36,7 @@ from typing import Any
 
 import boto3
 import jwt
+import pyotp
 import pytest
 import requests
 from botocore.exceptions import ClientError
@@ -298,6 +299,47 @@ def test_amplify_v6_new_email_address_waits_for_its_code(stack: Stack, pool: Poo
     assert confirmed == {"ok": True}, confirmed
     assert attributes["attributes"]["email"] == moved
     assert attributes["attributes"]["email_verified"] == "true"
+
+
+def test_amplify_v6_sets_up_totp_mfa_then_signs_in_with_it(stack: Stack, pool: Pool) -> None:
+    """In a pool that requires MFA with an authenticator, Amplify's signIn reads MFA_SETUP's
+    MFAS_CAN_SETUP (JSON.parse: moto's list broke it), fetches a secret (AssociateSoftwareToken)
+    and confirmSignIn sends the code (VerifySoftwareToken, then MFA_SETUP with its session); a
+    wrong code is refused each time, and the next sign-in asks for a code of the same secret."""
+    idp = pool.idp
+    pool_id = idp.create_user_pool(PoolName="js-mfa", UsernameAttributes=["email"])[
+        "UserPool"]["Id"]  # fmt: skip
+    idp.set_user_pool_mfa_config(
+        UserPoolId=pool_id, SoftwareTokenMfaConfiguration={"Enabled": True}, MfaConfiguration="ON"
+    )
+    client_id = idp.create_user_pool_client(
+        UserPoolId=pool_id, ClientName="web",
+        ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    )["UserPoolClient"]["ClientId"]  # fmt: skip
+    mfa = Pool(stack.endpoint, idp, pool_id, srp=client_id)
+    email = mfa.user()
+    sign_in = {"op": "signIn", "username": email, "password": PASSWORD}
+    started, wrong, done, attributes = mfa.amplify(
+        sign_in,
+        {"op": "confirmSignInWithTotp", "wrong": True},
+        {"op": "confirmSignInWithTotp"},
+        {"op": "fetchUserAttributes"},
+    )
+    assert started["ok"] and started["signInStep"] == "CONTINUE_SIGN_IN_WITH_TOTP_SETUP", started
+    secret = started["sharedSecret"]
+    assert len(secret) == 52 and pyotp.TOTP(secret).now()
+    assert not wrong["ok"] and wrong["code"] == "EnableSoftwareTokenMFAException", wrong
+    assert done == {"ok": True, "isSignedIn": True, "signInStep": "DONE"}, done
+    assert attributes["attributes"]["email"] == email
+    again, wrong, done = mfa.amplify(
+        sign_in,
+        {"op": "confirmSignInWithTotp", "secret": secret, "wrong": True},
+        {"op": "confirmSignInWithTotp", "secret": secret},
+    )
+    assert again["signInStep"] == "CONFIRM_SIGN_IN_WITH_TOTP_CODE", again
+    assert not wrong["ok"] and wrong["code"] == "CodeMismatchException", wrong
+    assert wrong["message"] == "Invalid code received for user"
+    assert done == {"ok": True, "isSignedIn": True, "signInStep": "DONE"}, done
 
 
 def test_amplify_v6_sign_in_refresh_and_sign_out(pool: Pool) -> None:
