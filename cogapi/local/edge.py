@@ -14,6 +14,9 @@ Behaviour follows aws-notes ("What AWS's edge looks like from outside"):
   first sign-in's `auth_time`. `prompt=login` shows the form anyway; `prompt=none` without a
   session redirects `error=login_required` (and `none` with another value `invalid_request`);
   `select_account` and `consent` change nothing for the pool's own users. `/logout` ends it.
+- After the password (or a sign-up's code), a user with an authenticator gets `/mfa`'s code page,
+  and where the pool requires MFA a user without one sets it up there first (`software_tokens`);
+  the session starts once the code was right.
 - `/signup` in a pool that verifies email addresses makes an unconfirmed user, "sends" a code
   (into the outbox: `codes`) and 302s to `/confirm`, whose form takes that code (or sends a new
   one); a right code confirms the user, verifies the address and continues the sign-in, as the
@@ -341,9 +344,9 @@ class HostedUi(TokenIssuer):
 
     def signup(self, request: Request, pool: PoolView, base: str) -> Response:
         """Create a user from the form (the email address and the pool's other required
-        attributes, as AWS's form asks for them). Where the pool verifies email addresses, the user is
-        unconfirmed until the code "sent" to the address comes back (`confirm`); elsewhere it
-        is confirmed at once and the sign-in continues."""
+        attributes, as AWS's form asks for them). Where the pool verifies email addresses, the
+        user is unconfirmed until the code "sent" to the address comes back (`confirm`);
+        elsewhere it is confirmed at once and the sign-in continues."""
         if not pool.allow_self_signup:
             return Response(
                 pages.error_page("SignUp is not permitted for this user pool"),
