@@ -102,6 +102,13 @@ def _with_query(url: str, params: dict[str, str]) -> str:
     return url + ("&" if "?" in url else "?") + urlencode(params)
 
 
+def _to_callback(redirect_uri: str, state: str | None, params: dict[str, str]) -> Response:
+    """The redirect to a client's callback with `params`, and the request's `state` if any."""
+    if state is not None:
+        params = {**params, "state": state}
+    return _redirect(_with_query(redirect_uri, params))
+
+
 def _cookie_path(base: str) -> str:
     """The path of a domain's hosted UI (`base`): its cookies are scoped to it."""
     return "/" + base.split("://", 1)[-1].partition("/")[2]
@@ -228,10 +235,7 @@ class HostedUi(TokenIssuer):
         state = args.get("state")
 
         def fail(error: str) -> Response:
-            params = {"error": error}
-            if state is not None:
-                params["state"] = state
-            return _redirect(_with_query(redirect_uri, params))
+            return _to_callback(redirect_uri, state, {"error": error})
 
         response_type = args.get("response_type", "")
         if response_type not in _FLOW:
@@ -256,7 +260,7 @@ class HostedUi(TokenIssuer):
             return checked
         prompt = request.args.get("prompt", "").split()
         if "none" in prompt and len(prompt) > 1:  # OIDC Core 3.1.2.1: none stands alone
-            return self._fail(checked, "invalid_request")
+            return _to_callback(checked.redirect_uri, checked.state, {"error": "invalid_request"})
         if "login" not in prompt:
             session = self._session(request, pool)
             if session is not None:
@@ -264,20 +268,12 @@ class HostedUi(TokenIssuer):
                 if subject is not None:  # still there and enabled
                     return self._signed_in(pool, base, checked, subject, session=session)
             if "none" in prompt:
-                return self._fail(checked, "login_required")
+                return _to_callback(
+                    checked.redirect_uri, checked.state, {"error": "login_required"}
+                )
         response = _redirect(f"{base}/login?{request.query_string.decode()}")
         self._set_xsrf(response, base)
         return response
-
-    @staticmethod
-    def _back(req: AuthRequest, params: dict[str, str]) -> Response:
-        """The redirect to the client's callback with `params` (and the request's state)."""
-        if req.state is not None:
-            params = {**params, "state": req.state}
-        return _redirect(_with_query(req.redirect_uri, params))
-
-    def _fail(self, req: AuthRequest, error: str) -> Response:
-        return self._back(req, {"error": error})
 
     def _session(self, request: Request, pool: PoolView) -> _Session | None:
         """The browser's live session at this pool, if it sent one."""
@@ -582,7 +578,7 @@ class HostedUi(TokenIssuer):
                     grant,
                     self.clock() + CODE_SECONDS,
                 )
-            return self._back(req, {"code": code})
+            return _to_callback(req.redirect_uri, req.state, {"code": code})
         tokens = self.mint(pool.pool_id, grant)
         fragment: dict[str, str] = {"access_token": tokens.access_token}
         if tokens.id_token:
