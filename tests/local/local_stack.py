@@ -13,7 +13,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import boto3
+import pytest
 import requests
+from botocore.exceptions import ClientError
 
 from cogapi.local import urls
 from cogapi.local.server import LocalServer
@@ -337,3 +339,14 @@ def code_from(response: requests.Response) -> str:
     location = response.headers["Location"]
     assert location.startswith(CALLBACK + "?")
     return parse_qs(urlsplit(location).query)["code"][0]
+
+
+def aws_error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
+    """A refused call's (error code, message), as the client library raised it."""
+    err = exc.value.response["Error"]
+    return err["Code"], err["Message"]
+
+
+def other_code(code: str) -> str:
+    """A six-digit code that is not `code`."""
+    return f"{(int(code) + 1) % 1_000_000:06d}"

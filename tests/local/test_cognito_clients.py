@@ -28,7 +28,7 @@ from authlib.integrations.requests_client import OAuth2Session
 from authlib.oidc.discovery import OpenIDProviderMetadata, get_well_known_url
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
-from local_stack import REGION, Stack
+from local_stack import REGION, Stack, aws_error, other_code
 from pycognito import Cognito
 from pycognito.aws_srp import AWSSRP
 
@@ -164,11 +164,6 @@ def jwt_claims(token: str) -> dict[str, Any]:
 MISMATCH = ("CodeMismatchException", "Invalid verification code provided, please try again.")
 
 
-def _other(code: str) -> str:
-    """A six-digit code that is not `code`."""
-    return f"{(int(code) + 1) % 1_000_000:06d}"
-
-
 def _fits_aws_model(operation: str, answer: dict[str, Any]) -> None:
     """botocore's Stubber refuses a response that does not fit the operation's output shape in
     AWS's service model: the local answer, handed to it, must pass."""
@@ -176,11 +171,6 @@ def _fits_aws_model(operation: str, answer: dict[str, Any]) -> None:
                           aws_secret_access_key="x")  # fmt: skip
     with Stubber(client) as stub:
         stub.add_response(operation, {k: v for k, v in answer.items() if k != "ResponseMetadata"})
-
-
-def _error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
-    err = exc.value.response["Error"]
-    return err["Code"], err["Message"]
 
 
 # --- SRP ---------------------------------------------------------------------------------------
@@ -201,7 +191,7 @@ def test_srp_with_a_wrong_password_is_refused(pool: Pool) -> None:
     name = pool.user()
     with pytest.raises(ClientError) as exc:
         pool.srp_sign_in(name, "Wrong-Pass-42")
-    assert _error(exc) == ("NotAuthorizedException", INCORRECT)
+    assert aws_error(exc) == ("NotAuthorizedException", INCORRECT)
 
 
 def test_srp_signature_is_checked_not_just_present(pool: Pool) -> None:
@@ -219,7 +209,7 @@ def test_srp_signature_is_checked_not_just_present(pool: Pool) -> None:
         pool.idp.respond_to_auth_challenge(
             ClientId=pool.srp, ChallengeName="PASSWORD_VERIFIER", ChallengeResponses=responses
         )
-    assert _error(exc) == ("NotAuthorizedException", INCORRECT)
+    assert aws_error(exc) == ("NotAuthorizedException", INCORRECT)
 
 
 def test_srp_challenge_looks_like_cognitos(pool: Pool) -> None:
@@ -257,7 +247,7 @@ def test_unknown_user_with_srp_gets_a_simulated_challenge_then_incorrect(pool: P
     assert (first["SALT"], first["USER_ID_FOR_SRP"]) == (second["SALT"], second["USER_ID_FOR_SRP"])
     with pytest.raises(ClientError) as exc:
         srp.authenticate_user()
-    assert _error(exc) == ("NotAuthorizedException", INCORRECT)
+    assert aws_error(exc) == ("NotAuthorizedException", INCORRECT)
 
 
 @pytest.mark.parametrize("admin", [False, True], ids=["InitiateAuth", "AdminInitiateAuth"])
@@ -275,12 +265,12 @@ def test_unknown_user_with_a_password_is_incorrect(pool: Pool, admin: bool) -> N
             pool.idp.initiate_auth(
                 ClientId=pool.password, AuthFlow="USER_PASSWORD_AUTH", AuthParameters=params
             )
-    assert _error(exc) == ("NotAuthorizedException", INCORRECT)
+    assert aws_error(exc) == ("NotAuthorizedException", INCORRECT)
     with pytest.raises(ClientError) as legacy:  # LEGACY still says so
         pool.idp.initiate_auth(
             ClientId=pool.legacy, AuthFlow="USER_PASSWORD_AUTH", AuthParameters=params
         )
-    assert _error(legacy)[0] == "UserNotFoundException"
+    assert aws_error(legacy)[0] == "UserNotFoundException"
 
 
 def test_wrong_admin_password_says_incorrect(pool: Pool) -> None:
@@ -292,7 +282,7 @@ def test_wrong_admin_password_says_incorrect(pool: Pool) -> None:
             AuthFlow="ADMIN_USER_PASSWORD_AUTH",
             AuthParameters={"USERNAME": name, "PASSWORD": "Nope-123x"},
         )
-    assert _error(exc) == ("NotAuthorizedException", INCORRECT)
+    assert aws_error(exc) == ("NotAuthorizedException", INCORRECT)
 
 
 def _hosted_login(
@@ -338,10 +328,10 @@ def test_neutral_answers_for_recovery_and_confirmation(pool: Pool) -> None:
             ConfirmationCode="123456",
             Password=PASSWORD,
         )
-    assert _error(exc)[0] == "CodeMismatchException"
+    assert aws_error(exc)[0] == "CodeMismatchException"
     with pytest.raises(ClientError) as legacy:
         pool.idp.forgot_password(ClientId=pool.legacy, Username="nobody@example.com")
-    assert _error(legacy)[0] == "UserNotFoundException"
+    assert aws_error(legacy)[0] == "UserNotFoundException"
 
 
 # --- sign-up, recovery and the codes they send --------------------------------------------------
@@ -357,17 +347,17 @@ def test_sign_up_is_confirmed_only_with_the_code_sent(pool: Pool) -> None:
     assert signed_up["CodeDeliveryDetails"]["DeliveryMedium"] == "EMAIL"
     first = pool.code(name, "sign-up")
     with pytest.raises(ClientError) as wrong:
-        user.confirm_sign_up(_other(first), username=name)
-    assert _error(wrong) == MISMATCH
+        user.confirm_sign_up(other_code(first), username=name)
+    assert aws_error(wrong) == MISMATCH
     pool.idp.resend_confirmation_code(ClientId=pool.srp, Username=name)
     second = pool.code(name, "sign-up")
     if second != first:  # a new code replaces the last (one in a million is the same)
         with pytest.raises(ClientError) as old:
             user.confirm_sign_up(first, username=name)
-        assert _error(old) == MISMATCH
+        assert aws_error(old) == MISMATCH
     with pytest.raises(ClientError) as unconfirmed:
         user.authenticate(PASSWORD)
-    assert _error(unconfirmed)[0] == "UserNotConfirmedException"
+    assert aws_error(unconfirmed)[0] == "UserNotConfirmedException"
     user.confirm_sign_up(second, username=name)
     got = pool.idp.admin_get_user(UserPoolId=pool.pool_id, Username=name)
     assert got["UserStatus"] == "CONFIRMED"
@@ -375,7 +365,7 @@ def test_sign_up_is_confirmed_only_with_the_code_sent(pool: Pool) -> None:
     assert attributes["email_verified"] == "true"  # the code went to that address
     with pytest.raises(ClientError) as again:
         user.confirm_sign_up(second, username=name)
-    assert _error(again) == (
+    assert aws_error(again) == (
         "NotAuthorizedException", "User cannot be confirmed. Current status is CONFIRMED")  # fmt: skip
     user.authenticate(PASSWORD)
     assert user.id_claims["email"] == email
@@ -386,12 +376,12 @@ def test_confirming_an_unknown_user_hides_that_it_is_unknown(pool: Pool) -> None
         pool.idp.confirm_sign_up(
             ClientId=pool.srp, Username="nobody@example.com", ConfirmationCode="123456"
         )
-    assert _error(hidden) == MISMATCH
+    assert aws_error(hidden) == MISMATCH
     with pytest.raises(ClientError) as legacy:
         pool.idp.confirm_sign_up(
             ClientId=pool.legacy, Username="nobody@example.com", ConfirmationCode="123456"
         )
-    assert _error(legacy)[0] == "UserNotFoundException"
+    assert aws_error(legacy)[0] == "UserNotFoundException"
 
 
 def test_a_password_reset_takes_only_the_code_sent_and_only_once(pool: Pool) -> None:
@@ -400,13 +390,13 @@ def test_a_password_reset_takes_only_the_code_sent_and_only_once(pool: Pool) -> 
     user.initiate_forgot_password()  # ForgotPassword
     code = pool.code(name, "password reset")
     with pytest.raises(ClientError) as wrong:
-        user.confirm_forgot_password(_other(code), "Another-Horse-7")
-    assert _error(wrong) == MISMATCH
+        user.confirm_forgot_password(other_code(code), "Another-Horse-7")
+    assert aws_error(wrong) == MISMATCH
     user.confirm_forgot_password(code, "Another-Horse-7")
     pool.cognito(name).authenticate("Another-Horse-7")
     with pytest.raises(ClientError) as used:
         user.confirm_forgot_password(code, "Third-Horse-8")
-    assert _error(used) == MISMATCH
+    assert aws_error(used) == MISMATCH
 
 
 # --- flows the client does not enable ---------------------------------------------------------
@@ -429,7 +419,10 @@ def test_a_flow_the_client_does_not_enable_is_refused(pool: Pool, client: str, f
             )
         else:
             pool.idp.initiate_auth(ClientId=client_id, AuthFlow=flow, AuthParameters=params)
-    assert _error(exc) == ("InvalidParameterException", f"{flow} flow not enabled for this client")
+    assert aws_error(exc) == (
+        "InvalidParameterException",
+        f"{flow} flow not enabled for this client",
+    )
 
 
 def test_default_client_allows_srp(pool: Pool) -> None:
@@ -459,8 +452,8 @@ def test_get_and_update_user_with_the_access_token(pool: Pool) -> None:
     user.send_verification("email")  # GetUserAttributeVerificationCode: a code in the outbox
     code = pool.code(name, "email verification")
     with pytest.raises(ClientError) as exc:
-        user.validate_verification(_other(code), "email")  # VerifyUserAttribute
-    assert _error(exc) == MISMATCH
+        user.validate_verification(other_code(code), "email")  # VerifyUserAttribute
+    assert aws_error(exc) == MISMATCH
     assert user.get_user(attr_map={}).email_verified is False
     user.validate_verification(code, "email")
     assert user.get_user(attr_map={}).email_verified is True  # pycognito parses "true"
@@ -518,7 +511,7 @@ def test_a_user_writes_only_what_the_app_client_lets_it_write(pool: Pool) -> Non
         user.authenticate(PASSWORD)
         with pytest.raises(ClientError) as exc:
             user.update_profile({**allowed, **refused}, attr_map={})
-        assert _error(exc) == why
+        assert aws_error(exc) == why
         attributes = _attributes(pool, name)
         assert all(attributes.get(k) != v for k, v in {**refused, **allowed}.items())  # as a whole
         assert attributes.get("email_verified") == "false"
@@ -530,14 +523,14 @@ def test_a_user_writes_only_what_the_app_client_lets_it_write(pool: Pool) -> Non
     signing_up.set_base_attributes(email=f"{newcomer}@example.com", email_verified="true")
     with pytest.raises(ClientError) as exc:
         signing_up.register(newcomer, PASSWORD)
-    assert _error(exc) == NON_MUTABLE
+    assert aws_error(exc) == NON_MUTABLE
     with pytest.raises(ClientError, match="UserNotFoundException"):
         pool.idp.admin_get_user(UserPoolId=pool.pool_id, Username=newcomer)
     with pytest.raises(ClientError) as exc:
         pool.idp.sign_up(ClientId=limited, Username=newcomer, Password=PASSWORD,
                          UserAttributes=[{"Name": "email", "Value": f"{newcomer}@example.com"},
                                          {"Name": "name", "Value": "N"}])  # fmt: skip
-    assert _error(exc) == UNAUTHORIZED_WRITE
+    assert aws_error(exc) == UNAUTHORIZED_WRITE
 
 
 def _schema_refusal(*names: str) -> tuple[str, str]:
@@ -567,7 +560,7 @@ def test_sign_up_needs_every_required_attribute(pool: Pool) -> None:
     ):  # fmt: skip
         with pytest.raises(ClientError) as exc:
             idp.sign_up(ClientId=client_id, Username=email, Password=PASSWORD, UserAttributes=given)
-        assert _error(exc) == _schema_refusal(*missing)
+        assert aws_error(exc) == _schema_refusal(*missing)
         with pytest.raises(ClientError, match="UserNotFoundException"):
             idp.admin_get_user(UserPoolId=strict, Username=email)
     # pycognito's register, unchanged: the email address comes from the user name
@@ -679,8 +672,8 @@ def test_a_new_email_address_is_unverified_until_its_code_comes_back(pool: Pool)
     assert (profile.email, profile.email_verified) == (f"new-{name}@example.org", False)
     code = pool.code(f"new-{name}@example.org", "email verification")
     with pytest.raises(ClientError) as exc:
-        user.validate_verification(_other(code), "email")
-    assert _error(exc) == MISMATCH
+        user.validate_verification(other_code(code), "email")
+    assert aws_error(exc) == MISMATCH
     user.validate_verification(code, "email")
     assert user.get_user(attr_map={}).email_verified is True
     # the same address again, or an attribute the pool does not verify: no code, no list
@@ -794,7 +787,7 @@ def test_an_address_held_for_verification_must_still_be_free_where_it_is_a_user_
         idp.update_user_attributes(
             AccessToken=token, UserAttributes=[{"Name": "email", "Value": "second@example.com"}]
         )
-    assert _error(exc) == (
+    assert aws_error(exc) == (
         "AliasExistsException",
         "An account with the given email already exists.",
     )
@@ -811,7 +804,7 @@ def test_an_address_held_for_verification_must_still_be_free_where_it_is_a_user_
     code = held.code("third@example.com", "email verification")
     with pytest.raises(ClientError) as exc:
         idp.verify_user_attribute(AccessToken=token, AttributeName="email", Code=code)
-    assert _error(exc) == (
+    assert aws_error(exc) == (
         "AliasExistsException",
         "An account with the given email already exists.",
     )
@@ -825,7 +818,7 @@ def test_change_password_then_sign_in_with_the_new_one(pool: Pool) -> None:
     user.authenticate(PASSWORD)
     with pytest.raises(ClientError) as exc:
         user.change_password("Not-The-Old-1", "Newer-Pass-43")
-    assert _error(exc) == ("NotAuthorizedException", INCORRECT)
+    assert aws_error(exc) == ("NotAuthorizedException", INCORRECT)
     user.change_password(PASSWORD, "Newer-Pass-43")
     with pytest.raises(ClientError):
         pool.srp_sign_in(name, PASSWORD)
@@ -842,14 +835,14 @@ def test_refresh_then_global_sign_out_revokes_everything(pool: Pool) -> None:
     user.logout()  # GlobalSignOut
     with pytest.raises(ClientError) as exc:
         pool.idp.get_user(AccessToken=token)
-    assert _error(exc) == ("NotAuthorizedException", "Access Token has been revoked")
+    assert aws_error(exc) == ("NotAuthorizedException", "Access Token has been revoked")
     with pytest.raises(ClientError) as again:
         pool.idp.initiate_auth(
             ClientId=pool.srp,
             AuthFlow="REFRESH_TOKEN_AUTH",
             AuthParameters={"REFRESH_TOKEN": refresh},
         )
-    assert _error(again) == ("NotAuthorizedException", REVOKED)
+    assert aws_error(again) == ("NotAuthorizedException", REVOKED)
 
 
 def test_revoke_token_revokes_the_refresh_token_and_its_access_tokens(pool: Pool) -> None:
@@ -864,10 +857,10 @@ def test_revoke_token_revokes_the_refresh_token_and_its_access_tokens(pool: Pool
             AuthFlow="REFRESH_TOKEN_AUTH",
             AuthParameters={"REFRESH_TOKEN": user.refresh_token},
         )
-    assert _error(exc) == ("NotAuthorizedException", REVOKED)
+    assert aws_error(exc) == ("NotAuthorizedException", REVOKED)
     with pytest.raises(ClientError) as revoked:
         pool.idp.get_user(AccessToken=user.access_token)
-    assert _error(revoked) == ("NotAuthorizedException", "Access Token has been revoked")
+    assert aws_error(revoked) == ("NotAuthorizedException", "Access Token has been revoked")
     assert other.get_user().username == user.username
 
 
@@ -878,7 +871,7 @@ def test_delete_user_with_the_access_token(pool: Pool) -> None:
     user.delete_user()
     with pytest.raises(ClientError) as exc:
         pool.idp.admin_get_user(UserPoolId=pool.pool_id, Username=name)
-    assert _error(exc)[0] == "UserNotFoundException"
+    assert aws_error(exc)[0] == "UserNotFoundException"
 
 
 def test_user_apis_check_the_token_as_aws_does(stack: Stack, pool: Pool) -> None:
@@ -888,16 +881,19 @@ def test_user_apis_check_the_token_as_aws_does(stack: Stack, pool: Pool) -> None
     )["access_token"]
     with pytest.raises(ClientError) as exc:
         pool.idp.get_user(AccessToken=expired)
-    assert _error(exc) == ("NotAuthorizedException", "Access Token has expired")
+    assert aws_error(exc) == ("NotAuthorizedException", "Access Token has expired")
     unscoped = stack.server.issue_tokens(pool.pool_id, pool.srp, name, ("openid",))
     with pytest.raises(ClientError) as scope:
         pool.idp.get_user(AccessToken=unscoped["access_token"])
-    assert _error(scope) == ("NotAuthorizedException", "Access Token does not have required scopes")
+    assert aws_error(scope) == (
+        "NotAuthorizedException",
+        "Access Token does not have required scopes",
+    )
     scoped = stack.server.issue_tokens(pool.pool_id, pool.srp, name, ("openid", ADMIN_SCOPE))
     assert pool.idp.get_user(AccessToken=scoped["access_token"])["Username"] == name
     with pytest.raises(ClientError) as forged:
         pool.idp.get_user(AccessToken=scoped["id_token"])
-    assert _error(forged)[0] == "NotAuthorizedException"
+    assert aws_error(forged)[0] == "NotAuthorizedException"
 
 
 def test_refresh_tokens_work_across_the_api_and_the_token_endpoint(pool: Pool) -> None:
@@ -957,12 +953,12 @@ def test_get_tokens_from_refresh_token_refreshes_either_kind_of_sign_in(
         pool.idp.get_tokens_from_refresh_token(
             ClientId=pool.password, RefreshToken=api["RefreshToken"]
         )
-    assert _error(revoked) == ("NotAuthorizedException", REVOKED)
+    assert aws_error(revoked) == ("NotAuthorizedException", REVOKED)
     with pytest.raises(ClientError) as other:
         pool.idp.get_tokens_from_refresh_token(
             ClientId="nope", RefreshToken=hosted["refresh_token"]
         )
-    assert _error(other)[0] == "ResourceNotFoundException"
+    assert aws_error(other)[0] == "ResourceNotFoundException"
 
 
 def test_a_refresh_token_that_does_not_refresh_says_why_as_aws_does(
@@ -982,7 +978,7 @@ def test_a_refresh_token_that_does_not_refresh_says_why_as_aws_does(
         ):  # fmt: skip
             with pytest.raises(ClientError) as exc:
                 call()
-            answers.append(_error(exc))
+            answers.append(aws_error(exc))
         return tuple(answers)
 
     invalid = (("NotAuthorizedException", INVALID_REFRESH),) * 2
@@ -1024,7 +1020,7 @@ def test_get_tokens_from_refresh_token_needs_the_client_secret(pool: Pool) -> No
             pool.idp.get_tokens_from_refresh_token(
                 ClientId=client_id, RefreshToken=refresh, **given
             )
-        assert _error(exc)[0] == "NotAuthorizedException"
+        assert aws_error(exc)[0] == "NotAuthorizedException"
     result = pool.idp.get_tokens_from_refresh_token(
         ClientId=client_id, RefreshToken=refresh, ClientSecret=secret
     )["AuthenticationResult"]
@@ -1049,7 +1045,7 @@ def test_a_client_with_a_secret_needs_the_secret_hash(pool: Pool) -> None:
             pool.idp.initiate_auth(
                 ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters=params
             )
-        assert _error(exc) == ("NotAuthorizedException", message)
+        assert aws_error(exc) == ("NotAuthorizedException", message)
 
 
 # --- OIDC: nonce, at_hash, discovery -------------------------------------------------------
@@ -1234,4 +1230,4 @@ def test_global_sign_out_after_signing_in_with_an_email_alias(pool: Pool) -> Non
             AuthFlow="REFRESH_TOKEN_AUTH",
             AuthParameters={"REFRESH_TOKEN": result["RefreshToken"]},
         )
-    assert _error(exc)[0] == "NotAuthorizedException"
+    assert aws_error(exc)[0] == "NotAuthorizedException"

@@ -436,23 +436,28 @@ def test_the_confirm_page_tells_no_one_whether_a_user_exists_where_the_client_hi
     assert "Username/client id combination not found." in legacy.text  # LEGACY still says so
 
 
-def test_signup_in_a_pool_that_verifies_nothing_signs_in_at_once(stack: Stack) -> None:
+def _pool_with_hosted_ui(stack: Stack, name: str, **pool: object) -> Stack:
+    """A new pool (`pool`: CreateUserPool's settings) with a domain and a code-flow client,
+    as a `Stack` the helpers here take."""
     idp = stack.clients["cognito-idp"]
-    pool_id = idp.create_user_pool(PoolName="no-verify", UsernameAttributes=["email"])[
-        "UserPool"]["Id"]  # fmt: skip
-    domain = f"no-verify-{time.time_ns()}"
+    pool_id = idp.create_user_pool(PoolName=name, **pool)["UserPool"]["Id"]
+    domain = f"{name}-{time.time_ns()}"
     idp.create_user_pool_domain(Domain=domain, UserPoolId=pool_id)
     client_id = idp.create_user_pool_client(
         UserPoolId=pool_id, ClientName="web", AllowedOAuthFlows=["code"],
         AllowedOAuthScopes=["openid", "email"], AllowedOAuthFlowsUserPoolClient=True,
         CallbackURLs=[CALLBACK], SupportedIdentityProviders=["COGNITO"],
     )["UserPoolClient"]["ClientId"]  # fmt: skip
-    other = Stack(**{**stack.__dict__, "pool_id": pool_id, "client_id": client_id,
-                     "domain": domain})  # fmt: skip
+    return Stack(**{**stack.__dict__, "pool_id": pool_id, "client_id": client_id,
+                    "domain": domain})  # fmt: skip
+
+
+def test_signup_in_a_pool_that_verifies_nothing_signs_in_at_once(stack: Stack) -> None:
+    other = _pool_with_hosted_ui(stack, "no-verify", UsernameAttributes=["email"])
     email = f"cat{time.time_ns()}@example.com"
     r = _signup(requests.Session(), other, email)
     assert code_from(r)
-    user = idp.admin_get_user(UserPoolId=pool_id, Username=email)
+    user = stack.clients["cognito-idp"].admin_get_user(UserPoolId=other.pool_id, Username=email)
     assert user["UserStatus"] == "CONFIRMED"
 
 
@@ -460,20 +465,12 @@ def test_signup_asks_for_the_pools_required_attributes(stack: Stack) -> None:
     """AWS's sign-up form has a field for every required attribute, and a sign-up without one
     is refused with SignUp's own message; the user it makes carries them."""
     idp = stack.clients["cognito-idp"]
-    pool_id = idp.create_user_pool(
-        PoolName="required", UsernameAttributes=["email"],
+    other = _pool_with_hosted_ui(
+        stack, "required", UsernameAttributes=["email"],
         Schema=[{"Name": "email", "AttributeDataType": "String", "Required": True},
                 {"Name": "given_name", "AttributeDataType": "String", "Required": True}],
-    )["UserPool"]["Id"]  # fmt: skip
-    domain = f"required-{time.time_ns()}"
-    idp.create_user_pool_domain(Domain=domain, UserPoolId=pool_id)
-    client_id = idp.create_user_pool_client(
-        UserPoolId=pool_id, ClientName="web", AllowedOAuthFlows=["code"],
-        AllowedOAuthScopes=["openid", "email"], AllowedOAuthFlowsUserPoolClient=True,
-        CallbackURLs=[CALLBACK], SupportedIdentityProviders=["COGNITO"],
-    )["UserPoolClient"]["ClientId"]  # fmt: skip
-    other = Stack(**{**stack.__dict__, "pool_id": pool_id, "client_id": client_id,
-                     "domain": domain})  # fmt: skip
+    )  # fmt: skip
+    pool_id = other.pool_id
     email = f"req{time.time_ns()}@example.com"
     browser = requests.Session()
     action, _ = login_form(browser, other)
@@ -654,18 +651,9 @@ def test_a_session_serves_every_client_of_its_pool_only(stack: Stack) -> None:
     tokens = _token(stack, {"grant_type": "authorization_code", "client_id": second,
                             "code": query["code"], "redirect_uri": CALLBACK}).json()  # fmt: skip
     assert _verify(stack, tokens["id_token"])["aud"] == second
-    pool_id = idp.create_user_pool(PoolName="elsewhere")["UserPool"]["Id"]
-    domain = f"elsewhere-{time.time_ns()}"
-    idp.create_user_pool_domain(Domain=domain, UserPoolId=pool_id)
-    client_id = idp.create_user_pool_client(
-        UserPoolId=pool_id, ClientName="web", AllowedOAuthFlows=["code"],
-        AllowedOAuthScopes=["openid"], AllowedOAuthFlowsUserPoolClient=True,
-        CallbackURLs=[CALLBACK], SupportedIdentityProviders=["COGNITO"],
-    )["UserPoolClient"]["ClientId"]  # fmt: skip
-    other = Stack(**{**stack.__dict__, "pool_id": pool_id, "client_id": client_id,
-                     "domain": domain})  # fmt: skip
+    other = _pool_with_hosted_ui(stack, "elsewhere")
     name = idp.admin_get_user(UserPoolId=stack.pool_id, Username=EMAIL)["Username"]
-    idp.admin_create_user(UserPoolId=pool_id, Username=name, MessageAction="SUPPRESS")
+    idp.admin_create_user(UserPoolId=other.pool_id, Username=name, MessageAction="SUPPRESS")
     # the first pool's cookie, sent to the other pool's domain, which has a user of its name
     stolen = requests.Session()
     stolen.cookies.set("cognito", browser.cookies.get("cognito"))

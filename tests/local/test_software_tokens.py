@@ -16,7 +16,7 @@ import pyotp
 import pytest
 import requests
 from botocore.exceptions import ClientError
-from local_stack import REGION, Stack
+from local_stack import REGION, Stack, aws_error, other_code
 from pycognito import Cognito
 from pycognito.aws_srp import AWSSRP
 from pycognito.exceptions import SoftwareTokenMFAChallengeException
@@ -30,15 +30,6 @@ VERIFY_MISMATCH = (
     "Code mismatch and fail enable Software Token MFA",
 )
 CHALLENGE_MISMATCH = ("CodeMismatchException", "Invalid code received for user")
-
-
-def _error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
-    err = exc.value.response["Error"]
-    return err["Code"], err["Message"]
-
-
-def _wrong(code: str) -> str:
-    return f"{(int(code) + 1) % 1_000_000:06d}"
 
 
 # --- the codes themselves ------------------------------------------------------------------------
@@ -148,10 +139,10 @@ def test_verify_software_token_takes_only_the_secrets_code(optional: MfaPool) ->
     user.authenticate(PASSWORD)
     totp = pyotp.TOTP(user.associate_software_token())
     other = pyotp.TOTP(software_tokens.new_secret())
-    for code in (_wrong(totp.now()), other.now(), "abc123"):
+    for code in (other_code(totp.now()), other.now(), "abc123"):
         with pytest.raises(ClientError) as exc:
             user.verify_software_token(code, "phone")
-        assert _error(exc) == VERIFY_MISMATCH
+        assert aws_error(exc) == VERIFY_MISMATCH
     with pytest.raises(ClientError, match="not verified software token"):
         user.set_user_mfa_preference(False, True, "SOFTWARE_TOKEN")  # moto's own refusal
     assert user.verify_software_token(totp.now(), "phone")
@@ -164,12 +155,12 @@ def test_sign_in_asks_for_the_code_and_checks_it(optional: MfaPool) -> None:
         user.authenticate(PASSWORD)  # SRP
     tokens = challenge.value.get_tokens()
     with pytest.raises(ClientError) as exc:
-        user.respond_to_software_token_mfa_challenge(_wrong(totp.now()), tokens)
-    assert _error(exc) == CHALLENGE_MISMATCH
+        user.respond_to_software_token_mfa_challenge(other_code(totp.now()), tokens)
+    assert aws_error(exc) == CHALLENGE_MISMATCH
     stranger = pyotp.TOTP(software_tokens.new_secret()).now()
     with pytest.raises(ClientError) as exc:
         user.respond_to_software_token_mfa_challenge(stranger, tokens)
-    assert _error(exc) == CHALLENGE_MISMATCH
+    assert aws_error(exc) == CHALLENGE_MISMATCH
     user.respond_to_software_token_mfa_challenge(totp.now(), tokens)
     user.verify_tokens()  # the stand-in's keys, at <endpoint>/<pool>/.well-known/jwks.json
     assert user.access_claims["username"] == name
@@ -183,8 +174,8 @@ def test_sign_in_asks_for_the_code_and_checks_it(optional: MfaPool) -> None:
             ClientId=optional.client_id, ChallengeName="SOFTWARE_TOKEN_MFA",
             Session=started["Session"],
             ChallengeResponses={"USERNAME": name,
-                                "SOFTWARE_TOKEN_MFA_CODE": _wrong(totp.now())})  # fmt: skip
-    assert _error(exc) == CHALLENGE_MISMATCH
+                                "SOFTWARE_TOKEN_MFA_CODE": other_code(totp.now())})  # fmt: skip
+    assert aws_error(exc) == CHALLENGE_MISMATCH
 
 
 def test_a_required_mfa_is_set_up_during_sign_in(required: MfaPool) -> None:
@@ -205,19 +196,19 @@ def test_a_required_mfa_is_set_up_during_sign_in(required: MfaPool) -> None:
 
     with pytest.raises(ClientError) as exc:
         finish(session)  # moto signed in here, no authenticator set up
-    assert _error(exc) == ("NotAuthorizedException", "Invalid session for the user.")
+    assert aws_error(exc) == ("NotAuthorizedException", "Invalid session for the user.")
     associated = idp.associate_software_token(Session=session)
     totp = pyotp.TOTP(associated["SecretCode"])
     with pytest.raises(ClientError) as exc:
-        idp.verify_software_token(Session=associated["Session"], UserCode=_wrong(totp.now()))
-    assert _error(exc) == VERIFY_MISMATCH
+        idp.verify_software_token(Session=associated["Session"], UserCode=other_code(totp.now()))
+    assert aws_error(exc) == VERIFY_MISMATCH
     verified = idp.verify_software_token(Session=associated["Session"], UserCode=totp.now())
     assert verified["Status"] == "SUCCESS"
     done = finish(verified["Session"])
     assert done["AuthenticationResult"]["AccessToken"]
     with pytest.raises(ClientError) as exc:
         finish(verified["Session"])  # once
-    assert _error(exc) == ("NotAuthorizedException", "Invalid session for the user.")
+    assert aws_error(exc) == ("NotAuthorizedException", "Invalid session for the user.")
     # from now on the sign-in asks for the code
     user = required.cognito(name)
     with pytest.raises(SoftwareTokenMFAChallengeException) as again:
@@ -257,7 +248,7 @@ def test_hosted_ui_asks_an_enrolled_user_for_the_code(optional: MfaPool) -> None
     page = _password_page(browser, optional, name)
     assert page.status_code == 200 and 'name="totp"' in page.text  # no code without it
     assert "Location" not in page.headers
-    wrong = _post_code(browser, page, _wrong(totp.now()))
+    wrong = _post_code(browser, page, other_code(totp.now()))
     assert wrong.status_code == 400 and CHALLENGE_MISMATCH[1] in wrong.text
     done = _post_code(browser, wrong, totp.now())
     assert done.status_code == 302 and done.headers["Location"].startswith(CALLBACK + "?code=")
@@ -275,7 +266,7 @@ def test_hosted_ui_sets_up_a_required_authenticator(required: MfaPool) -> None:
     found = re.search(r'<code id="secret">([A-Z2-7]+)</code>', page.text)
     assert page.status_code == 200 and found
     totp = pyotp.TOTP(found.group(1))
-    wrong = _post_code(browser, page, _wrong(totp.now()))
+    wrong = _post_code(browser, page, other_code(totp.now()))
     assert wrong.status_code == 400 and VERIFY_MISMATCH[1] in wrong.text
     done = _post_code(browser, wrong, totp.now())
     assert done.status_code == 302 and done.headers["Location"].startswith(CALLBACK + "?code=")
