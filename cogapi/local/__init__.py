@@ -24,6 +24,7 @@ those behind one prefix (`urls.LOCAL_PREFIX`) on the same loopback server:
 - `proxy_answer` a Lambda proxy answer checked as API Gateway checks it, and sent as WSGI
 - `authorizer` API Gateway's Cognito authorizer, as AWS checks a token
 - `software_tokens` TOTP MFA: each user's secret, the codes checked (moto takes any)
+- `mfa`       which second factor a sign-in asks for, as Cognito decides it (pure)
 - `gateway_errors` the answers the gateway gives itself (401, 403, 413, 500, 502, 504)
 - `runner`    runs a handler from the function's zip on warm workers, one pool per function
 - `workers`   the worker processes and their pool, and how what a handler starts is contained
@@ -57,10 +58,13 @@ Known differences from AWS (each a deliberate simplification):
   API reference says the standard ones and the verification flags, CDK's documentation all of
   them. A client with ReadAttributes reads only those, as on AWS. ID tokens carry every readable
   attribute whatever the scopes; only userInfo is documented to narrow them by scope.
-- TOTP MFA is checked for real (`software_tokens`), in the API and the hosted UI; SMS MFA,
-  federated identity providers and the change-password page are not emulated (a pool that offers
-  SMS MFA alone asks for no code; a TOTP code may be used twice; wrong codes are never limited);
-  authorizer result caching is not emulated (every call is checked).
+- TOTP MFA is checked for real (`software_tokens`), and SMS MFA is asked for as Cognito asks
+  (`mfa`: SMS_MFA with its code in the outbox, SELECT_MFA_TYPE, MFA_SETUP), in the API and the
+  hosted UI. Where the pool offers TOTP alone, moto's choice of step stands. The hosted UI asks
+  a user with both factors for the authenticator's code (AWS lets them choose). Email MFA,
+  federated identity providers and the change-password page are not emulated (a TOTP code may
+  be used twice; wrong codes are never limited; the masked number's exact form is not pinned by
+  an AWS capture); authorizer result caching is not emulated (every call is checked).
 - A deployment made without passing through the server's HTTP port (in-process `mock_aws`) is
   served from the live API, not a snapshot; and a change made that way is seen by the data plane
   only after the server's next request that is not a data-plane one (`moto_state.generation`).

@@ -1,11 +1,12 @@
 """The codes Cognito would send by email or SMS, and the local outbox that stands in for both.
 
 AWS sends a code to confirm a sign-up (when the pool verifies the address the user gave), to reset
-a password (`ForgotPassword`), and to verify an attribute (`GetUserAttributeVerificationCode`),
-and the call that takes it back refuses any other code. Locally there is no mailbox, so each code
-"sent" goes to the outbox: `Outbox.send` makes a six-digit code, keeps it for its purpose, and
-hands a message to the server, which prints it in the terminal that runs `cogapi local` (the
-developer's mailbox, shown with or without -v) and lists it at `/_cogapi/outbox`.
+a password (`ForgotPassword`), to verify an attribute (`GetUserAttributeVerificationCode`), and
+to sign in with SMS MFA (the SMS_MFA challenge, `mfa`), and the call that takes it back refuses
+any other code. Locally there is no mailbox, so each code "sent" goes to the outbox:
+`Outbox.send` makes a six-digit code, keeps it for its purpose, and hands a message to the
+server, which prints it in the terminal that runs `cogapi local` (the developer's mailbox, shown
+with or without -v) and lists it at `/_cogapi/outbox`.
 
 `Outbox.check` answers as AWS does:
 - the code last sent for that user and purpose, and not expired: accepted, and used up (the
@@ -13,7 +14,9 @@ developer's mailbox, shown with or without -v) and lists it at `/_cogapi/outbox`
 - any other code: `CodeMismatchException` "Invalid verification code provided, please try again."
   (also when none was sent);
 - the right code past its validity: `ExpiredCodeException` "Invalid code provided, please request
-  a code again." (sign-up and attribute codes last 24 hours, password-reset codes one hour).
+  a code again." (sign-up and attribute codes last 24 hours, password-reset codes one hour, a
+  sign-in's SMS code as long as its challenge's session: three minutes). The SMS_MFA challenge
+  words both refusals its own way (`mfa`).
 A new code for the same purpose replaces the last (ResendConfirmationCode, ForgotPassword again).
 """
 
@@ -31,9 +34,11 @@ from cogapi.local.moto_errors import Refused
 
 SIGN_UP = "sign-up"
 PASSWORD = "password reset"
+SIGN_IN = "sign-in"  # an SMS MFA code: the SMS_MFA challenge's
 MISMATCH = Refused("CodeMismatchException", "Invalid verification code provided, please try again.")
 EXPIRED = Refused("ExpiredCodeException", "Invalid code provided, please request a code again.")
-_VALID_SECONDS = {SIGN_UP: 24 * 3600, PASSWORD: 3600}  # an attribute's: 24 hours, as sign-up's
+# how long a code lasts, by purpose (an attribute's: 24 hours, as sign-up's)
+_VALID_SECONDS = {SIGN_UP: 24 * 3600, PASSWORD: 3600, SIGN_IN: 180}
 KEPT_MESSAGES = 100  # the outbox lists the latest this many
 
 
@@ -49,7 +54,7 @@ class Message:
     username: str  # the user's user name in the pool (moto's key for the user)
     attribute: str  # "email" or "phone_number": what the destination is
     destination: str  # the address or number the code "went" to
-    purpose: str  # SIGN_UP, PASSWORD or attribute_purpose(name)
+    purpose: str  # SIGN_UP, PASSWORD, SIGN_IN or attribute_purpose(name)
     code: str
     sent_at: int
 

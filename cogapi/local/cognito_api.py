@@ -24,6 +24,9 @@ first and:
   signature, expiry, the `aws.cognito.signin.user.admin` scope, revocation);
 - checks TOTP MFA for real (`software_tokens`): a secret per user, only its codes, MFA_SETUP
   finished only after a passed VerifySoftwareToken (moto: one secret, any code);
+- asks for SMS MFA where Cognito would (`mfa`): the SMS_MFA challenge, its code into the outbox
+  and checked; SELECT_MFA_TYPE for a user with both factors (moto: the preference alone, any
+  code, no code sent);
 - answers a refresh token that does not refresh in AWS's words: revoked, expired, or "Invalid
   Refresh Token." (garbage, another client's); a deleted user's, "User does not exist.".
 Every body is first checked against the operation's model (`moto_errors.cognito_body`:

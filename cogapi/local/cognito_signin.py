@@ -1,5 +1,6 @@
 """Sign-in as AWS answers it: `InitiateAuth` / `AdminInitiateAuth` gated on the client's
-`ExplicitAuthFlows`, SRP's server side for real (`srp`), `RespondToAuthChallenge`, refresh
+`ExplicitAuthFlows`, SRP's server side for real (`srp`), `RespondToAuthChallenge`, the second
+factor Cognito asks for (`mfa`: SMS codes into the outbox, SELECT_MFA_TYPE), refresh
 (`REFRESH_TOKEN_AUTH` and `GetTokensFromRefreshToken`), the answers that hide whether a user
 exists, and the re-minting of moto's tokens with the stand-in's keys as one sign-in. The design
 is in `cognito_api`'s docstring.
@@ -18,7 +19,7 @@ from typing import Any
 
 import jwt
 
-from cogapi.local import srp
+from cogapi.local import codes, mfa, srp
 from cogapi.local.cognito_front import (
     INCORRECT,
     TARGET_PREFIX,
@@ -66,6 +67,8 @@ _ADMIN_FLOWS = {
     "USER_AUTH",
 }
 _PASSWORD_FLOWS = {"USER_PASSWORD_AUTH", "ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH"}
+# What moto answers once a password was right: tokens, or the MFA step it decided on.
+_MOTO_SECOND_STEPS = (None, mfa.SMS, mfa.TOTP, mfa.SETUP)
 _REFRESH_FLOWS = {"REFRESH_TOKEN_AUTH", "REFRESH_TOKEN"}
 
 
@@ -103,6 +106,7 @@ class _Pending:
 class SignIn(CognitoFront):
     """The sign-in calls (see the module docstring)."""
 
+    outbox: codes.Outbox  # where SMS MFA codes go
     _secret: bytes  # salts and simulated users, per server
     _pending: dict[str, _Pending]  # SECRET_BLOCK -> a PASSWORD_VERIFIER challenge given out
     _auth_times: dict[str, int]  # origin_jti -> auth_time of the sign-in
@@ -136,6 +140,8 @@ class SignIn(CognitoFront):
             return fail("NotAuthorizedException", INCORRECT)  # moto says the user name
         if answer.error is None and flow == "USER_SRP_AUTH":
             return self._real_challenge(client, answer, str(params.get("SRP_A", "")))
+        if flow in _PASSWORD_FLOWS:
+            answer = self._second_factor(client, answer)
         return self._adopt_tokens(client.pool_id, answer)
 
     @staticmethod
@@ -345,10 +351,87 @@ class SignIn(CognitoFront):
                 return fail("NotAuthorizedException", INCORRECT)
             responses["PASSWORD_CLAIM_SECRET_BLOCK"] = pending.moto_session
             body = {**body, "ChallengeResponses": responses}
+        elif body.get("ChallengeName") == mfa.SELECT:
+            return self._selected(client, str(body.get("Session") or ""), responses)
         refused = self._mfa_refusal(body, responses)
         if refused is not None:
             return refused
-        return self._adopt_tokens(client.pool_id, self._moto(environ, body))
+        answer = self._moto(environ, body)
+        if body.get("ChallengeName") in ("PASSWORD_VERIFIER", "NEW_PASSWORD_REQUIRED"):
+            answer = self._second_factor(client, answer)
+        return self._adopt_tokens(client.pool_id, answer)
+
+    # --- the second factor (`mfa`) -------------------------------------------------------------
+
+    def _second_factor(self, client: ClientView, answer: Answer) -> Answer:
+        """moto's answer to a right password (tokens, or its MFA step), turned into what Cognito
+        asks next (`mfa.next_step`) where the pool offers SMS MFA, or moto asked for SMS. Where
+        the pool offers TOTP alone, moto's steps stand (checked by `_mfa_refusal`)."""
+        body = answer.body
+        challenge = body.get("ChallengeName") or None
+        result = body.get("AuthenticationResult")
+        if answer.error is not None or challenge not in _MOTO_SECOND_STEPS:
+            return answer  # refused, or NEW_PASSWORD_REQUIRED: the password step goes on
+        session = str(body.get("Session") or "")
+        if challenge is None:
+            if not isinstance(result, dict):
+                return answer
+            username = _username_in(str(result.get("AccessToken") or ""))
+        else:
+            found = self.state.session_user(session)
+            username = found[1] if found else ""
+        record = self.state.user_record(client.pool_id, username) if username else None
+        facts = self.state.mfa_facts(client.pool_id, username) if record else None
+        if record is None or facts is None or (not facts.sms_offered and challenge != mfa.SMS):
+            return answer
+        step = mfa.next_step(facts)
+        if step.challenge == challenge == mfa.TOTP:
+            return answer
+        if step.challenge is None:  # moto asked for a step Cognito does not
+            self.state.end_session(session)
+            done = self.state.log_user_in(client.pool_id, client.client_id, record.username)
+            return ok(done) if done is not None else answer
+        if challenge is None:  # moto signed in where Cognito asks for a second factor
+            self.state.drop_tokens(client.pool_id, result or {})
+            session = self.state.start_session(client.pool_id, record.username) or ""
+        return self._challenge(client.pool_id, step, record.username, facts.phone, session)
+
+    def _challenge(
+        self, pool_id: str, step: mfa.Step, username: str, phone: str | None, session: str
+    ) -> Answer:
+        """The challenge of `step` on `session`; SMS_MFA's code goes to the outbox first."""
+        if step.challenge == mfa.SMS and phone:
+            self.outbox.send(pool_id, username, codes.SIGN_IN, "phone_number", phone)
+        return ok(
+            {
+                "ChallengeName": step.challenge,
+                "ChallengeParameters": mfa.challenge_parameters(step, username, phone),
+                "Session": session,
+            }
+        )
+
+    def _selected(self, client: ClientView, session: str, responses: dict[str, Any]) -> Answer:
+        """SELECT_MFA_TYPE answered: the challenge of the factor chosen, on a new session."""
+        user = self.state.session_user(session)
+        record = self.state.user_record(*user) if user else None
+        facts = self.state.mfa_facts(*user) if user else None
+        if user is None or record is None or facts is None or user[0] != client.pool_id:
+            return fail("NotAuthorizedException", "Invalid session for the user.")
+        step = mfa.next_step(facts)
+        chosen = str(responses.get("ANSWER") or "")
+        if step.challenge != mfa.SELECT or chosen not in step.choices:
+            return fail(
+                "InvalidParameterException",
+                f"ANSWER must be one of: {', '.join(step.choices or (mfa.SMS, mfa.TOTP))}",
+            )
+        wrong_hash = self._secret_hash_error(client, responses, record.username)
+        if wrong_hash is not None:
+            return wrong_hash
+        self.state.end_session(session)
+        renewed = self.state.start_session(client.pool_id, record.username) or ""
+        return self._challenge(
+            client.pool_id, mfa.Step(chosen), record.username, facts.phone, renewed
+        )
 
     def _mfa_refusal(self, body: dict[str, Any], responses: dict[str, Any]) -> Answer | None:
         """AWS's answer to an MFA challenge response that does not pass (`software_tokens`),
@@ -361,12 +444,30 @@ class SignIn(CognitoFront):
             code = str(responses.get("SOFTWARE_TOKEN_MFA_CODE") or "")
             if user is not None and not tokens.sign_in_matches(*user, code):
                 return fail(*CHALLENGE_MISMATCH)
+        elif challenge == mfa.SMS:
+            return self._sms_refusal(session, str(responses.get("SMS_MFA_CODE") or ""))
         elif (
             challenge == "MFA_SETUP"
             and self.state.session_user(session) is not None
             and not tokens.take_setup_session(session)
         ):
             return fail("NotAuthorizedException", "Invalid session for the user.")
+        return None
+
+    def _sms_refusal(self, session: str, code: str) -> Answer | None:
+        """The SMS_MFA challenge's code checked against the one texted (the outbox's); a right
+        one verifies the phone number, as Cognito's first SMS MFA does."""
+        user = self.state.session_user(session)
+        record = self.state.user_record(*user) if user else None
+        if user is None or record is None:
+            return None  # a session moto does not know: moto's answer
+        checked = self.outbox.check(user[0], record.username, codes.SIGN_IN, code)
+        if checked == codes.EXPIRED:
+            self.state.end_session(session)
+            return fail(*mfa.SESSION_EXPIRED)
+        if not isinstance(checked, codes.Message):
+            return fail(*mfa.CODE_MISMATCH)
+        self.state.set_user_attributes(user[0], record.username, {"phone_number_verified": "true"})
         return None
 
     def _adopt_tokens(self, pool_id: str, answer: Answer) -> Answer:
@@ -401,6 +502,15 @@ class SignIn(CognitoFront):
             }
         )
         return answer
+
+
+def _username_in(moto_access: str) -> str:
+    """The user name in one of moto's access tokens ("" if it is not one)."""
+    try:
+        claims = jwt.decode(moto_access, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return ""
+    return str(claims.get("username") or "")
 
 
 def _challenge_strings(answer: Answer) -> None:

@@ -41,7 +41,7 @@ from urllib.parse import urlencode
 
 from werkzeug.wrappers import Request, Response
 
-from cogapi.local import codes, pages, urls
+from cogapi.local import codes, mfa, pages, urls
 from cogapi.local.grants import TokenIssuer
 from cogapi.local.moto_errors import Refused, schema_refusal
 from cogapi.local.moto_state import ClientView, MotoState, PoolView, SignInError, UnknownUser
@@ -146,12 +146,14 @@ class _Session:
 @dataclass(frozen=True)
 class _MfaStep:
     """A password accepted on the login form, waiting for the authenticator's code (and, with
-    `secret`, for the setup of that authenticator)."""
+    `secret`, for the setup of that authenticator), or with `texted_to` for a code texted there
+    (the number masked, as the page shows it)."""
 
     pool_id: str
     username: str
     secret: str | None
     expires: float
+    texted_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -465,45 +467,46 @@ class HostedUi(TokenIssuer):
             return _redirect(f"{base}/login?" + urlencode(carried))
         return self._after_password(request, pool, base, checked, confirmed)
 
-    # --- multi-factor authentication (TOTP; `software_tokens`) -----------------------------------
+    # --- multi-factor authentication (TOTP: `software_tokens`; SMS: `mfa`, the outbox) ---------
 
     def _after_password(
         self, request: Request, pool: PoolView, base: str, req: AuthRequest, subject: Subject
     ) -> Response:
         """The sign-in, once the password (or a sign-up's code) was right: at once, or after
-        the authenticator's code where the user has one, or its setup where the pool requires
-        one and the user has none (`MotoState.mfa_step`)."""
+        the second factor's code where the user has one (their authenticator's, or one texted
+        to them: into the outbox), or an authenticator's setup where the pool requires MFA and
+        the user has none (`MotoState.mfa_step`)."""
         step = self.state.mfa_step(pool.pool_id, subject.username)
         if step is None:
             return self._signed_in(pool, base, req, subject)
-        secret = (
-            self.software_tokens.associate(pool.pool_id, subject.username)
-            if step == "setup"
-            else None
-        )
+        secret = texted_to = None
+        if step == "setup":
+            secret = self.software_tokens.associate(pool.pool_id, subject.username)
+        elif step == "sms":
+            phone = subject.attributes.get("phone_number", "")
+            if self.outbox is None or not phone:
+                return self._signed_in(pool, base, req, subject)
+            self.outbox.send(pool.pool_id, subject.username, codes.SIGN_IN, "phone_number", phone)
+            texted_to = mfa.masked(phone)
         ticket = secrets.token_urlsafe(24)
         now = self.clock()
+        waiting = _MfaStep(pool.pool_id, subject.username, secret, now + MFA_SECONDS, texted_to)
         with self._lock:
             self._mfa_steps = {k: v for k, v in self._mfa_steps.items() if v.expires > now}
-            self._mfa_steps[ticket] = _MfaStep(
-                pool.pool_id, subject.username, secret, now + MFA_SECONDS
-            )
-        return self._mfa_form(request, base, ticket, secret)
+            self._mfa_steps[ticket] = waiting
+        return self._mfa_form(request, base, ticket, waiting)
 
     def _mfa_form(
-        self,
-        request: Request,
-        base: str,
-        ticket: str,
-        secret: str | None,
-        error: str | None = None,
+        self, request: Request, base: str, ticket: str, step: _MfaStep, error: str | None = None
     ) -> Response:
         query = request.query_string.decode()
-        html = pages.mfa_page(f"{base}/mfa?{query}", "__CSRF__", ticket, secret, error)
+        html = pages.mfa_page(
+            f"{base}/mfa?{query}", "__CSRF__", ticket, step.secret, error, step.texted_to
+        )
         return self._form_response(html, base, 400 if error else 200)
 
     def mfa(self, request: Request, pool: PoolView, base: str) -> Response:
-        """The code page's post: the authenticator's code for the sign-in its ticket holds."""
+        """The code page's post: the second factor's code for the sign-in its ticket holds."""
         checked = self._check(request, pool, base)
         if isinstance(checked, Response):
             return checked
@@ -513,16 +516,26 @@ class HostedUi(TokenIssuer):
         if step is None or step.pool_id != pool.pool_id or step.expires <= self.clock():
             return self._login_form(request, pool, base, _EXPIRED, status=400)
         if not self._csrf_ok(request):
-            return self._mfa_form(request, base, ticket, step.secret, _EXPIRED)
+            return self._mfa_form(request, base, ticket, step, _EXPIRED)
         code = request.form.get("totp", "")
         tokens = self.software_tokens
-        if step.secret is not None:
+        if step.texted_to is not None:
+            assert self.outbox is not None  # a code was texted
+            texted = self.outbox.check(step.pool_id, step.username, codes.SIGN_IN, code)
+            if texted == codes.EXPIRED:
+                return self._login_form(request, pool, base, _EXPIRED, status=400)
+            if not isinstance(texted, codes.Message):
+                return self._mfa_form(request, base, ticket, step, mfa.CODE_MISMATCH[1])
+            self.state.set_user_attributes(
+                step.pool_id, step.username, {"phone_number_verified": "true"}
+            )
+        elif step.secret is not None:
             if not tokens.pending_matches(step.pool_id, step.username, code):
-                return self._mfa_form(request, base, ticket, step.secret, VERIFY_MISMATCH[1])
+                return self._mfa_form(request, base, ticket, step, VERIFY_MISMATCH[1])
             tokens.confirm(step.pool_id, step.username)
             self.state.enable_software_token(step.pool_id, step.username)
         elif not tokens.sign_in_matches(step.pool_id, step.username, code):
-            return self._mfa_form(request, base, ticket, None, CHALLENGE_MISMATCH[1])
+            return self._mfa_form(request, base, ticket, step, CHALLENGE_MISMATCH[1])
         with self._lock:
             self._mfa_steps.pop(ticket, None)
         subject = self.state.subject(step.pool_id, step.username)

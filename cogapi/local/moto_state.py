@@ -28,11 +28,13 @@ from __future__ import annotations
 import fnmatch
 import os
 import threading
+import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from cogapi.errors import CogapiError
+from cogapi.local import mfa
 from cogapi.local.runner import FunctionCode
 from cogapi.local.tokens import Subject
 
@@ -576,21 +578,73 @@ class MotoState:
             pool.sign_out(username)
             backend.admin_delete_user(pool_id, username)
 
-    def mfa_step(self, pool_id: str, username: str) -> str | None:
-        """What the hosted UI asks a user for after the password: "totp" (a code of the
-        authenticator they set up), "setup" (the pool requires MFA and they have none), or None.
-        Only TOTP is emulated: a pool that offers SMS alone asks for nothing here."""
+    def mfa_facts(self, pool_id: str, username: str) -> mfa.MfaFacts | None:
+        """What `mfa.next_step` decides a user's second factor from (None: no such user)."""
         found = self._find_pool(pool_id)
-        user = found[1]._get_user(username) if found else None
-        if user is None or found is None:
+        user = found[1]._get_user(username) if found and username else None
+        if found is None or user is None:
             return None
         pool = found[1]
-        totp_offered = bool((pool.token_mfa_config or {}).get("Enabled"))
-        if pool.mfa_config == "OFF" or not totp_offered:
-            return None
-        if user.software_token_mfa_enabled or user.token_verified:
+        preferred = user.preferred_mfa_setting
+        return mfa.MfaFacts(
+            mode=str(pool.mfa_config or "OFF"),
+            totp_offered=bool((pool.token_mfa_config or {}).get("Enabled")),
+            sms_offered=bool(pool.sms_mfa_config),
+            phone=_flat(user.attributes).get("phone_number") or None,
+            totp_ready=bool(user.software_token_mfa_enabled or user.token_verified),
+            sms_enabled=bool(user.sms_mfa_enabled),
+            preferred=preferred if preferred in (mfa.SMS, mfa.TOTP) else None,
+        )
+
+    def mfa_step(self, pool_id: str, username: str) -> str | None:
+        """What the hosted UI asks a user for after the password: "totp" (a code of the
+        authenticator they set up; also where they could choose SMS instead), "sms" (a code
+        texted to them, into the outbox), "setup" (the pool requires MFA and they have none, and
+        TOTP can be set up), or None (`mfa.next_step`)."""
+        facts = self.mfa_facts(pool_id, username)
+        step = mfa.next_step(facts) if facts is not None else mfa.Step(None)
+        if step.challenge in (mfa.TOTP, mfa.SELECT):
             return "totp"
-        return "setup" if pool.mfa_config == "ON" else None
+        if step.challenge == mfa.SMS:
+            return "sms"
+        if step.challenge == mfa.SETUP and mfa.TOTP in step.choices:
+            return "setup"
+        return None
+
+    def start_session(self, pool_id: str, username: str) -> str | None:
+        """A sign-in session for a challenge the stand-in gives where moto gave none (or
+        another): moto's RespondToAuthChallenge finds the user by it, as by its own."""
+        found = self._find_pool(pool_id)
+        user = found[1]._get_user(username) if found and username else None
+        if found is None or user is None:
+            return None
+        session = str(uuid.uuid4())
+        found[0].sessions[session] = (user.username, found[1])
+        return session
+
+    def end_session(self, session: str) -> None:
+        for _, _, backend in _backends("cognito-idp"):
+            backend.sessions.pop(session, None)
+
+    def log_user_in(self, pool_id: str, client_id: str, username: str) -> dict[str, Any] | None:
+        """moto's AuthenticationResult for a sign-in the stand-in ends where moto asked for one
+        more step (its tokens, adopted as any of moto's are: `SignIn._adopt_tokens`)."""
+        found = self._find_pool(pool_id)
+        client = found[1].clients.get(client_id) if found else None
+        if found is None or client is None or found[1]._get_user(username) is None:
+            return None
+        answer: dict[str, Any] = found[0]._log_user_in(found[1], client, username)
+        return answer
+
+    def drop_tokens(self, pool_id: str, result: Mapping[str, Any]) -> None:
+        """Forget the tokens of an AuthenticationResult moto gave for a sign-in that the
+        stand-in asks one more step of instead (none of them ever reaches the client)."""
+        found = self._find_pool(pool_id)
+        if found is None:
+            return
+        found[1].access_tokens.pop(result.get("AccessToken"), None)
+        found[1].id_tokens.pop(result.get("IdToken"), None)
+        found[1].refresh_tokens.pop(result.get("RefreshToken"), None)
 
     def enable_software_token(self, pool_id: str, username: str) -> None:
         """The user set up an authenticator in the hosted UI: TOTP is their MFA from now on (as

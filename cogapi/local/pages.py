@@ -114,17 +114,24 @@ def confirm_page(
 
 
 def mfa_page(
-    action: str, csrf: str, ticket: str, secret: str | None = None, error: str | None = None
+    action: str,
+    csrf: str,
+    ticket: str,
+    secret: str | None = None,
+    error: str | None = None,
+    texted_to: str | None = None,
 ) -> str:
-    """The authenticator code after the password; with `secret`, the setup of one first (its
-    secret as text and as an otpauth URI, as AWS's page shows it besides a QR code)."""
-    setup = (
-        f"""<p>Set up an authenticator app with this secret key:</p>
+    """The second factor's code after the password: the authenticator's; with `secret`, the
+    setup of one first (its secret as text and as an otpauth URI, as AWS's page shows it besides
+    a QR code); with `texted_to`, the code texted to that (masked) number."""
+    if texted_to:
+        setup = f'<p id="texted">We texted a code to {escape(texted_to)}. Enter it below.</p>'
+    elif secret:
+        setup = f"""<p>Set up an authenticator app with this secret key:</p>
 <p><code id="secret">{escape(secret)}</code></p>
 <p class="note" id="otpauth">otpauth://totp/cogapi-local?secret={escape(secret)}</p>"""
-        if secret
-        else "<p>Enter the code from your authenticator app.</p>"
-    )
+    else:
+        setup = "<p>Enter the code from your authenticator app.</p>"
     return _page(
         "Multi-factor authentication",
         f"""{_error(error)}{setup}

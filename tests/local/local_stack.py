@@ -16,6 +16,7 @@ import boto3
 import pytest
 import requests
 from botocore.exceptions import ClientError
+from botocore.stub import Stubber
 
 from cogapi.local import urls
 from cogapi.local.server import LocalServer
@@ -345,6 +346,15 @@ def aws_error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
     """A refused call's (error code, message), as the client library raised it."""
     err = exc.value.response["Error"]
     return err["Code"], err["Message"]
+
+
+def fits_aws_model(operation: str, answer: dict[str, Any]) -> None:
+    """botocore's Stubber refuses a response that does not fit the operation's output shape in
+    AWS's service model (cognito-idp): the local answer, handed to it, must pass."""
+    client = boto3.client("cognito-idp", region_name=REGION, aws_access_key_id="x",
+                          aws_secret_access_key="x")  # fmt: skip
+    with Stubber(client) as stub:
+        stub.add_response(operation, {k: v for k, v in answer.items() if k != "ResponseMetadata"})
 
 
 def other_code(code: str) -> str:

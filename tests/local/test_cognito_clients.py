@@ -27,8 +27,7 @@ import requests
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.oidc.discovery import OpenIDProviderMetadata, get_well_known_url
 from botocore.exceptions import ClientError
-from botocore.stub import Stubber
-from local_stack import REGION, Stack, aws_error, other_code
+from local_stack import REGION, Stack, aws_error, fits_aws_model, other_code
 from pycognito import Cognito
 from pycognito.aws_srp import AWSSRP
 
@@ -162,15 +161,6 @@ def jwt_claims(token: str) -> dict[str, Any]:
 
 
 MISMATCH = ("CodeMismatchException", "Invalid verification code provided, please try again.")
-
-
-def _fits_aws_model(operation: str, answer: dict[str, Any]) -> None:
-    """botocore's Stubber refuses a response that does not fit the operation's output shape in
-    AWS's service model: the local answer, handed to it, must pass."""
-    client = boto3.client("cognito-idp", region_name=REGION, aws_access_key_id="x",
-                          aws_secret_access_key="x")  # fmt: skip
-    with Stubber(client) as stub:
-        stub.add_response(operation, {k: v for k, v in answer.items() if k != "ResponseMetadata"})
 
 
 # --- SRP ---------------------------------------------------------------------------------------
@@ -604,7 +594,7 @@ def test_a_client_reads_only_its_read_attributes(pool: Pool) -> None:
         assert attribute_claims(user.id_claims) == expected, client
         answer = pool.idp.get_user(AccessToken=user.access_token)
         assert {a["Name"] for a in answer["UserAttributes"]} == expected, client
-        _fits_aws_model("get_user", answer)
+        fits_aws_model("get_user", answer)
         user.renew_access_token()  # a refreshed ID token reads no more than the first
         assert attribute_claims(jwt_claims(user.id_token)) == expected, client
     # the code flow: the ID token and userInfo read as the client may (Authlib)
@@ -667,7 +657,7 @@ def test_a_new_email_address_is_unverified_until_its_code_comes_back(pool: Pool)
     assert answer["CodeDeliveryDetailsList"] == [
         {"Destination": "n***@e***", "DeliveryMedium": "EMAIL", "AttributeName": "email"}
     ]
-    _fits_aws_model("update_user_attributes", answer)
+    fits_aws_model("update_user_attributes", answer)
     profile = user.get_user(attr_map={})
     assert (profile.email, profile.email_verified) == (f"new-{name}@example.org", False)
     code = pool.code(f"new-{name}@example.org", "email verification")
@@ -696,7 +686,7 @@ def test_an_administrator_changing_an_address_sends_a_code_unless_marking_it_ver
     moved = f"admin-{name}@example.org"
     answer = pool.idp.admin_update_user_attributes(UserPoolId=pool.pool_id, Username=name,
         UserAttributes=[{"Name": "email", "Value": moved}])  # fmt: skip
-    _fits_aws_model("admin_update_user_attributes", answer)
+    fits_aws_model("admin_update_user_attributes", answer)
     attributes = _attributes(pool, name)
     assert (attributes["email"], attributes["email_verified"]) == (moved, "false")
     user = pool.cognito(name)
