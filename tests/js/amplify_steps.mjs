@@ -18,6 +18,9 @@
 //                                              signIn's TOTP setup step gave (`wrong`: another
 //                                              code): VerifySoftwareToken + MFA_SETUP, or the
 //                                              SOFTWARE_TOKEN_MFA challenge
+//   {"op": "confirmSignInWithTexted", "username", "wrong"?}  confirmSignIn with the SMS code
+//                                              the last signIn "texted" to `username`, read
+//                                              from the local outbox (`wrong`: another code)
 // Each step answers {"ok": true, ...} or {"ok": false, "code", "message"}.
 //
 // Amplify's Cognito calls go to `endpoint` through Auth.Cognito.userPoolEndpoint, its own
@@ -71,7 +74,21 @@ const steps = {
     });
     setupSecret = nextStep.totpSetupDetails?.sharedSecret ?? null;
     const setup = setupSecret ? { sharedSecret: setupSecret } : {};
-    return { isSignedIn, signInStep: nextStep.signInStep, ...setup };
+    const delivery = nextStep.codeDeliveryDetails
+      ? { codeDeliveryDetails: nextStep.codeDeliveryDetails }
+      : {};
+    return { isSignedIn, signInStep: nextStep.signInStep, ...setup, ...delivery };
+  },
+  confirmSignInWithTexted: async (step, input) => {
+    // the local stand-in's outbox: what a phone would have received
+    const url = `${input.endpoint}/_cogapi/outbox?pool_id=${encodeURIComponent(input.userPoolId)}`;
+    const { messages } = await (await fetch(url)).json();
+    const texted = messages.filter(
+      (m) => m.username === step.username && m.purpose === "sign-in");
+    const code = texted[texted.length - 1].code;
+    const given = step.wrong ? String((Number(code) + 1) % 1000000).padStart(6, "0") : code;
+    const { isSignedIn, nextStep } = await confirmSignIn({ challengeResponse: given });
+    return { isSignedIn, signInStep: nextStep.signInStep };
   },
   confirmSignInWithTotp: async (step) => {
     const code = await totpCode(step.secret ?? setupSecret);
@@ -111,7 +128,7 @@ export async function run(input) {
   const results = [];
   for (const step of input.steps) {
     try {
-      results.push({ ok: true, ...(await steps[step.op](step)) });
+      results.push({ ok: true, ...(await steps[step.op](step, input)) });
     } catch (err) {
       results.push({ ok: false, code: err.name, message: err.message });
     }

@@ -342,6 +342,43 @@ def test_amplify_v6_sets_up_totp_mfa_then_signs_in_with_it(stack: Stack, pool: P
     assert done == {"ok": True, "isSignedIn": True, "signInStep": "DONE"}, done
 
 
+def test_amplify_v6_signs_in_with_a_texted_code(stack: Stack, pool: Pool) -> None:
+    """In a pool that requires SMS MFA, Amplify's signIn stops at CONFIRM_SIGN_IN_WITH_SMS_CODE
+    and shows where the code went (SMS_MFA's CODE_DELIVERY_*: moto signed in at once); its
+    confirmSignIn sends the code from the outbox, and a wrong one is refused in AWS's words."""
+    idp = pool.idp
+    sms = {"SnsCallerArn": "arn:aws:iam::123456789012:role/sms", "ExternalId": "cogapi-js"}
+    pool_id = idp.create_user_pool(PoolName="js-sms", SmsConfiguration=sms,
+                                   MfaConfiguration="ON")["UserPool"]["Id"]  # fmt: skip
+    idp.set_user_pool_mfa_config(
+        UserPoolId=pool_id, SmsMfaConfiguration={"SmsConfiguration": sms}, MfaConfiguration="ON"
+    )
+    client_id = idp.create_user_pool_client(
+        UserPoolId=pool_id, ClientName="web",
+        ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    )["UserPoolClient"]["ClientId"]  # fmt: skip
+    name = "sms" + secrets.token_hex(4)
+    idp.admin_create_user(UserPoolId=pool_id, Username=name, MessageAction="SUPPRESS",
+                          UserAttributes=[{"Name": "phone_number", "Value": "+15555550199"}])  # fmt: skip
+    idp.admin_set_user_password(
+        UserPoolId=pool_id, Username=name, Password=PASSWORD, Permanent=True
+    )
+    texting = Pool(stack.endpoint, idp, pool_id, srp=client_id)
+    started, wrong, done, attributes = texting.amplify(
+        {"op": "signIn", "username": name, "password": PASSWORD},
+        {"op": "confirmSignInWithTexted", "username": name, "wrong": True},
+        {"op": "confirmSignInWithTexted", "username": name},
+        {"op": "fetchUserAttributes"},
+    )
+    assert started["ok"] and started["signInStep"] == "CONFIRM_SIGN_IN_WITH_SMS_CODE", started
+    assert started["codeDeliveryDetails"]["deliveryMedium"] == "SMS", started
+    assert started["codeDeliveryDetails"]["destination"] == "+*******0199", started
+    assert not wrong["ok"] and wrong["code"] == "CodeMismatchException", wrong
+    assert wrong["message"] == "Invalid code or auth state for the user."
+    assert done == {"ok": True, "isSignedIn": True, "signInStep": "DONE"}, done
+    assert attributes["attributes"]["phone_number_verified"] == "true", attributes
+
+
 def test_amplify_v6_sign_in_refresh_and_sign_out(pool: Pool) -> None:
     email = pool.user()
     _check_amplify_results(pool, email, pool.amplify(*_amplify_steps(email)))
