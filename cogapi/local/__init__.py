@@ -25,6 +25,7 @@ those behind one prefix (`urls.LOCAL_PREFIX`) on the same loopback server:
 - `authorizer` API Gateway's Cognito authorizer, as AWS checks a token
 - `software_tokens` TOTP MFA: each user's secret, the codes checked (moto takes any)
 - `mfa`       which second factor a sign-in asks for, as Cognito decides it (pure)
+- `lockout`   Cognito's lockout after five failed sign-ins ("Password attempts exceeded")
 - `gateway_errors` the answers the gateway gives itself (401, 403, 413, 500, 502, 504)
 - `runner`    runs a handler from the function's zip on warm workers, one pool per function
 - `workers`   the worker processes and their pool, and how what a handler starts is contained
@@ -43,8 +44,8 @@ Known differences from AWS (each a deliberate simplification):
 - No email or SMS is sent: the codes go to the outbox (`codes`), printed in the terminal and
   listed at `/_cogapi/outbox`; ConfirmSignUp, ConfirmForgotPassword and VerifyUserAttribute take
   only the last one sent. The user-existence rules cover the sign-in flows, ForgotPassword,
-  ConfirmForgotPassword, ResendConfirmationCode and ConfirmSignUp. No attempt limit
-  (LimitExceededException) is emulated.
+  ConfirmForgotPassword, ResendConfirmationCode and ConfirmSignUp. No attempt limit on the
+  codes (LimitExceededException) is emulated; sign-in's lockout is (`lockout`).
 - The hosted UI's sign-up asks for the emailed code on `/confirm` as AWS's does, in a page and
   at a path of its own (AWS's markup is not copied).
 - Refresh token rotation is not emulated: `GetTokensFromRefreshToken` answers as AWS does with
@@ -63,7 +64,7 @@ Known differences from AWS (each a deliberate simplification):
   hosted UI. Where the pool offers TOTP alone, moto's choice of step stands. The hosted UI asks
   a user with both factors for the authenticator's code (AWS lets them choose). Email MFA,
   federated identity providers and the change-password page are not emulated (a TOTP code may
-  be used twice; wrong codes are never limited; the masked number's exact form is not pinned by
+  be used twice; the masked number's exact form is not pinned by
   an AWS capture); authorizer result caching is not emulated (every call is checked).
 - A deployment made without passing through the server's HTTP port (in-process `mock_aws`) is
   served from the live API, not a snapshot; and a change made that way is seen by the data plane

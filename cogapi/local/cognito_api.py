@@ -27,6 +27,8 @@ first and:
 - asks for SMS MFA where Cognito would (`mfa`): the SMS_MFA challenge, its code into the outbox
   and checked; SELECT_MFA_TYPE for a user with both factors (moto: the preference alone, any
   code, no code sent);
+- locks a user out after five failed sign-ins or MFA codes, for 2^(n-5) seconds, as AWS
+  documents (`lockout`: "Password attempts exceeded"; moto never locks anyone out);
 - answers a refresh token that does not refresh in AWS's words: revoked, expired, or "Invalid
   Refresh Token." (garbage, another client's); a deleted user's, "User does not exist.".
 Every body is first checked against the operation's model (`moto_errors.cognito_body`:

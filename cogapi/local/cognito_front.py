@@ -18,7 +18,6 @@ from cogapi.local.moto_state import ClientView, MotoState
 from cogapi.local.tokens import KeySet
 
 TARGET_PREFIX = "AWSCognitoIdentityProviderService."
-INCORRECT = "Incorrect username or password."
 NOT_FOUND = "Username/client id combination not found."
 
 StartResponse = Callable[..., Any]

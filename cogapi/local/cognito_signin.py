@@ -19,9 +19,8 @@ from typing import Any
 
 import jwt
 
-from cogapi.local import codes, mfa, srp
+from cogapi.local import codes, lockout, mfa, srp
 from cogapi.local.cognito_front import (
-    INCORRECT,
     TARGET_PREFIX,
     Answer,
     CognitoFront,
@@ -30,7 +29,7 @@ from cogapi.local.cognito_front import (
     ok,
 )
 from cogapi.local.grants import ADMIN_SCOPE
-from cogapi.local.moto_state import ClientView
+from cogapi.local.moto_state import INCORRECT, ClientView
 from cogapi.local.software_tokens import CHALLENGE_MISMATCH
 
 CHALLENGE_SECONDS = 180  # AuthSessionValidity's default: 3 minutes
@@ -125,6 +124,14 @@ class SignIn(CognitoFront):
         wrong_hash = self._secret_hash_error(client, params)
         if wrong_hash is not None:
             return wrong_hash
+        lockouts = self.hosted_ui.lockouts
+        record = (
+            self.state.user_record(client.pool_id, str(params.get("USERNAME", "")))
+            if flow in _PASSWORD_FLOWS
+            else None
+        )
+        if record is not None and lockouts.locked(client.pool_id, record.username):
+            return fail(*lockout.EXCEEDED)
         answer = self._moto(environ, body)
         if answer.error == "UserNotFoundException" and client.prevent_user_existence_errors:
             if flow == "USER_SRP_AUTH":
@@ -137,6 +144,8 @@ class SignIn(CognitoFront):
             and answer.error == "NotAuthorizedException"
             and answer.message != "User is disabled."
         ):
+            if record is not None:
+                lockouts.failed(client.pool_id, record.username)
             return fail("NotAuthorizedException", INCORRECT)  # moto says the user name
         if answer.error is None and flow == "USER_SRP_AUTH":
             return self._real_challenge(client, answer, str(params.get("SRP_A", "")))
@@ -342,12 +351,18 @@ class SignIn(CognitoFront):
                 or pending.moto_session is None
                 or pending.client_id != client.client_id
                 or pending.expires < self.clock()
-                or not srp.verify(
-                    pending.challenge,
-                    str(responses.get("TIMESTAMP", "")),
-                    str(responses.get("PASSWORD_CLAIM_SIGNATURE", "")),
-                )
             ):
+                return fail("NotAuthorizedException", INCORRECT)
+            lockouts = self.hosted_ui.lockouts
+            user_id = pending.challenge.user_id  # the user's own user name
+            if lockouts.locked(client.pool_id, user_id):
+                return fail(*lockout.EXCEEDED)
+            if not srp.verify(
+                pending.challenge,
+                str(responses.get("TIMESTAMP", "")),
+                str(responses.get("PASSWORD_CLAIM_SIGNATURE", "")),
+            ):
+                lockouts.failed(client.pool_id, user_id)
                 return fail("NotAuthorizedException", INCORRECT)
             responses["PASSWORD_CLAIM_SECRET_BLOCK"] = pending.moto_session
             body = {**body, "ChallengeResponses": responses}
@@ -441,8 +456,15 @@ class SignIn(CognitoFront):
         tokens = self.hosted_ui.software_tokens
         if challenge == "SOFTWARE_TOKEN_MFA":
             user = self.state.session_user(session)
+            record = self.state.user_record(*user) if user else None
+            if user is None or record is None:
+                return None
+            lockouts = self.hosted_ui.lockouts
+            if lockouts.locked(user[0], record.username):
+                return fail(*lockout.EXCEEDED)
             code = str(responses.get("SOFTWARE_TOKEN_MFA_CODE") or "")
-            if user is not None and not tokens.sign_in_matches(*user, code):
+            if not tokens.sign_in_matches(*user, code):
+                lockouts.failed(user[0], record.username)
                 return fail(*CHALLENGE_MISMATCH)
         elif challenge == mfa.SMS:
             return self._sms_refusal(session, str(responses.get("SMS_MFA_CODE") or ""))
@@ -461,11 +483,15 @@ class SignIn(CognitoFront):
         record = self.state.user_record(*user) if user else None
         if user is None or record is None:
             return None  # a session moto does not know: moto's answer
+        lockouts = self.hosted_ui.lockouts
+        if lockouts.locked(user[0], record.username):
+            return fail(*lockout.EXCEEDED)
         checked = self.outbox.check(user[0], record.username, codes.SIGN_IN, code)
         if checked == codes.EXPIRED:
             self.state.end_session(session)
             return fail(*mfa.SESSION_EXPIRED)
         if not isinstance(checked, codes.Message):
+            lockouts.failed(user[0], record.username)
             return fail(*mfa.CODE_MISMATCH)
         self.state.set_user_attributes(user[0], record.username, {"phone_number_verified": "true"})
         return None
@@ -488,6 +514,7 @@ class SignIn(CognitoFront):
         subject = self.state.subject(pool_id, owner[1]) if owner else None
         if client is None or subject is None:
             return answer
+        self.hosted_ui.lockouts.succeeded(pool_id, subject.username)  # a completed sign-in
         with self._lock:
             auth_time = self._auth_times.setdefault(origin, int(self.clock()))
         grant = self.hosted_ui.grant_for(

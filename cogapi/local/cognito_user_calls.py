@@ -24,7 +24,6 @@ from typing import Any
 
 from cogapi.local import codes, urls
 from cogapi.local.cognito_front import (
-    INCORRECT,
     NOT_FOUND,
     Answer,
     CognitoFront,
@@ -34,7 +33,7 @@ from cogapi.local.cognito_front import (
 )
 from cogapi.local.grants import ADMIN_SCOPE
 from cogapi.local.moto_errors import Refused, schema_refusal
-from cogapi.local.moto_state import ClientView, PoolView
+from cogapi.local.moto_state import INCORRECT, ClientView, PoolView
 from cogapi.local.software_tokens import VERIFY_MISMATCH
 from cogapi.local.tokens import InvalidToken, is_expired
 

@@ -41,10 +41,17 @@ from urllib.parse import urlencode
 
 from werkzeug.wrappers import Request, Response
 
-from cogapi.local import codes, mfa, pages, urls
+from cogapi.local import codes, lockout, mfa, pages, urls
 from cogapi.local.grants import TokenIssuer
 from cogapi.local.moto_errors import Refused, schema_refusal
-from cogapi.local.moto_state import ClientView, MotoState, PoolView, SignInError, UnknownUser
+from cogapi.local.moto_state import (
+    INCORRECT,
+    ClientView,
+    MotoState,
+    PoolView,
+    SignInError,
+    UnknownUser,
+)
 from cogapi.local.software_tokens import CHALLENGE_MISMATCH, VERIFY_MISMATCH, SoftwareTokens
 from cogapi.local.tokens import Grant, InvalidToken, KeySet, Subject, is_expired
 
@@ -178,6 +185,7 @@ class HostedUi(TokenIssuer):
         self._signups: dict[str, tuple[str, str, float]] = {}  # ticket -> pool, user, expiry
         self._sessions: dict[str, _Session] = {}  # SESSION_COOKIE's value -> the sign-in
         self.software_tokens = SoftwareTokens(clock)  # TOTP secrets, for the API and this UI
+        self.lockouts = lockout.Lockouts(clock)  # failed sign-ins, for the API and this UI
         self._mfa_steps: dict[str, _MfaStep] = {}  # the code page's ticket -> its sign-in
 
     # --- dispatch ------------------------------------------------------------------------------
@@ -327,16 +335,20 @@ class HostedUi(TokenIssuer):
             return self._login_form(request, pool, base)
         if not self._csrf_ok(request):
             return self._login_form(request, pool, base, _EXPIRED, status=400)
+        given = request.form.get("username", "")
+        record = self.state.user_record(pool.pool_id, given) if given else None
+        if record is not None and self.lockouts.locked(pool.pool_id, record.username):
+            return self._login_form(request, pool, base, lockout.EXCEEDED[1])
         try:
-            subject = self.state.authenticate(
-                pool.pool_id, request.form.get("username", ""), request.form.get("password", "")
-            )
+            subject = self.state.authenticate(pool.pool_id, given, request.form.get("password", ""))
         except UnknownUser as exc:  # LEGACY clients tell; ENABLED ones answer as a bad password
             message = (
                 str(exc) if checked.client.prevent_user_existence_errors else "User does not exist."
             )
             return self._login_form(request, pool, base, message)
         except SignInError as exc:
+            if record is not None and str(exc) == INCORRECT:
+                self.lockouts.failed(pool.pool_id, record.username)
             return self._login_form(request, pool, base, str(exc))
         return self._after_password(request, pool, base, checked, subject)
 
@@ -517,6 +529,8 @@ class HostedUi(TokenIssuer):
             return self._login_form(request, pool, base, _EXPIRED, status=400)
         if not self._csrf_ok(request):
             return self._mfa_form(request, base, ticket, step, _EXPIRED)
+        if self.lockouts.locked(step.pool_id, step.username):
+            return self._mfa_form(request, base, ticket, step, lockout.EXCEEDED[1])
         code = request.form.get("totp", "")
         tokens = self.software_tokens
         if step.texted_to is not None:
@@ -525,6 +539,7 @@ class HostedUi(TokenIssuer):
             if texted == codes.EXPIRED:
                 return self._login_form(request, pool, base, _EXPIRED, status=400)
             if not isinstance(texted, codes.Message):
+                self.lockouts.failed(step.pool_id, step.username)
                 return self._mfa_form(request, base, ticket, step, mfa.CODE_MISMATCH[1])
             self.state.set_user_attributes(
                 step.pool_id, step.username, {"phone_number_verified": "true"}
@@ -535,6 +550,7 @@ class HostedUi(TokenIssuer):
             tokens.confirm(step.pool_id, step.username)
             self.state.enable_software_token(step.pool_id, step.username)
         elif not tokens.sign_in_matches(step.pool_id, step.username, code):
+            self.lockouts.failed(step.pool_id, step.username)
             return self._mfa_form(request, base, ticket, step, CHALLENGE_MISMATCH[1])
         with self._lock:
             self._mfa_steps.pop(ticket, None)
@@ -562,7 +578,8 @@ class HostedUi(TokenIssuer):
             nonce=req.nonce,
         )
         response = self._grant_redirect(pool, req, grant)
-        if session is None:
+        if session is None:  # a completed sign-in
+            self.lockouts.succeeded(pool.pool_id, subject.username)
             ticket = secrets.token_urlsafe(32)
             now = self.clock()
             with self._lock:

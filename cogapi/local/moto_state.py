@@ -39,6 +39,7 @@ from cogapi.local.runner import FunctionCode
 from cogapi.local.tokens import Subject
 
 INSTALL_HINT = "pip install -e '.[local]' in the cogapi checkout"
+INCORRECT = "Incorrect username or password."  # AWS's answer to a wrong password
 
 
 def require_local_extra() -> None:
@@ -430,9 +431,9 @@ class MotoState:
         found = self._find_pool(pool_id)
         user = self._find_user(found[1], username) if found else None
         if user is None:
-            raise UnknownUser("Incorrect username or password.")
+            raise UnknownUser(INCORRECT)
         if user.password != password:
-            raise SignInError("Incorrect username or password.")
+            raise SignInError(INCORRECT)
         if not user.enabled:
             raise SignInError("User is disabled.")
         if user.status == "UNCONFIRMED":

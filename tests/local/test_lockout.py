@@ -1,0 +1,224 @@
+"""Cognito's lockout after failed sign-ins (`cogapi.local.lockout`), driven by boto3, pycognito's
+SRP and the hosted UI on a server whose clock the test turns. moto has none: a sixth attempt
+signed in there, so each end-to-end test here fails against it."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+import requests
+from botocore.exceptions import ClientError
+from local_stack import REGION, aws_error, other_code
+from pycognito.aws_srp import AWSSRP
+
+from cogapi.local import lockout, urls
+from cogapi.local.server import LocalServer
+
+PASSWORD = "Sturdy-Pass-42"
+WRONG = "Wrong-Pass-42"
+CALLBACK = "http://localhost:8765/callback"
+INCORRECT = ("NotAuthorizedException", "Incorrect username or password.")
+EXCEEDED = ("NotAuthorizedException", "Password attempts exceeded")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+# --- the rule, alone -----------------------------------------------------------------------------
+
+
+def test_the_lockout_doubles_from_the_fifth_failure_up_to_a_quarter_hour() -> None:
+    assert [lockout.lock_seconds(n) for n in range(1, 9)] == [0, 0, 0, 0, 1, 2, 4, 8]
+    assert lockout.lock_seconds(14) == 512 and lockout.lock_seconds(15) == 900
+    assert lockout.lock_seconds(40) == 900
+
+
+def test_attempts_while_locked_do_not_lengthen_it_and_quiet_resets_it() -> None:
+    clock = Clock()
+    locks = lockout.Lockouts(clock)
+    for _ in range(5):
+        assert not locks.locked("p", "ann")
+        locks.failed("p", "ann")
+    assert locks.locked("p", "ann") and locks.locked("p", "ann")  # refused, not counted
+    clock.now += 1.01
+    assert not locks.locked("p", "ann")
+    locks.failed("p", "ann")  # the sixth: two seconds
+    clock.now += 1.5
+    assert locks.locked("p", "ann")
+    clock.now += 0.6
+    assert not locks.locked("p", "ann") and not locks.locked("p", "bob")
+    locks.succeeded("p", "ann")  # a sign-in: from nothing again
+    for _ in range(4):
+        locks.failed("p", "ann")
+    assert not locks.locked("p", "ann")
+    locks.failed("p", "ann")
+    assert locks.locked("p", "ann")
+    clock.now += lockout.QUIET_RESET_SECONDS  # a quiet quarter of an hour
+    locks.failed("p", "ann")
+    assert not locks.locked("p", "ann")  # one failure since
+
+
+# --- through the API and the hosted UI -----------------------------------------------------------
+
+
+@dataclass
+class Locking:
+    clock: Clock
+    endpoint: str
+    idp: Any
+    pool_id: str
+    client_id: str
+    domain: str
+
+    def user(self, phone: str | None = None) -> str:
+        name = "l" + secrets.token_hex(4)
+        extra = [{"Name": "phone_number", "Value": phone}] if phone else []
+        self.idp.admin_create_user(UserPoolId=self.pool_id, Username=name,
+                                   MessageAction="SUPPRESS", UserAttributes=extra)  # fmt: skip
+        self.idp.admin_set_user_password(
+            UserPoolId=self.pool_id, Username=name, Password=PASSWORD, Permanent=True
+        )
+        return name
+
+    def password(self, name: str, password: str) -> tuple[str, str] | None:
+        """USER_PASSWORD_AUTH's refusal, or None where it signed in (or asked for MFA)."""
+        try:
+            self.idp.initiate_auth(
+                ClientId=self.client_id, AuthFlow="USER_PASSWORD_AUTH",
+                AuthParameters={"USERNAME": name, "PASSWORD": password})  # fmt: skip
+        except ClientError as exc:
+            err = exc.response["Error"]
+            return err["Code"], err["Message"]
+        return None
+
+    def srp(self, name: str, password: str) -> Any:
+        return AWSSRP(username=name, password=password, pool_id=self.pool_id,
+                      client_id=self.client_id, client=self.idp).authenticate_user()  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def locking() -> Iterator[Locking]:
+    clock = Clock()
+    with LocalServer(port=0, clock=clock) as server:
+        idp = boto3.client(
+            "cognito-idp", endpoint_url=server.endpoint, region_name=REGION,
+            aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
+        sms = {"SnsCallerArn": "arn:aws:iam::123456789012:role/sms", "ExternalId": "lockout"}
+        pool_id = idp.create_user_pool(PoolName="lockout", SmsConfiguration=sms)["UserPool"]["Id"]
+        idp.set_user_pool_mfa_config(UserPoolId=pool_id, MfaConfiguration="OPTIONAL",
+                                     SmsMfaConfiguration={"SmsConfiguration": sms})  # fmt: skip
+        domain = f"lockout-{secrets.token_hex(3)}"
+        idp.create_user_pool_domain(Domain=domain, UserPoolId=pool_id)
+        client_id = idp.create_user_pool_client(
+            UserPoolId=pool_id, ClientName="app", PreventUserExistenceErrors="ENABLED",
+            ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH",
+                               "ALLOW_REFRESH_TOKEN_AUTH"],
+            AllowedOAuthFlows=["code"], AllowedOAuthScopes=["openid"],
+            AllowedOAuthFlowsUserPoolClient=True, CallbackURLs=[CALLBACK],
+            SupportedIdentityProviders=["COGNITO"],
+        )["UserPoolClient"]["ClientId"]  # fmt: skip
+        yield Locking(clock, server.endpoint, idp, pool_id, client_id, domain)
+
+
+def test_a_sixth_password_attempt_is_refused_until_the_lockout_ends(locking: Locking) -> None:
+    name = locking.user()
+    for _ in range(5):
+        assert locking.password(name, WRONG) == INCORRECT
+    assert locking.password(name, PASSWORD) == EXCEEDED  # even the right one
+    locking.clock.now += 1.1
+    assert locking.password(name, WRONG) == INCORRECT  # the sixth failure: two seconds
+    locking.clock.now += 1.1
+    assert locking.password(name, PASSWORD) == EXCEEDED
+    locking.clock.now += 1.0
+    assert locking.password(name, PASSWORD) is None  # signed in: the count starts again
+    for _ in range(4):
+        assert locking.password(name, WRONG) == INCORRECT
+    assert locking.password(name, PASSWORD) is None
+
+
+def test_srp_failures_lock_out_too(locking: Locking) -> None:
+    name = locking.user()
+    for _ in range(5):
+        with pytest.raises(ClientError) as exc:
+            locking.srp(name, WRONG)
+        assert aws_error(exc) == INCORRECT
+    with pytest.raises(ClientError) as exc:
+        locking.srp(name, PASSWORD)
+    assert aws_error(exc) == EXCEEDED
+    assert locking.password(name, PASSWORD) == EXCEEDED  # one count for every flow
+    locking.clock.now += 1.1
+    assert locking.srp(name, PASSWORD)["AuthenticationResult"]["AccessToken"]
+
+
+def test_unknown_users_are_never_locked_out(locking: Locking) -> None:
+    for _ in range(7):  # PreventUserExistenceErrors: as a wrong password, every time
+        assert locking.password("nobody-" + "x" * 6, WRONG) == INCORRECT
+
+
+def test_wrong_mfa_codes_lock_out_too(locking: Locking) -> None:
+    name = locking.user(phone="+15555550142")
+    locking.idp.admin_set_user_mfa_preference(
+        UserPoolId=locking.pool_id, Username=name,
+        SMSMfaSettings={"Enabled": True, "PreferredMfa": True})  # fmt: skip
+    started = locking.idp.initiate_auth(
+        ClientId=locking.client_id, AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": name, "PASSWORD": PASSWORD})  # fmt: skip
+    assert started["ChallengeName"] == "SMS_MFA"
+    messages = requests.get(f"{locking.endpoint}/_cogapi/outbox",
+                            params={"pool_id": locking.pool_id}, timeout=10).json()["messages"]  # fmt: skip
+    code = [m for m in messages if m["username"] == name][-1]["code"]
+
+    def answer(given: str) -> Any:
+        return locking.idp.respond_to_auth_challenge(
+            ClientId=locking.client_id, ChallengeName="SMS_MFA", Session=started["Session"],
+            ChallengeResponses={"USERNAME": name, "SMS_MFA_CODE": given})  # fmt: skip
+
+    for _ in range(5):
+        with pytest.raises(ClientError) as exc:
+            answer(other_code(code))
+        assert aws_error(exc)[0] == "CodeMismatchException"
+    with pytest.raises(ClientError) as exc:
+        answer(code)
+    assert aws_error(exc) == EXCEEDED
+    locking.clock.now += 1.1
+    assert answer(code)["AuthenticationResult"]["AccessToken"]
+
+
+def test_the_hosted_ui_says_so_too(locking: Locking) -> None:
+    name = locking.user()
+    base = urls.hosted_ui_base(locking.endpoint, locking.domain)
+    browser = requests.Session()
+    start = browser.get(f"{base}/oauth2/authorize", params={
+        "client_id": locking.client_id, "redirect_uri": CALLBACK, "response_type": "code",
+        "scope": "openid"}, allow_redirects=False)  # fmt: skip
+    page = browser.get(start.headers["Location"])
+
+    def post(password: str) -> requests.Response:
+        action = re.search(r'<form method="post" action="([^"]+)"', page.text)
+        assert action, page.text
+        hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">',
+                                 page.text))  # fmt: skip
+        return browser.post(action.group(1).replace("&amp;", "&"),
+                            data={**hidden, "username": name, "password": password},
+                            allow_redirects=False)  # fmt: skip
+
+    for _ in range(5):
+        page = post(WRONG)
+        assert INCORRECT[1] in page.text
+    page = post(PASSWORD)
+    assert EXCEEDED[1] in page.text
+    locking.clock.now += 1.1
+    done = post(PASSWORD)
+    assert done.status_code == 302 and done.headers["Location"].startswith(CALLBACK + "?code=")
