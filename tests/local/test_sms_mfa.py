@@ -209,6 +209,26 @@ def test_required_sms_mfa_texts_a_code_and_checks_it(required: SmsPool) -> None:
     assert again["AuthenticationResult"]["AccessToken"]
 
 
+def test_a_new_password_is_followed_by_the_texted_code(required: SmsPool) -> None:
+    """An administrator's new user sets a password (NEW_PASSWORD_REQUIRED), then gets SMS_MFA."""
+    name = "s" + secrets.token_hex(4)
+    required.idp.admin_create_user(
+        UserPoolId=required.pool_id, Username=name, MessageAction="SUPPRESS",
+        TemporaryPassword="Temp-Pass-42", UserAttributes=[{"Name": "phone_number", "Value": PHONE}])  # fmt: skip
+    started = required.idp.initiate_auth(
+        ClientId=required.client_id, AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": name, "PASSWORD": "Temp-Pass-42"})  # fmt: skip
+    assert started["ChallengeName"] == "NEW_PASSWORD_REQUIRED"
+    assert required.texted(name) == []  # the password step first
+    texted = required.respond("NEW_PASSWORD_REQUIRED", started["Session"], USERNAME=name,
+                              NEW_PASSWORD=PASSWORD)  # fmt: skip
+    assert texted["ChallengeName"] == "SMS_MFA"  # moto: tokens
+    done = required.respond(
+        "SMS_MFA", texted["Session"], USERNAME=name, SMS_MFA_CODE=required.code(name)
+    )
+    assert done["AuthenticationResult"]["AccessToken"]
+
+
 def test_pycognito_signs_in_with_srp_and_the_texted_code(required: SmsPool) -> None:
     name = required.user()
     user = required.cognito(name)
