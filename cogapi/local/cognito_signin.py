@@ -477,8 +477,8 @@ class SignIn(CognitoFront):
         return None
 
     def _sms_refusal(self, session: str, code: str) -> Answer | None:
-        """The SMS_MFA challenge's code checked against the one texted (the outbox's); a right
-        one verifies the phone number, as Cognito's first SMS MFA does."""
+        """The SMS_MFA challenge's code, checked as the hosted UI's code page checks it
+        (`HostedUi.take_texted_code`), in the challenge's words (`mfa`)."""
         user = self.state.session_user(session)
         record = self.state.user_record(*user) if user else None
         if user is None or record is None:
@@ -486,15 +486,11 @@ class SignIn(CognitoFront):
         lockouts = self.hosted_ui.lockouts
         if lockouts.locked(user[0], record.username):
             return fail(*lockout.EXCEEDED)
-        checked = self.outbox.check(user[0], record.username, codes.SIGN_IN, code)
-        if checked == codes.EXPIRED:
+        refused = self.hosted_ui.take_texted_code(user[0], record.username, code)
+        if refused == codes.EXPIRED:
             self.state.end_session(session)
             return fail(*mfa.SESSION_EXPIRED)
-        if not isinstance(checked, codes.Message):
-            lockouts.failed(user[0], record.username)
-            return fail(*mfa.CODE_MISMATCH)
-        self.state.set_user_attributes(user[0], record.username, {"phone_number_verified": "true"})
-        return None
+        return None if refused is None else fail(*mfa.CODE_MISMATCH)
 
     def _adopt_tokens(self, pool_id: str, answer: Answer) -> Answer:
         """moto's AuthenticationResult, re-minted with the stand-in's keys as one sign-in (and

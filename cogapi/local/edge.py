@@ -508,6 +508,20 @@ class HostedUi(TokenIssuer):
             self._mfa_steps[ticket] = waiting
         return self._mfa_form(request, base, ticket, waiting)
 
+    def take_texted_code(self, pool_id: str, username: str, code: str) -> Refused | None:
+        """An SMS MFA code checked against the one texted (the outbox's), for the API's SMS_MFA
+        challenge and the code page alike: None when right (it is used up, and the phone number
+        verified, as Cognito's first SMS MFA does), else the outbox's refusal (`codes.EXPIRED`,
+        or a mismatch, which counts towards the lockout)."""
+        checked = self.outbox.check(pool_id, username, codes.SIGN_IN, code) if self.outbox else None
+        if checked == codes.EXPIRED:
+            return codes.EXPIRED
+        if not isinstance(checked, codes.Message):
+            self.lockouts.failed(pool_id, username)
+            return codes.MISMATCH
+        self.state.set_user_attributes(pool_id, username, {"phone_number_verified": "true"})
+        return None
+
     def _mfa_form(
         self, request: Request, base: str, ticket: str, step: _MfaStep, error: str | None = None
     ) -> Response:
@@ -534,16 +548,11 @@ class HostedUi(TokenIssuer):
         code = request.form.get("totp", "")
         tokens = self.software_tokens
         if step.texted_to is not None:
-            assert self.outbox is not None  # a code was texted
-            texted = self.outbox.check(step.pool_id, step.username, codes.SIGN_IN, code)
-            if texted == codes.EXPIRED:
+            refused = self.take_texted_code(step.pool_id, step.username, code)
+            if refused == codes.EXPIRED:
                 return self._login_form(request, pool, base, _EXPIRED, status=400)
-            if not isinstance(texted, codes.Message):
-                self.lockouts.failed(step.pool_id, step.username)
+            if refused is not None:
                 return self._mfa_form(request, base, ticket, step, mfa.CODE_MISMATCH[1])
-            self.state.set_user_attributes(
-                step.pool_id, step.username, {"phone_number_verified": "true"}
-            )
         elif step.secret is not None:
             if not tokens.pending_matches(step.pool_id, step.username, code):
                 return self._mfa_form(request, base, ticket, step, VERIFY_MISMATCH[1])
