@@ -7,6 +7,7 @@ import base64
 import hashlib
 import re
 import secrets
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
+from pycognito import Cognito
 
 from cogapi.local import urls
 from cogapi.local.server import LocalServer
@@ -360,3 +362,84 @@ def fits_aws_model(operation: str, answer: dict[str, Any]) -> None:
 def other_code(code: str) -> str:
     """A six-digit code that is not `code`."""
     return f"{(int(code) + 1) % 1_000_000:06d}"
+
+
+class Clock:
+    """A clock a test turns: a `LocalServer`'s, an outbox's or a lockout's `clock`."""
+
+    def __init__(self, now: float | None = None) -> None:
+        self.now = time.time() if now is None else now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+MFA_PASSWORD = "Sturdy-Pass-42"  # the password of every `MfaPool.user`
+SMS_CONFIGURATION = {"SnsCallerArn": "arn:aws:iam::123456789012:role/sms", "ExternalId": "cogapi"}
+
+
+@dataclass
+class MfaPool:
+    """A pool with MFA settings, a hosted-UI domain and one app client (SRP, password, admin
+    password and refresh flows; the code flow on the hosted UI): `mfa_pool` makes one."""
+
+    endpoint: str
+    idp: Any
+    pool_id: str
+    client_id: str
+    domain: str
+
+    @property
+    def hosted_ui(self) -> str:
+        return urls.hosted_ui_base(self.endpoint, self.domain)
+
+    def user(self, phone: str | None = None) -> str:
+        """A confirmed user with `MFA_PASSWORD` (and `phone` as its phone_number); its name."""
+        name = "m" + secrets.token_hex(4)
+        attributes = [{"Name": "phone_number", "Value": phone}] if phone else []
+        self.idp.admin_create_user(UserPoolId=self.pool_id, Username=name,
+                                   MessageAction="SUPPRESS", UserAttributes=attributes)  # fmt: skip
+        self.idp.admin_set_user_password(
+            UserPoolId=self.pool_id, Username=name, Password=MFA_PASSWORD, Permanent=True
+        )
+        return name
+
+    def cognito(self, username: str) -> Cognito:
+        return Cognito(self.pool_id, self.client_id, username=username, boto3_client_kwargs={
+            "endpoint_url": self.endpoint, "aws_access_key_id": "testing",
+            "aws_secret_access_key": "testing"})  # fmt: skip
+
+
+def mfa_pool(
+    endpoint: str,
+    mfa: str,
+    *,
+    totp: bool = False,
+    sms: bool = False,
+    client: dict[str, Any] | None = None,
+    **pool: Any,
+) -> MfaPool:
+    """A new pool whose MfaConfiguration is `mfa` (OFF, ON, OPTIONAL), offering TOTP and/or SMS
+    MFA (`pool`: CreateUserPool's other settings; `client`: CreateUserPoolClient's)."""
+    idp = boto3.client(
+        "cognito-idp", endpoint_url=endpoint, region_name=REGION,
+        aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
+    name = f"mfa-{mfa.lower()}-{secrets.token_hex(3)}"
+    if sms:
+        pool = {"SmsConfiguration": SMS_CONFIGURATION, "MfaConfiguration": mfa, **pool}
+    pool_id = idp.create_user_pool(PoolName=name, **pool)["UserPool"]["Id"]
+    config: dict[str, Any] = {"SoftwareTokenMfaConfiguration": {"Enabled": totp}}
+    if sms:
+        config["SmsMfaConfiguration"] = {"SmsAuthenticationMessage": "Code: {####}",
+                                         "SmsConfiguration": SMS_CONFIGURATION}  # fmt: skip
+    idp.set_user_pool_mfa_config(UserPoolId=pool_id, MfaConfiguration=mfa, **config)
+    idp.create_user_pool_domain(Domain=name, UserPoolId=pool_id)
+    client_id = idp.create_user_pool_client(
+        UserPoolId=pool_id, ClientName="app",
+        ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH",
+                           "ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        AllowedOAuthFlows=["code"], AllowedOAuthScopes=["openid"],
+        AllowedOAuthFlowsUserPoolClient=True, CallbackURLs=[CALLBACK],
+        SupportedIdentityProviders=["COGNITO"], **(client or {}),
+    )["UserPoolClient"]["ClientId"]  # fmt: skip
+    return MfaPool(endpoint, idp, pool_id, client_id, name)

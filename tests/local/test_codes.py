@@ -3,15 +3,9 @@ with AWS's two answers."""
 
 from __future__ import annotations
 
-from cogapi.local.codes import EXPIRED, MISMATCH, PASSWORD, SIGN_UP, Message, Outbox
+from local_stack import Clock
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
+from cogapi.local.codes import EXPIRED, MISMATCH, PASSWORD, SIGN_IN, SIGN_UP, Message, Outbox
 
 
 def test_a_code_is_checked_for_its_user_and_purpose_and_used_once() -> None:
@@ -42,7 +36,7 @@ def test_a_new_code_replaces_the_last() -> None:
 
 
 def test_codes_expire_as_awss_do() -> None:
-    clock = Clock()
+    clock = Clock(1_000_000.0)
     outbox = Outbox(clock=clock)
     reset = outbox.send("pool", "alice", PASSWORD, "email", "a@example.com").code
     signup = outbox.send("pool", "alice", SIGN_UP, "email", "a@example.com").code
@@ -61,3 +55,15 @@ def test_the_outbox_lists_the_latest_messages_per_pool() -> None:
     everything = outbox.messages()
     assert len(everything) == 100 and everything[-1]["username"] == "user119"
     assert {m["pool_id"] for m in outbox.messages("a")} == {"a"}
+
+
+def test_a_sign_in_code_lasts_three_minutes() -> None:
+    """An SMS MFA code lasts as long as its challenge's session."""
+    clock = Clock(1_000_000.0)
+    outbox = Outbox(clock=clock)
+    sent = outbox.send("pool", "alice", SIGN_IN, "phone_number", "+15555550123").code
+    clock.now += 179
+    assert isinstance(outbox.check("pool", "alice", SIGN_IN, sent), Message)
+    again = outbox.send("pool", "alice", SIGN_IN, "phone_number", "+15555550123").code
+    clock.now += 181
+    assert outbox.check("pool", "alice", SIGN_IN, again) == EXPIRED

@@ -40,7 +40,7 @@ import pyotp
 import pytest
 import requests
 from botocore.exceptions import ClientError
-from local_stack import REGION, Stack
+from local_stack import MFA_PASSWORD, REGION, Stack, mfa_pool
 
 from cogapi.local import urls
 from tests.chromium import chromium_driver, page_origin
@@ -306,17 +306,8 @@ def test_amplify_v6_sets_up_totp_mfa_then_signs_in_with_it(stack: Stack, pool: P
     MFAS_CAN_SETUP (JSON.parse: moto's list broke it), fetches a secret (AssociateSoftwareToken)
     and confirmSignIn sends the code (VerifySoftwareToken, then MFA_SETUP with its session); a
     wrong code is refused each time, and the next sign-in asks for a code of the same secret."""
-    idp = pool.idp
-    pool_id = idp.create_user_pool(PoolName="js-mfa", UsernameAttributes=["email"])[
-        "UserPool"]["Id"]  # fmt: skip
-    idp.set_user_pool_mfa_config(
-        UserPoolId=pool_id, SoftwareTokenMfaConfiguration={"Enabled": True}, MfaConfiguration="ON"
-    )
-    client_id = idp.create_user_pool_client(
-        UserPoolId=pool_id, ClientName="web",
-        ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-    )["UserPoolClient"]["ClientId"]  # fmt: skip
-    mfa = Pool(stack.endpoint, idp, pool_id, srp=client_id)
+    made = mfa_pool(stack.endpoint, "ON", totp=True, UsernameAttributes=["email"])
+    mfa = Pool(stack.endpoint, pool.idp, made.pool_id, srp=made.client_id)
     email = mfa.user()
     sign_in = {"op": "signIn", "username": email, "password": PASSWORD}
     started, wrong, done, attributes = mfa.amplify(
@@ -346,26 +337,11 @@ def test_amplify_v6_signs_in_with_a_texted_code(stack: Stack, pool: Pool) -> Non
     """In a pool that requires SMS MFA, Amplify's signIn stops at CONFIRM_SIGN_IN_WITH_SMS_CODE
     and shows where the code went (SMS_MFA's CODE_DELIVERY_*: moto signed in at once); its
     confirmSignIn sends the code from the outbox, and a wrong one is refused in AWS's words."""
-    idp = pool.idp
-    sms = {"SnsCallerArn": "arn:aws:iam::123456789012:role/sms", "ExternalId": "cogapi-js"}
-    pool_id = idp.create_user_pool(PoolName="js-sms", SmsConfiguration=sms,
-                                   MfaConfiguration="ON")["UserPool"]["Id"]  # fmt: skip
-    idp.set_user_pool_mfa_config(
-        UserPoolId=pool_id, SmsMfaConfiguration={"SmsConfiguration": sms}, MfaConfiguration="ON"
-    )
-    client_id = idp.create_user_pool_client(
-        UserPoolId=pool_id, ClientName="web",
-        ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-    )["UserPoolClient"]["ClientId"]  # fmt: skip
-    name = "sms" + secrets.token_hex(4)
-    idp.admin_create_user(UserPoolId=pool_id, Username=name, MessageAction="SUPPRESS",
-                          UserAttributes=[{"Name": "phone_number", "Value": "+15555550199"}])  # fmt: skip
-    idp.admin_set_user_password(
-        UserPoolId=pool_id, Username=name, Password=PASSWORD, Permanent=True
-    )
-    texting = Pool(stack.endpoint, idp, pool_id, srp=client_id)
+    made = mfa_pool(stack.endpoint, "ON", sms=True)
+    name = made.user(phone="+15555550199")
+    texting = Pool(stack.endpoint, pool.idp, made.pool_id, srp=made.client_id)
     started, wrong, done, attributes = texting.amplify(
-        {"op": "signIn", "username": name, "password": PASSWORD},
+        {"op": "signIn", "username": name, "password": MFA_PASSWORD},
         {"op": "confirmSignInWithTexted", "username": name, "wrong": True},
         {"op": "confirmSignInWithTexted", "username": name},
         {"op": "fetchUserAttributes"},

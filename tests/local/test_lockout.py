@@ -5,35 +5,24 @@ signed in there, so each end-to-end test here fails against it."""
 from __future__ import annotations
 
 import re
-import secrets
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
 import pytest
 import requests
 from botocore.exceptions import ClientError
-from local_stack import REGION, aws_error, other_code
+from local_stack import MFA_PASSWORD, Clock, MfaPool, aws_error, mfa_pool, other_code
 from pycognito.aws_srp import AWSSRP
 
-from cogapi.local import lockout, urls
+from cogapi.local import lockout
 from cogapi.local.server import LocalServer
 
-PASSWORD = "Sturdy-Pass-42"
+PASSWORD = MFA_PASSWORD
 WRONG = "Wrong-Pass-42"
 CALLBACK = "http://localhost:8765/callback"
 INCORRECT = ("NotAuthorizedException", "Incorrect username or password.")
 EXCEEDED = ("NotAuthorizedException", "Password attempts exceeded")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
 
 
 # --- the rule, alone -----------------------------------------------------------------------------
@@ -74,23 +63,11 @@ def test_attempts_while_locked_do_not_lengthen_it_and_quiet_resets_it() -> None:
 
 
 @dataclass
-class Locking:
-    clock: Clock
-    endpoint: str
-    idp: Any
-    pool_id: str
-    client_id: str
-    domain: str
+class Locking(MfaPool):
+    """An `MfaPool` (optional SMS MFA, PreventUserExistenceErrors) on a server of its own, whose
+    clock the test turns."""
 
-    def user(self, phone: str | None = None) -> str:
-        name = "l" + secrets.token_hex(4)
-        extra = [{"Name": "phone_number", "Value": phone}] if phone else []
-        self.idp.admin_create_user(UserPoolId=self.pool_id, Username=name,
-                                   MessageAction="SUPPRESS", UserAttributes=extra)  # fmt: skip
-        self.idp.admin_set_user_password(
-            UserPoolId=self.pool_id, Username=name, Password=PASSWORD, Permanent=True
-        )
-        return name
+    clock: Clock = field(default_factory=Clock)
 
     def password(self, name: str, password: str) -> tuple[str, str] | None:
         """USER_PASSWORD_AUTH's refusal, or None where it signed in (or asked for MFA)."""
@@ -112,24 +89,9 @@ class Locking:
 def locking() -> Iterator[Locking]:
     clock = Clock()
     with LocalServer(port=0, clock=clock) as server:
-        idp = boto3.client(
-            "cognito-idp", endpoint_url=server.endpoint, region_name=REGION,
-            aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
-        sms = {"SnsCallerArn": "arn:aws:iam::123456789012:role/sms", "ExternalId": "lockout"}
-        pool_id = idp.create_user_pool(PoolName="lockout", SmsConfiguration=sms)["UserPool"]["Id"]
-        idp.set_user_pool_mfa_config(UserPoolId=pool_id, MfaConfiguration="OPTIONAL",
-                                     SmsMfaConfiguration={"SmsConfiguration": sms})  # fmt: skip
-        domain = f"lockout-{secrets.token_hex(3)}"
-        idp.create_user_pool_domain(Domain=domain, UserPoolId=pool_id)
-        client_id = idp.create_user_pool_client(
-            UserPoolId=pool_id, ClientName="app", PreventUserExistenceErrors="ENABLED",
-            ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH",
-                               "ALLOW_REFRESH_TOKEN_AUTH"],
-            AllowedOAuthFlows=["code"], AllowedOAuthScopes=["openid"],
-            AllowedOAuthFlowsUserPoolClient=True, CallbackURLs=[CALLBACK],
-            SupportedIdentityProviders=["COGNITO"],
-        )["UserPoolClient"]["ClientId"]  # fmt: skip
-        yield Locking(clock, server.endpoint, idp, pool_id, client_id, domain)
+        made = mfa_pool(server.endpoint, "OPTIONAL", sms=True,
+                        client={"PreventUserExistenceErrors": "ENABLED"})  # fmt: skip
+        yield Locking(**vars(made), clock=clock)
 
 
 def test_a_sixth_password_attempt_is_refused_until_the_lockout_ends(locking: Locking) -> None:
@@ -198,7 +160,7 @@ def test_wrong_mfa_codes_lock_out_too(locking: Locking) -> None:
 
 def test_the_hosted_ui_says_so_too(locking: Locking) -> None:
     name = locking.user()
-    base = urls.hosted_ui_base(locking.endpoint, locking.domain)
+    base = locking.hosted_ui
     browser = requests.Session()
     start = browser.get(f"{base}/oauth2/authorize", params={
         "client_id": locking.client_id, "redirect_uri": CALLBACK, "response_type": "code",

@@ -9,22 +9,28 @@ import json
 import re
 import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pyotp
 import pytest
 import requests
 from botocore.exceptions import ClientError
-from local_stack import REGION, Stack, aws_error, fits_aws_model, other_code
-from pycognito import Cognito
+from local_stack import (
+    MFA_PASSWORD,
+    Clock,
+    MfaPool,
+    Stack,
+    aws_error,
+    fits_aws_model,
+    mfa_pool,
+    other_code,
+)
 from pycognito.exceptions import SMSMFAChallengeException
 
-from cogapi.local import codes, mfa, urls
+from cogapi.local import mfa
 from cogapi.local.server import LocalServer
 
-PASSWORD = "Sturdy-Pass-42"
+PASSWORD = MFA_PASSWORD
 CALLBACK = "http://localhost:8765/callback"
 PHONE = "+15555550123"
 CODE_MISMATCH = ("CodeMismatchException", "Invalid code or auth state for the user.")
@@ -78,32 +84,11 @@ def test_the_destination_is_masked_but_for_four_digits() -> None:
 # --- through the API ---------------------------------------------------------------------------
 
 
-@dataclass
-class SmsPool:
-    endpoint: str
-    idp: Any
-    pool_id: str
-    client_id: str  # SRP, password and refresh; the code flow on the hosted UI
-    domain: str
-
-    @property
-    def hosted_ui(self) -> str:
-        return urls.hosted_ui_base(self.endpoint, self.domain)
+class SmsPool(MfaPool):
+    """An `MfaPool` offering SMS MFA, whose users have a phone number unless told otherwise."""
 
     def user(self, phone: str | None = PHONE) -> str:
-        name = "s" + secrets.token_hex(4)
-        attributes = [{"Name": "phone_number", "Value": phone}] if phone else []
-        self.idp.admin_create_user(UserPoolId=self.pool_id, Username=name,
-                                   MessageAction="SUPPRESS", UserAttributes=attributes)  # fmt: skip
-        self.idp.admin_set_user_password(
-            UserPoolId=self.pool_id, Username=name, Password=PASSWORD, Permanent=True
-        )
-        return name
-
-    def cognito(self, username: str) -> Cognito:
-        return Cognito(self.pool_id, self.client_id, username=username, boto3_client_kwargs={
-            "endpoint_url": self.endpoint, "aws_access_key_id": "testing",
-            "aws_secret_access_key": "testing"})  # fmt: skip
+        return super().user(phone)
 
     def texted(self, username: str) -> list[dict[str, Any]]:
         """The sign-in codes "texted" to the user, from the outbox, as a script reads them."""
@@ -130,29 +115,7 @@ class SmsPool:
 
 
 def _sms_pool(endpoint: str, mode: str, *, totp: bool = False) -> SmsPool:
-    idp = boto3.client(
-        "cognito-idp", endpoint_url=endpoint, region_name=REGION,
-        aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
-    sms = {"SnsCallerArn": "arn:aws:iam::123456789012:role/sms", "ExternalId": "cogapi-test"}
-    pool_id = idp.create_user_pool(PoolName=f"sms-{mode.lower()}", SmsConfiguration=sms,
-                                   MfaConfiguration=mode)["UserPool"]["Id"]  # fmt: skip
-    idp.set_user_pool_mfa_config(
-        UserPoolId=pool_id,
-        SmsMfaConfiguration={"SmsAuthenticationMessage": "Code: {####}", "SmsConfiguration": sms},
-        SoftwareTokenMfaConfiguration={"Enabled": totp},
-        MfaConfiguration=mode,
-    )
-    domain = f"sms-{mode.lower()}-{secrets.token_hex(3)}"
-    idp.create_user_pool_domain(Domain=domain, UserPoolId=pool_id)
-    client_id = idp.create_user_pool_client(
-        UserPoolId=pool_id, ClientName="app",
-        ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH",
-                           "ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-        AllowedOAuthFlows=["code"], AllowedOAuthScopes=["openid"],
-        AllowedOAuthFlowsUserPoolClient=True, CallbackURLs=[CALLBACK],
-        SupportedIdentityProviders=["COGNITO"],
-    )["UserPoolClient"]["ClientId"]  # fmt: skip
-    return SmsPool(endpoint, idp, pool_id, client_id, domain)
+    return SmsPool(**vars(mfa_pool(endpoint, mode, totp=totp, sms=True)))
 
 
 @pytest.fixture(scope="module")
@@ -310,18 +273,8 @@ def test_a_user_with_both_factors_picks_one(optional: SmsPool) -> None:
     assert optional.password_sign_in(name)["ChallengeName"] == "SOFTWARE_TOKEN_MFA"
 
 
-class _Clock:
-    def __init__(self) -> None:
-        import time
-
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_a_texted_code_lasts_as_long_as_its_session() -> None:
-    clock = _Clock()
+    clock = Clock()
     with LocalServer(port=0, clock=clock) as server:
         pool = _sms_pool(server.endpoint, "ON")
         name = pool.user()
@@ -366,14 +319,3 @@ def test_hosted_ui_asks_for_the_texted_code(required: SmsPool) -> None:
     done = browser.post(action, data={**hidden, "totp": code}, allow_redirects=False)
     assert done.status_code == 302 and done.headers["Location"].startswith(CALLBACK + "?code=")
     assert "state=s1" in done.headers["Location"]
-
-
-def test_the_outbox_keeps_sign_in_codes_three_minutes() -> None:
-    clock = _Clock()
-    outbox = codes.Outbox(clock=clock)
-    sent = outbox.send("pool", "alice", codes.SIGN_IN, "phone_number", PHONE).code
-    clock.now += 179
-    assert isinstance(outbox.check("pool", "alice", codes.SIGN_IN, sent), codes.Message)
-    again = outbox.send("pool", "alice", codes.SIGN_IN, "phone_number", PHONE).code
-    clock.now += 181
-    assert outbox.check("pool", "alice", codes.SIGN_IN, again) == codes.EXPIRED

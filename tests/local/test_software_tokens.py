@@ -6,24 +6,20 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pyotp
 import pytest
 import requests
 from botocore.exceptions import ClientError
-from local_stack import REGION, Stack, aws_error, other_code
-from pycognito import Cognito
+from local_stack import MFA_PASSWORD, MfaPool, Stack, aws_error, mfa_pool, other_code
 from pycognito.aws_srp import AWSSRP
 from pycognito.exceptions import SoftwareTokenMFAChallengeException
 
-from cogapi.local import software_tokens, urls
+from cogapi.local import software_tokens
 
-PASSWORD = "Sturdy-Pass-42"
+PASSWORD = MFA_PASSWORD
 CALLBACK = "http://localhost:8765/callback"
 VERIFY_MISMATCH = (
     "EnableSoftwareTokenMFAException",
@@ -53,63 +49,14 @@ def test_codes_are_an_authenticator_apps() -> None:
 # --- through the API ---------------------------------------------------------------------------
 
 
-@dataclass
-class MfaPool:
-    endpoint: str
-    idp: Any
-    pool_id: str
-    client_id: str  # SRP, password and refresh; the code flow on the hosted UI
-    domain: str
-
-    @property
-    def hosted_ui(self) -> str:
-        return urls.hosted_ui_base(self.endpoint, self.domain)
-
-    def user(self) -> str:
-        name = "m" + secrets.token_hex(4)
-        self.idp.admin_create_user(UserPoolId=self.pool_id, Username=name, MessageAction="SUPPRESS")
-        self.idp.admin_set_user_password(
-            UserPoolId=self.pool_id, Username=name, Password=PASSWORD, Permanent=True
-        )
-        return name
-
-    def cognito(self, username: str) -> Cognito:
-        return Cognito(self.pool_id, self.client_id, username=username, boto3_client_kwargs={
-            "endpoint_url": self.endpoint, "aws_access_key_id": "testing",
-            "aws_secret_access_key": "testing"})  # fmt: skip
-
-
-def _mfa_pool(stack: Stack, mfa: str) -> MfaPool:
-    idp = boto3.client(
-        "cognito-idp", endpoint_url=stack.endpoint, region_name=REGION,
-        aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
-    pool_id = idp.create_user_pool(PoolName=f"mfa-{mfa.lower()}")["UserPool"]["Id"]
-    idp.set_user_pool_mfa_config(
-        UserPoolId=pool_id,
-        SoftwareTokenMfaConfiguration={"Enabled": True},
-        MfaConfiguration=mfa,
-    )
-    domain = f"mfa-{mfa.lower()}-{secrets.token_hex(3)}"
-    idp.create_user_pool_domain(Domain=domain, UserPoolId=pool_id)
-    client_id = idp.create_user_pool_client(
-        UserPoolId=pool_id, ClientName="app",
-        ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH",
-                           "ALLOW_REFRESH_TOKEN_AUTH"],
-        AllowedOAuthFlows=["code"], AllowedOAuthScopes=["openid"],
-        AllowedOAuthFlowsUserPoolClient=True, CallbackURLs=[CALLBACK],
-        SupportedIdentityProviders=["COGNITO"],
-    )["UserPoolClient"]["ClientId"]  # fmt: skip
-    return MfaPool(stack.endpoint, idp, pool_id, client_id, domain)
-
-
 @pytest.fixture(scope="module")
 def optional(stack: Stack) -> Iterator[MfaPool]:
-    yield _mfa_pool(stack, "OPTIONAL")
+    yield mfa_pool(stack.endpoint, "OPTIONAL", totp=True)
 
 
 @pytest.fixture(scope="module")
 def required(stack: Stack) -> Iterator[MfaPool]:
-    yield _mfa_pool(stack, "ON")
+    yield mfa_pool(stack.endpoint, "ON", totp=True)
 
 
 def _enrolled(pool: MfaPool) -> tuple[str, pyotp.TOTP]:
