@@ -19,6 +19,15 @@ HTTP on this path:
   non-numeric Content-Length) get 400 or 431 and the connection is closed.
 - The answer (status line, `Server`, `Date`, the app's headers, Content-Length, body) goes out
   in one send, with TCP_NODELAY set on every connection.
+- On Linux the idle time is the kernel's (SO_RCVTIMEO and SO_SNDTIMEO on a blocking socket),
+  not Python's socket timeout, which polls before every receive and send and switches the socket
+  in and out of blocking mode. Each of those calls lets go of the GIL, and a client that opens a
+  connection per request has the thread ending its last connection running beside the one
+  serving its next: every such call is a handoff between the two (on a new connection's path
+  this took the server's futex calls from about 14 to 9 per request, and its p99 down by about
+  0.6 ms in interleaved runs). A read the kernel's timeout cut short returns what it has, so a
+  line without its newline, or a body shorter than its Content-Length, means the client stalled
+  or went away: the connection is closed unanswered, as it was on Python's timeout.
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ import io
 import re
 import selectors
 import socket
+import struct
 import sys
 import time
 import traceback
@@ -76,6 +86,10 @@ class _UnreadBody(io.RawIOBase):
         return len(data)
 
 
+class _Stalled(Exception):
+    """The client stopped sending mid-request (it closed, or the idle time passed)."""
+
+
 class _BadRequest(Exception):
     def __init__(self, status: str, message: str) -> None:
         super().__init__(message)
@@ -85,6 +99,21 @@ class _BadRequest(Exception):
 def _wsgi_encoding_dance(value: str) -> str:
     """What werkzeug does to PATH_INFO and QUERY_STRING (PEP 3333's latin-1 strings)."""
     return value.encode().decode("latin1")
+
+
+def _set_kernel_timeouts(connection: socket.socket, seconds: float) -> bool:
+    """SO_RCVTIMEO and SO_SNDTIMEO of `seconds` (0: none) on a blocking `connection`; False
+    where the socket refuses them (the caller then keeps Python's timeout)."""
+    whole = int(seconds)
+    timeval = struct.pack("ll", whole, int((seconds - whole) * 1_000_000))
+    try:
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
+    except OSError:
+        return False
+    if connection.gettimeout() is not None:
+        connection.settimeout(None)  # blocking: the kernel's timeouts apply
+    return True
 
 
 _date_cache: tuple[int, str] = (0, "")
@@ -112,24 +141,31 @@ class FastDataPlaneHandler:
     protocol_version: str
     version_string: Callable[[], str]
 
+    _kernel_timeouts = False  # the idle time is SO_RCVTIMEO/SO_SNDTIMEO (module docstring)
+
     def setup(self) -> None:
         super().setup()  # type: ignore[misc]
         with contextlib.suppress(OSError):  # not a TCP socket
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if sys.platform == "linux":
+            self._kernel_timeouts = _set_kernel_timeouts(self.connection, IDLE_SECONDS)
 
     def handle_one_request(self) -> None:
         try:
-            self.connection.settimeout(IDLE_SECONDS)
+            if not self._kernel_timeouts:
+                self.connection.settimeout(IDLE_SECONDS)
             line = self.rfile.readline(MAX_LINE + 1)
         except (TimeoutError, OSError):
             self.close_connection = True
             return
-        if not line:
-            self.close_connection = True
+        if not line or (len(line) <= MAX_LINE and not line.endswith(b"\n")):
+            self.close_connection = True  # the client closed, stalled or left mid-line
             return
         fast = _FAST_LINE.fullmatch(line)
-        if fast is None:
-            self.connection.settimeout(None)  # werkzeug's handling, as before
+        if fast is None:  # werkzeug's handling, as before: no idle time
+            if self._kernel_timeouts:
+                self._kernel_timeouts = not _set_kernel_timeouts(self.connection, 0)
+            self.connection.settimeout(None)
             self._werkzeug_request(line)
             return
         try:
@@ -167,8 +203,10 @@ class FastDataPlaneHandler:
             raw = self.rfile.readline(MAX_LINE + 1)
             if len(raw) > MAX_LINE:
                 raise _BadRequest("431 Request Header Fields Too Large", "Line too long")
-            if raw in (b"\r\n", b"\n", b""):
+            if raw in (b"\r\n", b"\n"):
                 return headers
+            if not raw.endswith(b"\n") and len(raw) <= MAX_LINE:
+                raise _Stalled  # the client closed, stalled or left mid-line
             if len(headers) >= MAX_HEADERS:
                 raise _BadRequest("431 Request Header Fields Too Large", "Too many headers")
             text = raw.decode("iso-8859-1").rstrip("\r\n")
@@ -260,6 +298,9 @@ class FastDataPlaneHandler:
         except _BadRequest as exc:
             self._write_error(exc.status, str(exc))
             return
+        except _Stalled:
+            self.close_connection = True
+            return
         environ = self._environ(method, target, version, headers)
         connection = environ.get("HTTP_CONNECTION", "").lower()
         if "close" in connection:
@@ -283,8 +324,9 @@ class FastDataPlaneHandler:
                 drain = True  # the app answers 413 and reads (some of) it
             else:
                 body = self.rfile.read(length) if length else b""
-                if len(body) < length:  # the client went away mid-body
-                    close = True
+                if body is None or len(body) < length:  # the client went away or stalled
+                    self.close_connection = True
+                    return
                 environ["wsgi.input"] = io.BytesIO(body)
         else:
             environ["wsgi.input"] = io.BytesIO(b"")

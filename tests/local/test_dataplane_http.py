@@ -187,6 +187,26 @@ def test_a_huge_content_length_is_413_and_the_connection_closes(
     assert headers["connection"] == "close" and reader.closed()
 
 
+@pytest.mark.parametrize("client", ["half-closes", "stalls"])
+def test_a_body_short_of_its_content_length_is_not_served(
+    stack: Stack, quick_conn: socket.socket, client: str
+) -> None:
+    """The handler never sees a truncated body: the connection closes unanswered, and the next
+    connection is served."""
+    conn = quick_conn
+    path = urlsplit(stack.url("/open")).path
+    conn.sendall(_request(stack, "POST", path, headers={"Content-Length": "100"}) + b"x" * 10)
+    if client == "half-closes":
+        conn.shutdown(socket.SHUT_WR)
+    reader = Reader(conn)
+    started = time.monotonic()
+    assert reader.closed()  # nothing was answered before the close
+    assert time.monotonic() - started < 3
+    with socket.create_connection(_address(stack), timeout=5) as again:
+        again.sendall(_request(stack, "GET", path))
+        assert Reader(again).answer()[0] == 200
+
+
 def test_a_half_closed_connection_gets_its_answer_then_is_closed(
     stack: Stack, conn: socket.socket
 ) -> None:
