@@ -31,11 +31,16 @@ def conn(stack: Stack) -> Iterator[socket.socket]:
         yield sock
 
 
-@pytest.fixture
-def quick_conn(stack: Stack, monkeypatch: Any) -> Iterator[socket.socket]:
+@pytest.fixture(params=["kernel", "python"])
+def quick_conn(
+    stack: Stack, monkeypatch: Any, request: pytest.FixtureRequest
+) -> Iterator[socket.socket]:
     """A connection to a server that waits 0.3 s for a quiet client (set before connecting: the
-    wait for the first request line starts as soon as the server accepts)."""
+    wait for the first request line starts as soon as the server accepts), kept by the kernel's
+    timeouts (Linux) or, where a socket refuses them, by Python's."""
     monkeypatch.setattr(dataplane_http, "IDLE_SECONDS", 0.3)
+    if request.param == "python":
+        monkeypatch.setattr(dataplane_http, "_set_kernel_timeouts", lambda *_: False)
     with socket.create_connection(_address(stack), timeout=5) as sock:
         yield sock
 
@@ -246,6 +251,30 @@ def test_a_quiet_connection_is_closed_after_the_idle_time(
     started = time.monotonic()
     assert reader.closed()
     assert time.monotonic() - started < 3
+
+
+def test_the_control_plane_keeps_no_idle_time(stack: Stack, quick_conn: socket.socket) -> None:
+    """werkzeug's requests (the AWS APIs) wait for a slow body as they always did: the data
+    plane's idle time is cleared before werkzeug reads one."""
+    conn = quick_conn
+    body = b'{"MaxResults": 10}'
+    head = _request(
+        stack,
+        "POST",
+        "/",
+        headers={
+            "X-Amz-Target": "AWSCognitoIdentityProviderService.ListUserPools",
+            "Content-Type": "application/x-amz-json-1.1",
+            "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/"
+            "cognito-idp/aws4_request, SignedHeaders=host, Signature=x",
+            "Content-Length": str(len(body)),
+        },
+    )
+    conn.sendall(head)
+    time.sleep(0.8)  # well past the data plane's 0.3 s
+    conn.sendall(body)
+    status, _, answer = Reader(conn).answer()
+    assert status == 200 and "UserPools" in json.loads(answer)
 
 
 def test_stopping_the_server_ends_its_kept_connections() -> None:
