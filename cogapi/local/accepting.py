@@ -17,7 +17,9 @@ thread waits in `accept()` itself, serves the connection it got, then waits agai
   spares cost nothing while the server is quiet.
 - `shutdown()` wakes the waiting threads (`shutdown(2)` on the listening socket where the OS
   allows it, else a connection of its own per waiter) and returns once they have ended, so the
-  port is free when it returns; `server_close()` also ends the connections still open.
+  port is free when it returns; `server_close()` also ends the connections still open, and
+  `join_threads()` waits for the threads that were serving them (a thread in a handler ends
+  once its function's worker has been stopped, which is why that is a separate step).
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ class AcceptingThreadsServer(ThreadedWSGIServer):
         self._lock = threading.Lock()
         self._closing = False
         self._waiting: set[threading.Thread] = set()  # threads in accept()
+        # every thread of ours still running (`_threads` is socketserver's)
+        self._running: set[threading.Thread] = set()
         self._open: set[socket.socket] = set()  # connections being served
         self._stopping = threading.Event()  # set by `shutdown()` and `server_close()`
         self._done = threading.Event()  # set when `serve_forever` has returned
@@ -96,13 +100,34 @@ class AcceptingThreadsServer(ThreadedWSGIServer):
                 connection.shutdown(socket.SHUT_RDWR)
         super().server_close()
 
+    def join_threads(self, timeout: float) -> bool:
+        """After `server_close()`: waits up to `timeout` seconds for the threads still finishing
+        a connection; True when none is left. Without it a thread that had just served the last
+        request could still be running (and touching the server) after `stop()` returned."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            threads = [t for t in self._running if t is not threading.current_thread()]
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(thread.is_alive() for thread in threads)
+
     # --- the threads -----------------------------------------------------------------------------
 
     def _start_thread(self) -> None:
         name = f"cogapi-local:{self.server_address[1]}"
-        threading.Thread(target=self._accept_and_serve, name=name, daemon=True).start()
+        thread = threading.Thread(target=self._accept_and_serve, name=name, daemon=True)
+        with self._lock:
+            self._running.add(thread)
+        thread.start()
 
     def _accept_and_serve(self) -> None:
+        try:
+            self._serve_connections()
+        finally:
+            with self._lock:
+                self._running.discard(threading.current_thread())
+
+    def _serve_connections(self) -> None:
         me = threading.current_thread()
         while True:
             with self._lock:

@@ -33,7 +33,6 @@ from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, TextIO
 
-from werkzeug.serving import BaseWSGIServer
 from werkzeug.wrappers import Request, Response
 
 from cogapi.errors import CogapiError, UsageError
@@ -122,7 +121,7 @@ class LocalServer:
         self.cognito_api: CognitoApi | None = None
         self.outbox: Outbox | None = None
         self.dataplane: DataPlane | None = None
-        self._server: BaseWSGIServer | None = None
+        self._server: AcceptingThreadsServer | None = None
         self._listening_port = port
         self._thread: threading.Thread | None = None
 
@@ -219,11 +218,15 @@ class LocalServer:
         self._close()
 
     def _close(self) -> None:
-        if self._server is not None:
-            self._server.server_close()
-            self._server = None
+        server, self._server = self._server, None
+        if server is not None:
+            server.server_close()
         if self.runner is not None:
             self.runner.close()
+        if server is not None:
+            # Once the workers are gone no thread can be held in a handler; a second is
+            # plenty for the rest to return from the connections server_close() ended.
+            server.join_threads(timeout=1.0)
 
     def __enter__(self) -> LocalServer:
         self.start()

@@ -151,6 +151,30 @@ def test_stopping_frees_the_port_at_once() -> None:
         restarted.stop()
 
 
+def test_stopping_ends_the_threads_of_the_connections_still_open() -> None:
+    server = LocalServer(port=0)
+    endpoint = server.start()
+    port = int(endpoint.rsplit(":", 1)[1])
+    kept = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(6)]
+    for connection in kept:  # each holds a thread, reading the rest of its request
+        connection.sendall(b"GET /_cogapi/info HTTP/1.1\r\n")
+    with requests.Session() as session:  # and one that closes as the server stops
+        assert session.get(urls.info_url(endpoint), timeout=5).status_code == 200
+    listening = server._server
+    assert listening is not None
+    close_request = listening.close_request
+
+    def slow_to_finish(request: socket.socket) -> None:  # as a thread is, on a busy machine
+        time.sleep(0.3)
+        close_request(request)
+
+    listening.close_request = slow_to_finish  # type: ignore[method-assign]
+    server.stop()
+    assert not _connection_threads(port)  # none is still finishing its connection
+    for connection in kept:
+        connection.close()
+
+
 class _NoShutdown:
     """A listening socket whose shutdown(2) wakes nobody, as on systems other than Linux."""
 
