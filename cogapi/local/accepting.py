@@ -100,16 +100,15 @@ class AcceptingThreadsServer(ThreadedWSGIServer):
                 connection.shutdown(socket.SHUT_RDWR)
         super().server_close()
 
-    def join_threads(self, timeout: float) -> bool:
+    def join_threads(self, timeout: float) -> None:
         """After `server_close()`: waits up to `timeout` seconds for the threads still finishing
-        a connection; True when none is left. Without it a thread that had just served the last
+        a connection. Without it a thread that had just served the last
         request could still be running (and touching the server) after `stop()` returned."""
         deadline = time.monotonic() + timeout
         with self._lock:
             threads = [t for t in self._running if t is not threading.current_thread()]
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
-        return not any(thread.is_alive() for thread in threads)
 
     # --- the threads -----------------------------------------------------------------------------
 

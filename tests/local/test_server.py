@@ -158,7 +158,7 @@ def test_stopping_ends_the_threads_of_the_connections_still_open() -> None:
     kept = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(6)]
     for connection in kept:  # each holds a thread, reading the rest of its request
         connection.sendall(b"GET /_cogapi/info HTTP/1.1\r\n")
-    with requests.Session() as session:  # and one that closes as the server stops
+    with requests.Session() as session:  # and one served to the end just before
         assert session.get(urls.info_url(endpoint), timeout=5).status_code == 200
     listening = server._server
     assert listening is not None
