@@ -32,6 +32,8 @@ from typing import Any
 
 from werkzeug.serving import ThreadedWSGIServer
 
+from cogapi.local.slices import ask_for_short_slices
+
 
 class AcceptingThreadsServer(ThreadedWSGIServer):
     """See the module docstring."""
@@ -120,6 +122,7 @@ class AcceptingThreadsServer(ThreadedWSGIServer):
         thread.start()
 
     def _accept_and_serve(self) -> None:
+        ask_for_short_slices()  # each wake-up of this thread waits less on a busy machine
         try:
             self._serve_connections()
         finally:
