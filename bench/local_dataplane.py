@@ -294,6 +294,18 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def cpu_ticks() -> tuple[int, int]:
+    """(all, stolen) CPU time of the machine so far, in clock ticks (Linux /proc/stat; zeros
+    elsewhere). Stolen time is what the hypervisor gave to other machines while this one had
+    work: it slows every measurement, and nothing here can win it back."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return 0, 0
+    return sum(fields), fields[7]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="per measurement")
@@ -333,6 +345,7 @@ def main() -> None:
             assert runner.invoke(code, event).ok
 
         print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+        ticks_before = cpu_ticks()
         print(
             f"{'round':>5} {'measurement':22} {'n':>6} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}"
             f"  CPU ms/request: client, server + workers"
@@ -358,6 +371,9 @@ def main() -> None:
         persistent.close()
         kept.close()
         print(f"load average after: {os.getloadavg()[0]:.2f}")
+        ticks = [after - before for after, before in zip(cpu_ticks(), ticks_before, strict=True)]
+        if ticks[0]:
+            print(f"CPU time stolen by the hypervisor meanwhile: {100 * ticks[1] / ticks[0]:.1f}%")
     finally:
         runner.close()
         ours.send("done")
