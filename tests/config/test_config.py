@@ -736,7 +736,7 @@ try:
     cli.main(args=sys.argv[1:], prog_name="cogapi")
 except SystemExit as exc:
     code = exc.code
-heavy = [m for m in ("boto3", "botocore", "pydantic", "rich") if m in sys.modules]
+heavy = [m for m in ("boto3", "botocore", "pydantic", "rich", "shutil") if m in sys.modules]
 sys.stderr.write("PROBE " + json.dumps({"code": code, "heavy": heavy}) + "\\n")
 """
 
@@ -754,6 +754,29 @@ def test_help_does_not_import_heavy_modules(args: list[str]) -> None:
     assert "Usage: cogapi" in proc.stdout
     probe = json.loads(proc.stderr.split("PROBE ", 1)[1])
     assert probe == {"code": 0, "heavy": []}
+
+
+@pytest.mark.parametrize("columns", [None, "", "abc", "-5", "0", "40", "60", "99", "100", "250"])
+def test_help_is_as_wide_as_click_would_make_it(
+    columns: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # cogapi finds the terminal's width without shutil (which costs --help about 3 ms): the
+    # same width, from $COLUMNS or stdout's terminal, as click's own formatter would take.
+    import shutil
+
+    import click
+
+    from cogapi.cli import cli
+    from cogapi.cli.common import CogapiContext, terminal_columns
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    assert terminal_columns() == shutil.get_terminal_size().columns
+    ours = CogapiContext(cli, info_name="cogapi", max_content_width=100).make_formatter()
+    clicks = click.Context(cli, info_name="cogapi", max_content_width=100).make_formatter()
+    assert ours.width == clicks.width
 
 
 def test_shell_completion_does_not_import_heavy_modules() -> None:
