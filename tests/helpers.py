@@ -1,23 +1,29 @@
-"""Test helpers: config files, an in-process CLI runner that records every AWS call."""
+"""Test helpers: config files, an in-process CLI runner that records every AWS call, a Python
+function for `cogapi local`'s runner."""
 
 from __future__ import annotations
 
 import copy
+import io
 import json
 import shutil
 import socket
 import sys
+import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import botocore.client
 import yaml
 from click.testing import CliRunner
 
 from cogapi.cli import cli
+
+if TYPE_CHECKING:
+    from cogapi.local.runner import FunctionCode
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = yaml.safe_load((ROOT / "cogapi" / "config" / "example.yaml").read_text())
@@ -178,3 +184,26 @@ def answering_server(
     finally:
         server.shutdown()
         server.server_close()
+
+
+def python_function(
+    source: str,
+    *,
+    timeout: float = 3.0,
+    handler: str = "main.handler",
+    environment: dict[str, str] | None = None,
+) -> FunctionCode:
+    """A function whose zip holds `source` as main.py, for `FunctionRunner.invoke`."""
+    from cogapi.local.runner import FunctionCode
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("main.py", source)
+    return FunctionCode(
+        name="fn",
+        handler=handler,
+        zip_bytes=buf.getvalue(),
+        timeout=timeout,
+        environment=environment or {},
+        arn="arn:fn",
+    )

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import io
 import math
 import os
 import signal
 import time
-import zipfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,25 +14,11 @@ from typing import Any
 import pytest
 
 from cogapi.local.runner import FailureKind, FunctionCode, FunctionRunner
-
-
-def _zip(files: dict[str, str]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for name, text in files.items():
-            zf.writestr(name, text)
-    return buf.getvalue()
+from tests.helpers import python_function
 
 
 def _code(source: str, timeout: float = 3.0, handler: str = "main.handler") -> FunctionCode:
-    return FunctionCode(
-        name="fn",
-        handler=handler,
-        zip_bytes=_zip({"main.py": source}),
-        timeout=timeout,
-        environment={"COLOR": "blue"},
-        arn="arn:fn",
-    )
+    return python_function(source, timeout=timeout, handler=handler, environment={"COLOR": "blue"})
 
 
 @pytest.fixture(scope="module")
