@@ -9,7 +9,8 @@ made the data plane's p99 latency. Since Linux 6.12 the EEVDF scheduler lets an 
 to 100 ms, no privilege needed. The thread keeps exactly its fair share of CPU, only it is given
 in shorter turns, and a waking thread with a shorter slice than the running one preempts it at
 once. bench/local_dataplane.py with both CPUs kept busy by two other processes measured a p99
-overhead over the bare handler of 2.0 to 3.2 ms without this, 1.6 to 1.8 ms with it.
+overhead over the bare handler, on new connections, of 2.0 to 3.2 ms without this (0 of 7 runs
+within the 2 ms target) and 1.4 to 2.0 ms with it (9 of 10; the miss 3.3 ms).
 
 A thread's setting is inherited by the threads and processes it starts (and kept across exec).
 The server's threads ask for it each as they start (`accepting`), never the thread that created
